@@ -1,0 +1,204 @@
+"""A small HTTP client for the API and a device key kept in a PEM file.
+
+Used by the CLI (`fieldproof client ...`), by tests and by benchmarks. The
+device key signs with `cryptography` (constant-time) and emits raw r||s like
+WebCrypto; the server verifies with python-ecdsa, so every CLI capture is a
+cross-library check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import locale
+import mimetypes
+import os
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from . import __version__
+from .core.canonical import canonicalize
+from .core.keys import b64url_encode, jwk_thumbprint
+from .core.manifest import new_manifest
+from .core.media import sniff_mime
+from .errors import FieldProofError
+
+USER_AGENT = f"fieldproof-cli/{__version__} Python/{platform.python_version()}"
+
+
+class ClientError(FieldProofError):
+    """The server said no (carries its problem+json code) or could not be reached."""
+
+    title = "Request failed"
+
+
+@dataclass
+class DeviceKeyFile:
+    path: Path
+    key: ec.EllipticCurvePrivateKey
+
+    @classmethod
+    def load_or_create(cls, path: Path, *, create: bool = False) -> DeviceKeyFile:
+        if path.exists():
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+                raise ClientError(f"{path} is not a P-256 private key", code="key_invalid",
+                                  status=2)
+            return cls(path, key)
+        if not create:
+            raise ClientError(f"no device key at {path}; run `fieldproof client enroll`",
+                              code="key_missing", status=2)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        return cls(path, key)
+
+    @property
+    def jwk(self) -> dict[str, str]:
+        nums = self.key.public_key().public_numbers()
+        return {"kty": "EC", "crv": "P-256", "x": b64url_encode(nums.x.to_bytes(32, "big")),
+                "y": b64url_encode(nums.y.to_bytes(32, "big"))}
+
+    @property
+    def key_id(self) -> str:
+        return jwk_thumbprint(self.jwk)
+
+    def sign(self, message: bytes) -> bytes:
+        """ECDSA P-256/SHA-256 over ``message``, as 64 raw bytes r||s."""
+        r, s = decode_dss_signature(self.key.sign(message, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    # The device's chain head, kept beside the key so a lost server answer
+    # never makes the client guess.
+    @property
+    def _state_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".state.json")
+
+    def chain_head(self) -> str | None:
+        try:
+            return json.loads(self._state_path.read_text()).get("head")  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            return None
+
+    def has_state(self) -> bool:
+        return self._state_path.exists()
+
+    def set_chain_head(self, head: str) -> None:
+        tmp = self._state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"head": head, "key_id": self.key_id}))
+        os.replace(tmp, self._state_path)
+
+
+def device_metadata() -> dict[str, Any]:
+    lang = (locale.getlocale()[0] or "en_US").replace("_", "-")
+    tz = datetime.now().astimezone().tzinfo
+    return {"user_agent": USER_AGENT, "ua_hints": None,
+            "platform": f"{platform.system()} {platform.machine()}", "screen": None,
+            "app_version": f"fieldproof-cli/{__version__}",
+            "timezone": os.environ.get("TZ") or (str(tz) if tz else "UTC"),
+            "language": lang}
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def guess_mime(path: Path) -> str:
+    with path.open("rb") as fh:
+        sniffed = sniff_mime(fh.read(8192))
+    return sniffed or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+class Client:
+    def __init__(self, server: str, token: str | None, *, timeout: float = 60.0) -> None:
+        self.server = server.rstrip("/")
+        headers = {"User-Agent": USER_AGENT}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.http = httpx.Client(base_url=self.server + "/api/v1", headers=headers,
+                                 timeout=httpx.Timeout(timeout, connect=10.0))
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _call(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        try:
+            resp = self.http.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"cannot reach {self.server}: {exc}", code="unreachable",
+                              status=2) from exc
+        if resp.status_code >= 400:
+            try:
+                body = resp.json()
+                raise ClientError(body.get("detail") or body.get("title"),
+                                  code=body.get("code", "http_error"), status=resp.status_code)
+            except ValueError:
+                raise ClientError(f"HTTP {resp.status_code}: {resp.text[:200]}",
+                                  code="http_error", status=resp.status_code) from None
+        return resp
+
+    def enroll(self, key: DeviceKeyFile, label: str = "") -> dict[str, Any]:
+        return self._call("POST", "/devices", json={"jwk": key.jwk, "label": label}).json()  # type: ignore[no-any-return]
+
+    def device(self, key_id: str) -> dict[str, Any] | None:
+        for d in self._call("GET", "/devices").json()["items"]:
+            if d["key_id"] == key_id:
+                return d  # type: ignore[no-any-return]
+        return None
+
+    def nonce(self) -> dict[str, Any]:
+        return self._call("POST", "/nonces").json()  # type: ignore[no-any-return]
+
+    def capture(self, capture_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/captures/{capture_id}").json()  # type: ignore[no-any-return]
+
+    def upload(self, manifest: bytes, signature: bytes, path: Path,
+               mime: str) -> dict[str, Any]:
+        with path.open("rb") as fh:
+            resp = self._call("POST", "/captures",
+                              data={"manifest": manifest.decode("utf-8"),
+                                    "signature": b64url_encode(signature)},
+                              files={"media": (path.name, fh, mime)})
+        return resp.json()  # type: ignore[no-any-return]
+
+    def capture_file(self, key: DeviceKeyFile, path: Path, *, kind: str,
+                     geo: dict[str, Any] | None = None, mime: str | None = None,
+                     started: datetime | None = None) -> dict[str, Any]:
+        """Sign and upload one file; returns GET /captures/{id} of the result."""
+        nonce = self.nonce()
+        start = started or datetime.now(UTC)
+        sha, size = file_sha256(path)
+        if not key.has_state():
+            dev = self.device(key.key_id)
+            if dev is None:
+                raise ClientError("this key is not enrolled; run `fieldproof client enroll`",
+                                  code="device_unknown", status=2)
+            prev = dev["head_manifest"]
+        else:
+            prev = key.chain_head()
+        manifest = new_manifest(kind=kind, sha256=sha, size=size, mime=mime or guess_mime(path),
+                                start=start, end=datetime.now(UTC), nonce=nonce["nonce"],
+                                key_id=key.key_id, prev=prev, device=device_metadata(), geo=geo,
+                                name=path.name[:255] if kind == "import" else None)
+        canonical = canonicalize(manifest)
+        result = self.upload(canonical, key.sign(canonical), path, manifest["media"]["mime"])
+        key.set_chain_head(result["manifest_hash"])
+        return self.capture(result["id"])

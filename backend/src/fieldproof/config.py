@@ -1,0 +1,74 @@
+"""Settings: a frozen dataclass read once from the environment.
+
+Embedded defaults need nothing else running: SQLite (WAL) and a filesystem
+object store, both under one data dir. Production points DATABASE_URL at
+PostgreSQL and FIELDPROOF_S3_* at MinIO/S3.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MAX_UPLOAD = 4 * 1024**3  # 4 GiB
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    bucket: str = "fieldproof"
+    secure: bool = True
+    region: str | None = None
+    retention_days: int = 0
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str | None = field(default=None, repr=False)
+    s3: S3Settings | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    nonce_ttl_seconds: int = 7 * 24 * 3600  # long enough for offline pre-fetched nonces
+    clock_skew_seconds: int = 300
+    exif_time_tolerance_seconds: int = 120
+    exif_min_distance_m: float = 200.0
+    testing: bool = False
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'fieldproof.sqlite3').resolve()}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        s3 = None
+        if env.get("FIELDPROOF_S3_ENDPOINT"):
+            s3 = S3Settings(
+                endpoint=env["FIELDPROOF_S3_ENDPOINT"],
+                access_key=env.get("FIELDPROOF_S3_ACCESS_KEY", ""),
+                secret_key=env.get("FIELDPROOF_S3_SECRET_KEY", ""),
+                bucket=env.get("FIELDPROOF_S3_BUCKET", "fieldproof"),
+                secure=env.get("FIELDPROOF_S3_SECURE", "1") not in ("0", "false", "no"),
+                region=env.get("FIELDPROOF_S3_REGION") or None,
+                retention_days=_int(env, "FIELDPROOF_S3_RETENTION_DAYS", 0),
+            )
+        settings = cls(
+            data_dir=Path(env.get("FIELDPROOF_DATA_DIR") or "var"),
+            database_url=env.get("DATABASE_URL") or None,
+            s3=s3,
+            max_upload_bytes=_int(env, "FIELDPROOF_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD),
+            nonce_ttl_seconds=_int(env, "FIELDPROOF_NONCE_TTL", 7 * 24 * 3600),
+        )
+        return replace(settings, **overrides)

@@ -1,0 +1,101 @@
+"""Checks recorded on every capture.
+
+A rejected claim raises an error (the capture is not stored). Everything else
+becomes a :class:`Check`: a discrepancy is flagged with ``ok=False`` and kept,
+because an imported file or a phone with a wrong clock can legitimately differ
+and a court should see both the evidence and the doubt.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Container families: the sniffer sees the container, a recorder names the
+# codec. "audio/webm;codecs=opus" and "video/webm" are the same container.
+_FAMILIES = {
+    "webm": {"video/webm", "audio/webm", "video/x-matroska", "audio/x-matroska"},
+    "mp4": {"video/mp4", "audio/mp4", "audio/x-m4a", "audio/m4a", "video/quicktime",
+            "audio/aac", "video/x-m4v"},
+    "ogg": {"audio/ogg", "video/ogg", "application/ogg", "audio/opus"},
+    "wav": {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"},
+    "mpeg": {"audio/mpeg", "audio/mp3"},
+    "jpeg": {"image/jpeg", "image/jpg", "image/pjpeg"},
+}
+
+
+def base_mime(mime: str) -> str:
+    return mime.split(";", 1)[0].strip().lower()
+
+
+def same_container(claimed: str, sniffed: str) -> bool:
+    a, b = base_mime(claimed), base_mime(sniffed)
+    if a == b:
+        return True
+    return any(a in fam and b in fam for fam in _FAMILIES.values())
+
+
+def mime_check(claimed: str, sniffed: str | None) -> Check:
+    if sniffed is None:
+        return Check("mime_sniff", False,
+                     f"claimed {claimed}; the bytes match no known media signature")
+    if same_container(claimed, sniffed):
+        return Check("mime_sniff", True, f"claimed {claimed}; bytes look like {sniffed}")
+    return Check("mime_sniff", False, f"claimed {claimed} but the bytes look like {sniffed}")
+
+
+_KIND_PREFIX = {"photo": ("image/",), "audio": ("audio/", "video/webm", "video/mp4",
+                                                "application/ogg"),
+                "video": ("video/",), "screen": ("video/",)}
+
+
+def kind_check(kind: str, mime: str) -> Check:
+    prefixes = _KIND_PREFIX.get(kind)
+    if prefixes is None:  # imports may be any file
+        return Check("kind_mime", True, f"import of {mime}")
+    ok = base_mime(mime).startswith(prefixes)
+    return Check("kind_mime", ok, f"{kind} capture declared as {mime}")
+
+
+def capture_time_check(start: datetime, end: datetime, nonce_issued: datetime,
+                       received: datetime, *, skew: timedelta) -> Check:
+    """The device clock against what the server knows for sure.
+
+    The nonce proves the capture began after ``nonce_issued``; the upload
+    proves it ended before ``received``. Clocks drift, hence ``skew``.
+    """
+    problems = []
+    if end < start:
+        problems.append("end is before start")
+    if start < nonce_issued - skew:
+        problems.append(f"start {start.isoformat()} precedes the nonce issued at "
+                        f"{nonce_issued.isoformat()}")
+    if end > received + skew:
+        problems.append(f"end {end.isoformat()} is after the server received it at "
+                        f"{received.isoformat()}")
+    if problems:
+        return Check("capture_time", False, "; ".join(problems))
+    return Check("capture_time", True,
+                 f"device clock {start.isoformat()} .. {end.isoformat()} lies between "
+                 f"nonce issue and receipt (tolerance {int(skew.total_seconds())} s)")
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    r = 6_371_008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(min(1.0, math.sqrt(a)))

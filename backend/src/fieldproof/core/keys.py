@@ -1,0 +1,123 @@
+"""Device keys: P-256 JWKs, RFC 7638 thumbprints, ECDSA signature checks.
+
+Verification uses python-ecdsa (with gmpy2) as the design card asks. It only
+ever verifies public data; the project never signs a server secret with it
+because it is not constant-time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from ecdsa import BadSignatureError, NIST256p, VerifyingKey
+from ecdsa.errors import MalformedPointError
+from ecdsa.util import sigdecode_der, sigdecode_string, sigencode_der
+
+from ..errors import InvalidKey, SignatureInvalid
+from .canonical import canonicalize
+
+_ORDER = NIST256p.order
+_JWK_MEMBERS = {"kty", "crv", "x", "y"}
+_ALLOWED_EXTRA = {"alg", "use", "key_ops", "ext", "kid"}
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Decode base64url without padding; also tolerates padding and std alphabet."""
+    if not isinstance(text, str) or len(text) > 4096:
+        raise ValueError("not a base64 string")
+    s = text.strip().replace("+", "-").replace("/", "_").rstrip("=")
+    try:
+        return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"bad base64: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class DeviceKey:
+    """A validated P-256 public key."""
+
+    jwk: dict[str, str]  # exactly kty, crv, x, y
+    key_id: str  # RFC 7638 thumbprint, base64url(SHA-256)
+    _vk: VerifyingKey
+
+    @classmethod
+    def from_jwk(cls, jwk: Any) -> DeviceKey:
+        if not isinstance(jwk, dict):
+            raise InvalidKey("a JWK must be a JSON object")
+        if "d" in jwk:
+            raise InvalidKey("this is a PRIVATE key; send only the public JWK",
+                             code="key_is_private")
+        unknown = set(jwk) - _JWK_MEMBERS - _ALLOWED_EXTRA
+        if unknown:
+            raise InvalidKey(f"unexpected JWK members: {sorted(unknown)}")
+        if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+            raise InvalidKey("only kty=EC, crv=P-256 keys are accepted")
+        try:
+            x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])
+        except (KeyError, ValueError) as exc:
+            raise InvalidKey(f"x/y missing or not base64url: {exc}") from exc
+        if len(x) != 32 or len(y) != 32:
+            raise InvalidKey("x and y must be 32 bytes each")
+        return cls.from_point(x + y)
+
+    @classmethod
+    def from_point(cls, xy: bytes) -> DeviceKey:
+        """From raw x||y (64 bytes) or uncompressed 0x04||x||y."""
+        if len(xy) == 65 and xy[0] == 4:
+            xy = xy[1:]
+        if len(xy) != 64:
+            raise InvalidKey("expected an uncompressed P-256 point")
+        try:
+            vk = VerifyingKey.from_string(xy, curve=NIST256p, hashfunc=hashlib.sha256)
+        except (MalformedPointError, ValueError, AssertionError) as exc:
+            raise InvalidKey(f"not a point on P-256: {exc}") from exc
+        jwk = {"kty": "EC", "crv": "P-256", "x": b64url_encode(xy[:32]),
+               "y": b64url_encode(xy[32:])}
+        return cls(jwk=jwk, key_id=jwk_thumbprint(jwk), _vk=vk)
+
+    def verify(self, signature: bytes, message: bytes) -> None:
+        """Check an ECDSA/SHA-256 signature over ``message``.
+
+        ``signature`` is 64 raw bytes r||s (IEEE P1363, what WebCrypto emits)
+        or strict DER. Raises SignatureInvalid.
+        """
+        if len(signature) == 64:
+            decode = sigdecode_string
+        elif 8 <= len(signature) <= 72 and signature[0] == 0x30:
+            decode = sigdecode_der
+            try:
+                r, s = sigdecode_der(signature, _ORDER)
+            except Exception as exc:  # ecdsa raises several unrelated types
+                raise SignatureInvalid(f"malformed DER signature: {exc}") from exc
+            # BER leniencies (long-form lengths, padding) must not pass as DER.
+            if sigencode_der(r, s, _ORDER) != signature:
+                raise SignatureInvalid("signature is not strict DER")
+        else:
+            raise SignatureInvalid("signature must be 64 raw bytes (r||s) or DER")
+        try:
+            ok = self._vk.verify(signature, message, hashfunc=hashlib.sha256,
+                                 sigdecode=decode)
+        except BadSignatureError as exc:
+            raise SignatureInvalid("signature does not verify for this key") from exc
+        except Exception as exc:  # malformed r/s ranges surface as assorted errors
+            raise SignatureInvalid(f"malformed signature: {exc}") from exc
+        if not ok:  # pragma: no cover - verify() raises rather than returning False
+            raise SignatureInvalid("signature does not verify for this key")
+
+
+def jwk_thumbprint(jwk: dict[str, str]) -> str:
+    """RFC 7638: SHA-256 over the required members in lexicographic order.
+
+    For an EC key those members are plain ASCII strings, so JCS yields exactly
+    the RFC's serialization.
+    """
+    required = {k: jwk[k] for k in ("crv", "kty", "x", "y")}
+    return b64url_encode(hashlib.sha256(canonicalize(required)).digest())

@@ -1,0 +1,137 @@
+"""The capture manifest (protocol v1): schema validation and signed-bytes rules.
+
+A device signs the JCS bytes of its manifest. The server re-derives those bytes
+from whatever JSON text it receives, so a client's whitespace or key order
+never matters; the stored and exported manifest is always the JCS form.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ..errors import InvalidManifest
+from .canonical import canonicalize, parse_json, sha256_hex
+
+MAX_MANIFEST_BYTES = 16 * 1024
+KINDS = ("photo", "audio", "video", "screen", "import")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("fieldproof").joinpath("schema/manifest-v1.schema.json").read_text()
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema())
+    return Draft202012Validator(schema())
+
+
+def parse_time(text: str) -> datetime:
+    """RFC 3339 'Z' time (schema-checked already) to an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    data: dict[str, Any]
+    canonical: bytes  # the exact bytes that are signed
+
+    @property
+    def hash(self) -> str:
+        """Hex SHA-256 of the canonical bytes: the manifest's identity."""
+        return sha256_hex(self.canonical)
+
+    @property
+    def kind(self) -> str:
+        return str(self.data["kind"])
+
+    @property
+    def key_id(self) -> str:
+        return str(self.data["device"]["key_id"])
+
+    @property
+    def nonce(self) -> str:
+        return str(self.data["nonce"])
+
+    @property
+    def prev(self) -> str | None:
+        prev = self.data["prev"]
+        return None if prev is None else str(prev)
+
+    @property
+    def media_sha256(self) -> str:
+        return str(self.data["media"]["sha256"])
+
+    @property
+    def media_size(self) -> int:
+        return int(self.data["media"]["size"])
+
+    @property
+    def media_mime(self) -> str:
+        return str(self.data["media"]["mime"])
+
+    @property
+    def started_at(self) -> datetime:
+        return parse_time(self.data["captured"]["start"])
+
+    @property
+    def ended_at(self) -> datetime:
+        return parse_time(self.data["captured"]["end"])
+
+    @property
+    def geo(self) -> dict[str, Any] | None:
+        geo = self.data["geo"]
+        return None if "absent" in geo else dict(geo)
+
+
+def validate(data: Any) -> list[str]:
+    """Every schema violation as 'path: message', empty when valid."""
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    return [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors]
+
+
+def parse_manifest(raw: bytes | str) -> Manifest:
+    """Parse, validate and canonicalize a manifest received from a device."""
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise InvalidManifest(f"manifest larger than {MAX_MANIFEST_BYTES} bytes",
+                              code="manifest_too_large")
+    data = parse_json(raw)
+    problems = validate(data)
+    if problems:
+        raise InvalidManifest("; ".join(problems[:10]), errors=problems[:50])
+    return Manifest(data=data, canonical=canonicalize(data))
+
+
+def utc_text(dt: datetime) -> str:
+    """RFC 3339 UTC with milliseconds, the form devices sign (JS toISOString)."""
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_manifest(*, kind: str, sha256: str, size: int, mime: str, start: datetime,
+                 end: datetime, nonce: str, key_id: str, prev: str | None,
+                 device: dict[str, Any], geo: dict[str, Any] | None = None,
+                 geo_absent: str = "not_provided", name: str | None = None) -> dict[str, Any]:
+    """Build a v1 manifest dict (what a client signs after canonicalizing)."""
+    media: dict[str, Any] = {"sha256": sha256, "size": size, "mime": mime}
+    if name:
+        media["name"] = name
+    return {
+        "v": 1,
+        "type": "fieldproof.capture",
+        "kind": kind,
+        "media": media,
+        "captured": {"start": utc_text(start), "end": utc_text(end)},
+        "nonce": nonce,
+        "geo": geo if geo is not None else {"absent": geo_absent},
+        "device": {"key_id": key_id, **device},
+        "prev": prev,
+    }

@@ -1,0 +1,1 @@
+"""Use cases. Each service gets its collaborators (db, store, settings) in its constructor."""

@@ -1,0 +1,309 @@
+"""Ingest one signed capture: check every claim, keep the original byte-exact.
+
+Order matters for "nothing lost, nothing half-written":
+1. every check that can reject runs before anything is stored;
+2. the media goes into the object store and is read back and re-hashed;
+3. one database transaction consumes the nonce, advances the device chain and
+   inserts the capture. Only after that commit does the caller answer 201.
+If step 3 fails, an object this request created is removed again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..core import checks as ck
+from ..core.keys import DeviceKey
+from ..core.manifest import Manifest, parse_manifest
+from ..core.media import exif_checks, read_exif, sniff_mime
+from ..db import Capture, Database, Device, Nonce
+from ..db.models import utcnow
+from ..errors import (
+    Conflict,
+    FieldProofError,
+    Forbidden,
+    HashMismatch,
+    IntegrityFailure,
+    NonceError,
+    NotFound,
+    SignatureInvalid,
+)
+from ..storage import ObjectStore, media_key
+from .accounts import Principal
+from .spool import HashingSpool
+
+log = logging.getLogger(__name__)
+MAX_SIGNATURE_TEXT = 200
+
+
+def decode_signature(text: str) -> bytes:
+    """base64 or base64url text of a raw r||s (or DER) signature."""
+    text = (text or "").strip()
+    if not text or len(text) > MAX_SIGNATURE_TEXT:
+        raise SignatureInvalid("signature missing or too long")
+    s = text.replace("-", "+").replace("_", "/").rstrip("=")
+    try:
+        return base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureInvalid("signature is not base64") from exc
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def capture_json(c: Capture, device_key_id: str) -> dict[str, Any]:
+    """The public shape of a capture (GET /api/v1/captures/{id}, client --json)."""
+    from ..core.canonical import parse_json
+
+    exif = {k: c.exif[k] for k in ("gps_lat", "gps_lon", "datetime_original",
+                                   "offset_time_original", "make", "model") if k in c.exif}
+    return {
+        "id": c.id,
+        "kind": c.kind,
+        "status": c.status,
+        "media": {"sha256": c.media_sha256, "size": c.media_size, "mime": c.media_mime,
+                  "sniffed_mime": c.sniffed_mime},
+        "manifest": parse_json(c.manifest),
+        "manifest_hash": c.manifest_hash,
+        "signature": base64.urlsafe_b64encode(c.signature).rstrip(b"=").decode(),
+        "device": {"key_id": device_key_id},
+        "checks": c.checks,
+        "exif": exif,
+        "received_at": iso(c.received_at),
+    }
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    capture: dict[str, Any]
+    created: bool
+
+
+class Ingest:
+    def __init__(self, db: Database, store: ObjectStore, settings: Settings) -> None:
+        self.db = db
+        self.store = store
+        self.settings = settings
+
+    # -- nonces -----------------------------------------------------------
+    def issue_nonce(self, principal: Principal) -> dict[str, Any]:
+        now = utcnow()
+        value = secrets.token_urlsafe(32)
+        expires = now + timedelta(seconds=self.settings.nonce_ttl_seconds)
+        with self.db.session() as s:
+            s.add(Nonce(value=value, user_id=principal.user_id, issued_at=now,
+                        expires_at=expires))
+        return {"nonce": value, "issued_at": iso(now), "expires_at": iso(expires)}
+
+    # -- ingest -----------------------------------------------------------
+    def ingest(self, principal: Principal, manifest_raw: bytes | str, signature_text: str,
+               media: HashingSpool, received_at: datetime | None = None) -> IngestResult:
+        received_at = received_at or utcnow()
+        manifest = parse_manifest(manifest_raw)
+        signature = decode_signature(signature_text)
+
+        with self.db.session() as s:
+            device = s.scalar(select(Device).where(Device.key_id == manifest.key_id))
+            if device is None or device.user_id != principal.user_id:
+                raise Forbidden("the manifest's device key is not enrolled for this account",
+                                code="device_unknown")
+            existing = s.scalar(select(Capture).where(
+                Capture.manifest_hash == manifest.hash))
+            nonce = s.get(Nonce, manifest.nonce)
+        DeviceKey.from_jwk(device.jwk).verify(signature, manifest.canonical)
+        self._check_media(manifest, media)
+        if existing is not None:
+            # The same signed manifest sent again (a retry after a lost
+            # response): answer with the capture it already made.
+            return IngestResult(capture_json(existing, device.key_id), created=False)
+        if nonce is None or nonce.user_id != principal.user_id:
+            raise NonceError("this nonce was not issued to this account", code="nonce_unknown")
+        if nonce.used_at is not None:
+            raise Conflict("this nonce was already used by another capture",
+                           code="nonce_reused")
+        if nonce.expires_at < received_at:
+            raise NonceError("this nonce has expired; request a new one",
+                             code="nonce_expired")
+
+        checks = [
+            ck.Check("schema", True, "protocol v1 manifest"),
+            ck.Check("signature", True, f"ECDSA P-256 by device {device.key_id}"),
+            ck.Check("nonce", True, f"issued {iso(nonce.issued_at)}, single use"),
+            ck.Check("media_sha256", True, manifest.media_sha256),
+            ck.Check("media_size", True, f"{manifest.media_size} bytes"),
+        ]
+        sniffed = sniff_mime(media.head)
+        checks.append(ck.mime_check(manifest.media_mime, sniffed))
+        checks.append(ck.kind_check(manifest.kind, manifest.media_mime))
+        skew = timedelta(seconds=self.settings.clock_skew_seconds)
+        checks.append(ck.capture_time_check(manifest.started_at, manifest.ended_at,
+                                            nonce.issued_at, received_at, skew=skew))
+        exif: dict[str, Any] = {}
+        if manifest.kind == "photo" or (sniffed or "").startswith("image/"):
+            media.seek(0)
+            exif = read_exif(media)  # type: ignore[arg-type]  # file-like enough
+            if manifest.kind == "photo":
+                checks.extend(exif_checks(
+                    exif, manifest.geo, manifest.started_at, manifest.ended_at,
+                    manifest.data["device"].get("timezone", ""),
+                    time_tolerance=timedelta(seconds=self.settings.exif_time_tolerance_seconds),
+                    min_distance_m=self.settings.exif_min_distance_m))
+
+        key, created_object = self._store(media, manifest.media_sha256, manifest.media_size)
+        try:
+            capture = self._commit(principal, device.id, manifest, signature, sniffed, key,
+                                   checks, exif, received_at)
+        except _AlreadyThere as again:
+            return IngestResult(again.capture, created=False)
+        except BaseException:
+            if created_object:
+                self._forget_object(key, manifest.media_sha256)
+            raise
+        return IngestResult(capture, created=True)
+
+    def _check_media(self, manifest: Manifest, media: HashingSpool) -> None:
+        if media.size != manifest.media_size:
+            raise HashMismatch(f"the manifest says {manifest.media_size} bytes, "
+                               f"{media.size} arrived", code="size_mismatch")
+        if media.sha256 != manifest.media_sha256:
+            raise HashMismatch(f"the media hashes to {media.sha256}, the manifest says "
+                               f"{manifest.media_sha256}")
+
+    def _store(self, media: HashingSpool, sha256: str, size: int) -> tuple[str, bool]:
+        """Put the media under its content address and prove it reads back."""
+        key = media_key(sha256)
+        info = self.store.stat(key)
+        created = False
+        if info is None or info.size != size:
+            media.finish()
+            media.close()
+            self.store.put_file(key, media.path, consume=True)
+            media.owned = False
+            created = True
+        digest = hashlib.sha256()
+        length = 0
+        for block in self.store.iter_range(key):
+            digest.update(block)
+            length += len(block)
+        if digest.hexdigest() != sha256 or length != size:
+            if created:
+                self.store.delete(key)
+            log.error("read-back mismatch for %s (%s bytes)", key, length)
+            raise IntegrityFailure("the stored object did not read back intact")
+        return key, created
+
+    def _forget_object(self, key: str, sha256: str) -> None:
+        try:
+            with self.db.session() as s:
+                used = s.scalar(select(Capture.seq).where(Capture.media_sha256 == sha256)
+                                .limit(1))
+            if used is None:
+                self.store.delete(key)
+        except FieldProofError:
+            log.exception("could not remove orphan object %s", key)
+
+    def _commit(self, principal: Principal, device_id: int, manifest: Manifest,
+                signature: bytes, sniffed: str | None, key: str, checks: list[ck.Check],
+                exif: dict[str, Any], received_at: datetime) -> dict[str, Any]:
+        try:
+            with self.db.session() as s:
+                device = s.scalar(select(Device).where(Device.id == device_id)
+                                  .with_for_update())
+                assert device is not None
+                used = s.execute(
+                    update(Nonce)
+                    .where(Nonce.value == manifest.nonce, Nonce.used_at.is_(None))
+                    .values(used_at=received_at))
+                if used.rowcount != 1:  # type: ignore[attr-defined]
+                    raise Conflict("this nonce was already used by another capture",
+                                   code="nonce_reused")
+                checks = [*checks[:3], self._chain_check(s, device, manifest), *checks[3:]]
+                capture = Capture(
+                    id=str(uuid.uuid4()), user_id=principal.user_id, device_id=device.id,
+                    kind=manifest.kind, status="stored", manifest_hash=manifest.hash,
+                    manifest=manifest.canonical.decode("utf-8"), signature=signature,
+                    nonce=manifest.nonce, prev_manifest=manifest.prev,
+                    media_sha256=manifest.media_sha256, media_size=manifest.media_size,
+                    media_mime=manifest.media_mime, sniffed_mime=sniffed, object_key=key,
+                    checks=[c.as_dict() for c in checks], exif=exif, received_at=received_at)
+                s.add(capture)
+                device.head_manifest = manifest.hash
+                device.capture_count += 1
+                s.flush()
+                return capture_json(capture, device.key_id)
+        except (IntegrityError, Conflict) as exc:
+            # A concurrent request with the same manifest won the race.
+            with self.db.session() as s:
+                row = s.execute(select(Capture, Device.key_id)
+                                .join(Device, Device.id == Capture.device_id)
+                                .where(Capture.manifest_hash == manifest.hash)).first()
+            if row is not None:
+                raise _AlreadyThere(capture_json(row[0], row[1])) from exc
+            raise
+
+    @staticmethod
+    def _chain_check(s: Session, device: Device, manifest: Manifest) -> ck.Check:
+        head, prev = device.head_manifest, manifest.prev
+        if prev == head:
+            detail = ("first capture of this device" if prev is None
+                      else f"follows the device's previous manifest {prev}")
+            return ck.Check("device_chain", True, detail)
+        if prev is None:
+            return ck.Check("device_chain", False,
+                            f"claims to be the device's first capture, but {head} came before")
+        known = s.scalar(select(Capture.seq).where(Capture.manifest_hash == prev,
+                                                   Capture.device_id == device.id))
+        if known is not None:
+            return ck.Check("device_chain", False,
+                            f"forks the chain: follows {prev}, but the device's latest is {head}")
+        return ck.Check("device_chain", False,
+                        f"follows {prev}, which this server never received: at least one "
+                        "capture of this device is missing")
+
+    # -- reads ------------------------------------------------------------
+    def get(self, principal: Principal, capture_id: str) -> tuple[Capture, str]:
+        with self.db.session() as s:
+            row = s.execute(select(Capture, Device.key_id)
+                            .join(Device, Device.id == Capture.device_id)
+                            .where(Capture.id == capture_id,
+                                   Capture.user_id == principal.user_id)).first()
+        if row is None:
+            # Another user's capture is indistinguishable from a missing one.
+            raise NotFound("no such capture", code="capture_not_found")
+        return row[0], row[1]
+
+    def list_captures(self, principal: Principal, *, limit: int = 50,
+                      before: int | None = None) -> dict[str, Any]:
+        limit = max(1, min(limit, 200))
+        q = (select(Capture, Device.key_id).join(Device, Device.id == Capture.device_id)
+             .where(Capture.user_id == principal.user_id)
+             .order_by(Capture.seq.desc()).limit(limit + 1))
+        if before is not None:
+            q = q.where(Capture.seq < before)
+        with self.db.session() as s:
+            rows = s.execute(q).all()
+        items = [capture_json(c, k) for c, k in rows[:limit]]
+        nxt = rows[limit - 1][0].seq if len(rows) > limit else None
+        return {"items": items, "next": None if nxt is None else str(nxt)}
+
+
+class _AlreadyThere(Exception):
+    def __init__(self, capture: dict[str, Any]) -> None:
+        super().__init__("already stored")
+        self.capture = capture

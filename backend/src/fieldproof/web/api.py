@@ -1,0 +1,185 @@
+"""HTTP API v1: parse, call one service, serialize. Nothing else lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, g, jsonify, request, stream_with_context
+from sqlalchemy import text
+
+from ..errors import BadRequest, TooLarge, Unauthorized
+from ..services.accounts import Principal
+from ..services.container import Services
+from ..services.ingest import capture_json
+from ..services.spool import HashingSpool
+from .openapi import spec
+from .problems import problem_response
+
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_MANIFEST_PART = 16 * 1024
+
+
+def make_blueprint(services: Services) -> Blueprint:
+    bp = Blueprint("api_v1", __name__)
+
+    def authenticated(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise Unauthorized("send 'Authorization: Bearer <token>'",
+                                   code="token_missing")
+            g.principal = services.accounts.principal(token.strip())
+            return fn(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+
+    def principal() -> Principal:
+        return g.principal  # type: ignore[no-any-return]
+
+    def json_body() -> dict[str, Any]:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadRequest("expected a JSON object body", code="json_invalid")
+        return body
+
+    @bp.get("/health")
+    def health() -> Any:
+        with services.db.session() as s:
+            s.execute(text("SELECT 1"))
+        return {"status": "ok", "database": services.db.dialect, "store": services.store.name}
+
+    @bp.get("/openapi.json")
+    def openapi() -> Any:
+        return jsonify(spec())
+
+    @bp.post("/auth/login")
+    def login() -> Any:
+        body = json_body()
+        user_id = services.accounts.check_password(str(body.get("email", "")),
+                                                   str(body.get("password", "")))
+        token = services.accounts.issue_token(user_id, label=str(body.get("label", "login")))
+        return {"token": token}, 201
+
+    @bp.post("/auth/logout")
+    @authenticated
+    def logout() -> Any:
+        services.accounts.revoke_token(request.headers["Authorization"].split(" ", 1)[1].strip())
+        return "", 204
+
+    @bp.get("/me")
+    @authenticated
+    def me() -> Any:
+        p = principal()
+        return {"user_id": p.user_id, "email": p.email}
+
+    @bp.post("/devices")
+    @authenticated
+    def enroll() -> Any:
+        body = json_body()
+        device = services.accounts.register_device(principal().user_id, body.get("jwk"),
+                                                   str(body.get("label", "")))
+        return device, 201
+
+    @bp.get("/devices")
+    @authenticated
+    def devices() -> Any:
+        return {"items": services.accounts.devices(principal().user_id)}
+
+    @bp.post("/nonces")
+    @authenticated
+    def nonce() -> Any:
+        return services.ingest.issue_nonce(principal()), 201
+
+    @bp.post("/captures")
+    @authenticated
+    def upload() -> Any:
+        if not (request.mimetype or "").startswith("multipart/form-data"):
+            raise BadRequest("send multipart/form-data with manifest, signature and media",
+                             code="multipart_required")
+        files = request.files  # parsing spools and hashes the media
+        media = files.get("media")
+        if media is None:
+            raise BadRequest("the 'media' file part is missing", code="media_missing")
+        spool = media.stream
+        assert isinstance(spool, HashingSpool)
+        manifest = _text_part("manifest", MAX_MANIFEST_PART)
+        signature = _text_part("signature", 512)
+        result = services.ingest.ingest(principal(), manifest, signature, spool)
+        status = 201 if result.created else 200
+        resp = jsonify(result.capture)
+        resp.status_code = status
+        resp.headers["Location"] = f"/api/v1/captures/{result.capture['id']}"
+        return resp
+
+    @bp.get("/captures")
+    @authenticated
+    def list_captures() -> Any:
+        try:
+            limit = int(request.args.get("limit", 50))
+            before = request.args.get("before")
+            before_i = int(before) if before else None
+        except ValueError as exc:
+            raise BadRequest("limit and before must be integers", code="query_invalid") from exc
+        return services.ingest.list_captures(principal(), limit=limit, before=before_i)
+
+    @bp.get("/captures/<capture_id>")
+    @authenticated
+    def get_capture(capture_id: str) -> Any:
+        capture, key_id = services.ingest.get(principal(), capture_id)
+        return capture_json(capture, key_id)
+
+    @bp.get("/captures/<capture_id>/original")
+    @authenticated
+    def original(capture_id: str) -> Any:
+        capture, _ = services.ingest.get(principal(), capture_id)
+        size = capture.media_size
+        start, length, status = 0, size, 200
+        headers = {"Accept-Ranges": "bytes", "ETag": f'"{capture.media_sha256}"',
+                   "Repr-Digest": f"sha-256=:{_b64(capture.media_sha256)}:",
+                   "Content-Disposition": f'attachment; filename="{capture.media_sha256}"',
+                   "Cache-Control": "private, no-store"}
+        rng = request.range
+        if rng is not None and request.headers.get("Range"):
+            bounds = rng.range_for_length(size) if rng.units == "bytes" else None
+            if bounds is None or len(rng.ranges) != 1:
+                return problem_response(
+                    {"type": "https://fieldproof.org/problems/range_not_satisfiable",
+                     "title": "Range not satisfiable", "status": 416,
+                     "code": "range_not_satisfiable",
+                     "detail": f"the object has {size} bytes; one byte range is supported"},
+                    {"Content-Range": f"bytes */{size}"})
+            start, stop = bounds
+            length, status = stop - start, 206
+            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        store = services.store
+        key = capture.object_key
+
+        def body() -> Iterator[bytes]:
+            yield from store.iter_range(key, start, length)
+
+        resp = Response(stream_with_context(body()), status=status,
+                        mimetype=capture.media_mime.split(";")[0], headers=headers)
+        resp.content_length = length
+        return resp
+
+    def _text_part(name: str, limit: int) -> str:
+        if name in request.form:
+            value = request.form[name]
+        elif name in request.files:
+            value = request.files[name].stream.read(limit + 1).decode("utf-8", "replace")
+        else:
+            raise BadRequest(f"the '{name}' part is missing", code=f"{name}_missing")
+        if len(value) > limit:
+            raise TooLarge(f"the '{name}' part is larger than {limit} bytes")
+        return value
+
+    return bp
+
+
+def _b64(hex_digest: str) -> str:
+    import base64
+
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()

@@ -1,0 +1,142 @@
+"""OpenAPI 3.1 description of API v1.
+
+Written by hand so it reads as documentation; tests/test_openapi.py fails if a
+route exists that is not described here (or the other way round).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from .. import __version__
+from ..core.manifest import schema as manifest_schema
+
+_PROBLEM = {"description": "RFC 9457 problem details with a stable `code`",
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}}}
+_AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _op(summary: str, responses: dict[str, Any], *, auth: bool = True,
+        **extra: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {
+        **responses, "default": _PROBLEM}}
+    if auth:
+        op["security"] = _AUTH
+    op.update(extra)
+    return op
+
+
+def _json(ref: str, description: str = "OK") -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+_CAPTURE_ID = [{"name": "capture_id", "in": "path", "required": True,
+                "schema": {"type": "string"}}]
+
+
+@cache
+def spec() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "FieldProof API", "version": __version__,
+                 "description": "Signed evidence capture. See shared/PROTOCOL.md."},
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/health": {"get": _op("Liveness and readiness", {"200": {"description": "OK"}},
+                                   auth=False)},
+            "/openapi.json": {"get": _op("This document", {"200": {"description": "OK"}},
+                                         auth=False)},
+            "/auth/login": {"post": _op(
+                "Exchange email and password for an API token",
+                {"201": _json("Token", "Token issued")}, auth=False,
+                requestBody={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["email", "password"],
+                    "properties": {"email": {"type": "string"}, "password": {"type": "string"},
+                                   "label": {"type": "string"}}}}}})},
+            "/auth/logout": {"post": _op("Revoke the calling token",
+                                         {"204": {"description": "Revoked"}})},
+            "/me": {"get": _op("The calling user", {"200": {"description": "OK"}})},
+            "/devices": {
+                "get": _op("Devices enrolled by the caller", {"200": {"description": "OK"}}),
+                "post": _op("Enroll a device public key (P-256 JWK)",
+                            {"201": _json("Device", "Enrolled (or already enrolled)")},
+                            requestBody={"required": True, "content": {"application/json": {
+                                "schema": {"type": "object", "required": ["jwk"],
+                                           "properties": {"jwk": {"type": "object"},
+                                                          "label": {"type": "string"}}}}}}),
+            },
+            "/nonces": {"post": _op("Issue a one-time capture nonce",
+                                    {"201": _json("Nonce", "Issued")})},
+            "/captures": {
+                "get": _op("The caller's captures, newest first",
+                           {"200": {"description": "A page: {items, next}"}},
+                           parameters=[
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                               {"name": "before", "in": "query",
+                                "schema": {"type": "string"},
+                                "description": "the `next` value of the previous page"}]),
+                "post": _op(
+                    "Upload a signed capture (manifest, signature, media in one request)",
+                    {"201": _json("Capture", "Stored, read back and verified"),
+                     "200": _json("Capture", "This signed manifest was already stored")},
+                    requestBody={"required": True, "content": {"multipart/form-data": {
+                        "schema": {"type": "object",
+                                   "required": ["manifest", "signature", "media"],
+                                   "properties": {
+                                       "manifest": {"type": "string",
+                                                    "description": "manifest JSON"},
+                                       "signature": {"type": "string",
+                                                     "description": "base64url r||s"},
+                                       "media": {"type": "string", "format": "binary"}}}}}}),
+            },
+            "/captures/{capture_id}": {"get": _op(
+                "One capture with its manifest and checks", {"200": _json("Capture")},
+                parameters=_CAPTURE_ID)},
+            "/captures/{capture_id}/original": {"get": _op(
+                "The original bytes, byte-exact; supports a single Range",
+                {"200": {"description": "The whole original"},
+                 "206": {"description": "The requested byte range"}},
+                parameters=_CAPTURE_ID)},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Problem": {"type": "object", "required": ["type", "title", "status", "code"],
+                            "properties": {"type": {"type": "string"},
+                                           "title": {"type": "string"},
+                                           "status": {"type": "integer"},
+                                           "code": {"type": "string"},
+                                           "detail": {"type": "string"}}},
+                "Token": {"type": "object", "properties": {"token": {"type": "string"}}},
+                "Nonce": {"type": "object", "properties": {
+                    "nonce": {"type": "string"}, "issued_at": {"type": "string"},
+                    "expires_at": {"type": "string"}}},
+                "Device": {"type": "object", "properties": {
+                    "key_id": {"type": "string"}, "jwk": {"type": "object"},
+                    "label": {"type": "string"}, "created_at": {"type": "string"},
+                    "head_manifest": {"type": ["string", "null"]},
+                    "capture_count": {"type": "integer"}}},
+                "Manifest": manifest_schema(),
+                "Check": {"type": "object", "required": ["name", "ok", "detail"],
+                          "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"},
+                                         "detail": {"type": "string"}}},
+                "Capture": {"type": "object", "properties": {
+                    "id": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "status": {"type": "string", "enum": ["stored", "anchored"]},
+                    "media": {"type": "object"},
+                    "manifest": {"$ref": "#/components/schemas/Manifest"},
+                    "manifest_hash": {"type": "string"},
+                    "signature": {"type": "string"},
+                    "device": {"type": "object"},
+                    "checks": {"type": "array",
+                               "items": {"$ref": "#/components/schemas/Check"}},
+                    "exif": {"type": "object"},
+                    "received_at": {"type": "string"}}},
+            },
+        },
+    }

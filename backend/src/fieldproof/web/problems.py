@@ -1,0 +1,51 @@
+"""The one place where errors become RFC 9457 problem+json responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from ..errors import FieldProofError
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 411: "length_required", 413: "too_large",
+               415: "unsupported_media_type", 416: "range_not_satisfiable",
+               429: "rate_limited"}
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    resp = Response(json.dumps(body), status=body["status"], mimetype=PROBLEM_JSON)
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(FieldProofError)
+    def _domain(err: FieldProofError) -> Response:
+        if err.status >= 500:
+            log.error("%s: %s", err.code, err.detail)
+        headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+        return problem_response(err.problem(), headers)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Response:
+        status = err.code or 500
+        code = _HTTP_CODES.get(status, "http_error")
+        detail = err.description or err.name
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            detail = f"the request is larger than the {limit}-byte limit"
+        return problem_response(FieldProofError(detail, code=code, status=status).problem()
+                                | {"title": err.name})
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem_response(FieldProofError("an internal error occurred").problem())
