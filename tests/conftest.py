@@ -247,3 +247,7 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listening on {port}")
+
+
+# The real S3 server fixture, shared by the storage contract and API tests.
+from tests.s3server import s3_server  # noqa: E402, F401

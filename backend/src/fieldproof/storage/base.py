@@ -34,6 +34,15 @@ def media_key(sha256_hex: str) -> str:
     return f"media/sha256/{h[:2]}/{h[2:4]}/{h}"
 
 
+def check_range(start: int, length: int | None, chunk_size: int) -> None:
+    """Reject ranges no store can honour; shared by both implementations."""
+    if start < 0 or (length is not None and length < 0):
+        raise BadRequest(f"invalid range start={start} length={length}",
+                         code="range_invalid")
+    if chunk_size <= 0:
+        raise BadRequest(f"invalid chunk size {chunk_size}", code="range_invalid")
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str

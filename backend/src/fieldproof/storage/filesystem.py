@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import BadRequest, NotFound, StorageError
-from .base import ObjectInfo, check_key
+from .base import ObjectInfo, check_key, check_range
 
 COPY_BLOCK = 1 << 20
 
@@ -34,15 +34,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def check_range(start: int, length: int | None, chunk_size: int) -> None:
-    """Reject ranges no store can honour; shared by both implementations."""
-    if start < 0 or (length is not None and length < 0):
-        raise BadRequest(f"invalid range start={start} length={length}",
-                         code="range_invalid")
-    if chunk_size <= 0:
-        raise BadRequest(f"invalid chunk size {chunk_size}", code="range_invalid")
 
 
 class _FileRange:

@@ -31,8 +31,7 @@ from minio.error import InvalidResponseError, MinioException, S3Error, ServerErr
 from minio.retention import Retention
 
 from ..errors import IntegrityFailure, NotFound, StorageError
-from .base import ObjectInfo, check_key
-from .filesystem import check_range
+from .base import ObjectInfo, check_key, check_range
 
 log = logging.getLogger(__name__)
 

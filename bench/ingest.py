@@ -1,0 +1,329 @@
+"""Ingest benchmarks: throughput against a plain store copy, and server RSS growth.
+
+Both run against a real `fieldproof serve` subprocess on 127.0.0.1 with
+SQLite and the filesystem store. Figures are reported, never asserted: the
+goals are printed next to them for the reader.
+
+1. throughput: a random file (256 MiB by default) is
+   - baseline: copied into a FilesystemStore with put_file (copy + fsync);
+   - end to end: sent with Client.capture_file (nonce, client-side SHA-256,
+     manifest, signature, upload, server-side hash/spool/store/read-back/commit);
+   - upload only: the manifest is signed beforehand, only Client.upload is timed.
+   Each repetition changes a few bytes of the file first, so every upload is new
+   content (the store is content-addressed and would otherwise skip the write).
+2. rss: a fresh server's RSS (gunicorn arbiter + worker, from /proc) is sampled
+   every 50 ms while a 1 GiB file is uploaded; peak minus before is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fieldproof.client import (
+    Client,
+    DeviceKeyFile,
+    device_metadata,
+    file_sha256,
+)
+from fieldproof.core.canonical import canonicalize
+from fieldproof.core.manifest import new_manifest
+from fieldproof.storage.filesystem import FilesystemStore
+
+from ._proc import RssSampler, Server
+
+MiB = 1 << 20
+BLOCK = 8 * MiB
+OUT_DIR = Path(__file__).resolve().parent / "out"
+THROUGHPUT_GOAL = 0.8  # end-to-end MiB/s over baseline MiB/s, filesystem store
+RSS_GOAL_MIB = 64.0  # server RSS growth while ingesting 1 GiB
+KIND, MIME = "video", "video/mp4"
+CLIENT_TIMEOUT = 300.0
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# -- files ----------------------------------------------------------------------
+
+def write_random_file(path: Path, size: int) -> None:
+    """``size`` bytes of os.urandom, written in 8 MiB blocks (never all in memory)."""
+    with path.open("wb") as fh:
+        left = size
+        while left:
+            n = min(BLOCK, left)
+            fh.write(os.urandom(n))
+            left -= n
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def make_unique(path: Path) -> None:
+    """Overwrite the first 16 bytes: new SHA-256, same size, file stays in page cache."""
+    with path.open("r+b") as fh:
+        fh.write(os.urandom(16))
+
+
+# -- client side ----------------------------------------------------------------
+
+@dataclass
+class Signed:
+    manifest: bytes
+    signature: bytes
+    sha256: str
+    size: int
+
+
+def sign_for_upload(client: Client, key: DeviceKeyFile, path: Path) -> Signed:
+    """Everything Client.capture_file does before Client.upload (same order)."""
+    nonce = client.nonce()
+    start = datetime.now(UTC)
+    sha, size = file_sha256(path)
+    if key.has_state():
+        prev = key.chain_head()
+    else:
+        dev = client.device(key.key_id)
+        assert dev is not None, "device not enrolled"
+        prev = dev["head_manifest"]
+    manifest = new_manifest(kind=KIND, sha256=sha, size=size, mime=MIME, start=start,
+                            end=datetime.now(UTC), nonce=nonce["nonce"], key_id=key.key_id,
+                            prev=prev, device=device_metadata())
+    canonical = canonicalize(manifest)
+    return Signed(canonical, key.sign(canonical), sha, size)
+
+
+def upload_signed(client: Client, key: DeviceKeyFile, path: Path, signed: Signed) -> dict[str, Any]:
+    result = client.upload(signed.manifest, signed.signature, path, MIME)
+    key.set_chain_head(result["manifest_hash"])
+    return result
+
+
+def check_stored(result: dict[str, Any], size: int, sha256: str | None = None) -> None:
+    """Sanity, not a benchmark assertion: a failed ingest would make the figure a lie."""
+    media = result.get("media", {})
+    if result.get("status") != "stored" or media.get("size") != size or (
+            sha256 is not None and media.get("sha256") != sha256):
+        raise RuntimeError(f"unexpected ingest result: status={result.get('status')} "
+                           f"media={media}")
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    os.sync()  # earlier dirty pages must not be flushed on this clock
+    t0 = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - t0, value
+
+
+def enrolled_client(server: Server, keydir: Path) -> tuple[Client, DeviceKeyFile]:
+    token = server.create_user("bench@example.org", "bench password, long enough")
+    client = Client(server.url, token, timeout=CLIENT_TIMEOUT)
+    key = DeviceKeyFile.load_or_create(keydir / f"device-{server.port}.pem", create=True)
+    client.enroll(key, label="bench")
+    return client, key
+
+
+def warm_up(client: Client, key: DeviceKeyFile, tmp: Path) -> None:
+    """One small capture, untimed: first-request imports and DB caches are not the subject."""
+    small = tmp / "warmup.bin"
+    write_random_file(small, MiB)
+    check_stored(client.capture_file(key, small, kind=KIND, mime=MIME), MiB)
+    small.unlink()
+
+
+# -- figures --------------------------------------------------------------------
+
+def summary(seconds: list[float], size: int) -> dict[str, Any]:
+    best, med = min(seconds), statistics.median(seconds)
+    return {"seconds": [round(s, 4) for s in seconds],
+            "best_s": round(best, 4), "median_s": round(med, 4),
+            "best_mib_s": round(size / MiB / best, 1),
+            "median_mib_s": round(size / MiB / med, 1)}
+
+
+def ratio(subject: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float]:
+    return {"best": round(subject["best_mib_s"] / baseline["best_mib_s"], 3),
+            "median": round(subject["median_mib_s"] / baseline["median_mib_s"], 3)}
+
+
+# -- benchmark 1 ----------------------------------------------------------------
+
+def bench_throughput(tmp: Path, size: int, reps: int) -> dict[str, Any]:
+    src = tmp / "throughput.bin"
+    log(f"throughput: writing {size // MiB} MiB of random data")
+    write_random_file(src, size)
+    base_store = FilesystemStore(tmp / "baseline-store")
+    times: dict[str, list[float]] = {"baseline": [], "end_to_end": [], "upload_only": []}
+    try:
+        with Server(tmp / "server-throughput") as server:
+            client, key = enrolled_client(server, tmp)
+            try:
+                warm_up(client, key, tmp)
+                # Interleaved, so drift (page cache, thermal, neighbours) hits all three.
+                for rep in range(reps):
+                    make_unique(src)
+                    object_key = f"bench/baseline-{rep}"
+                    t, info = timed(lambda k=object_key: base_store.put_file(k, src))
+                    assert info.size == size
+                    base_store.delete(object_key)
+                    times["baseline"].append(t)
+
+                    make_unique(src)
+                    t, result = timed(lambda: client.capture_file(key, src, kind=KIND,
+                                                                  mime=MIME))
+                    check_stored(result, size)
+                    times["end_to_end"].append(t)
+
+                    make_unique(src)
+                    signed = sign_for_upload(client, key, src)
+                    t, result = timed(lambda s=signed: upload_signed(client, key, src, s))
+                    check_stored(client.capture(result["id"]), size, signed.sha256)
+                    times["upload_only"].append(t)
+                    log(f"throughput rep {rep + 1}/{reps}: baseline {times['baseline'][-1]:.2f}s"
+                        f", end to end {times['end_to_end'][-1]:.2f}s"
+                        f", upload only {times['upload_only'][-1]:.2f}s")
+            finally:
+                client.close()
+    finally:
+        src.unlink(missing_ok=True)
+    figures = {name: summary(ts, size) for name, ts in times.items()}
+    return {
+        "size_bytes": size, "reps": reps, **figures,
+        "ratio_end_to_end": ratio(figures["end_to_end"], figures["baseline"]),
+        "ratio_upload_only": ratio(figures["upload_only"], figures["baseline"]),
+        "goal": f"end_to_end / baseline >= {THROUGHPUT_GOAL}",
+    }
+
+
+# -- benchmark 2 ----------------------------------------------------------------
+
+def bench_rss(tmp: Path, size: int) -> dict[str, Any]:
+    src = tmp / "rss.bin"
+    try:
+        with Server(tmp / "server-rss") as server:
+            client, key = enrolled_client(server, tmp)
+            try:
+                warm_up(client, key, tmp)
+                log(f"rss: writing {size // MiB} MiB of random data")
+                write_random_file(src, size)
+                signed = sign_for_upload(client, key, src)  # client hash: not sampled
+                os.sync()
+                sampler = RssSampler(server.pid, interval=0.05)
+                before = sampler.sample()
+                log(f"rss: uploading; server pid {server.pid}, "
+                    f"workers {before.worker_kib // 1024} MiB before")
+                t0 = time.perf_counter()
+                with sampler:
+                    result = upload_signed(client, key, src, signed)
+                elapsed = time.perf_counter() - t0
+                check_stored(client.capture(result["id"]), size, signed.sha256)
+                after = sampler.sample()
+            finally:
+                client.close()
+    finally:
+        src.unlink(missing_ok=True)
+    samples = sampler.samples
+    peak_worker = max(s.worker_kib for s in samples)
+    peak_total = max(s.total_kib for s in samples)
+    return {
+        "size_bytes": size, "upload_s": round(elapsed, 3),
+        "upload_mib_s": round(size / MiB / elapsed, 1),
+        "samples": len(samples), "interval_s": sampler.interval,
+        "worker_before_mib": round(before.worker_kib / 1024, 1),
+        "worker_peak_mib": round(peak_worker / 1024, 1),
+        "worker_after_mib": round(after.worker_kib / 1024, 1),
+        "total_before_mib": round(before.total_kib / 1024, 1),
+        "total_peak_mib": round(peak_total / 1024, 1),
+        "growth_worker_mib": round((peak_worker - before.worker_kib) / 1024, 1),
+        "growth_total_mib": round((peak_total - before.total_kib) / 1024, 1),
+        "goal": f"growth < {RSS_GOAL_MIB:g} MiB",
+    }
+
+
+# -- report ---------------------------------------------------------------------
+
+def table(results: dict[str, Any]) -> str:
+    rows: list[tuple[str, str, str, str, str]] = [
+        ("benchmark", "best", "median", "ratio best / median", "goal")]
+    tp = results.get("throughput")
+    if tp:
+        mib = tp["size_bytes"] // MiB
+        rows.append((f"store copy, baseline ({mib} MiB)", f"{tp['baseline']['best_mib_s']} MiB/s",
+                     f"{tp['baseline']['median_mib_s']} MiB/s", "1", ""))
+        for name, label, goal in (("end_to_end", "API end to end", f">= {THROUGHPUT_GOAL}"),
+                                  ("upload_only", "API upload only", "(info)")):
+            r = tp[f"ratio_{name}"]
+            met = "" if goal == "(info)" else (" met" if r["median"] >= THROUGHPUT_GOAL
+                                              else " MISSED")
+            rows.append((label, f"{tp[name]['best_mib_s']} MiB/s",
+                         f"{tp[name]['median_mib_s']} MiB/s",
+                         f"{r['best']:.2f} / {r['median']:.2f}", goal + met))
+    rss = results.get("rss")
+    if rss:
+        met = " met" if rss["growth_total_mib"] < RSS_GOAL_MIB else " MISSED"
+        rows.append((f"server RSS growth ({rss['size_bytes'] // MiB} MiB upload)",
+                     f"{rss['growth_total_mib']} MiB", "", "",
+                     f"< {RSS_GOAL_MIB:g} MiB{met}"))
+        rows.append(("  worker only / before -> peak",
+                     f"{rss['growth_worker_mib']} MiB",
+                     f"{rss['worker_before_mib']} -> {rss['worker_peak_mib']} MiB",
+                     f"at {rss['upload_mib_s']} MiB/s", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_json(results: dict[str, Any]) -> Path:
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUT_DIR / "ingest.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def run(*, size_mib: int = 256, rss_size_mib: int = 1024, reps: int = 2,
+        only: str | None = None, tmp_root: Path | None = None, keep: bool = False) -> int:
+    started = time.perf_counter()
+    root = tmp_root or OUT_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="ingest-", dir=root))
+    results: dict[str, Any] = {
+        "benchmark": "ingest",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "tmp_dir": str(tmp)},
+        "store": "filesystem", "database": "sqlite",
+    }
+    try:
+        if only in (None, "throughput"):
+            results["throughput"] = bench_throughput(tmp, size_mib * MiB, reps)
+        if only in (None, "rss"):
+            results["rss"] = bench_rss(tmp, rss_size_mib * MiB)
+    finally:
+        if keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    out = write_json(results)
+    print()
+    print(f"FieldProof ingest benchmarks: filesystem store, SQLite, {reps} reps, "
+          f"{os.cpu_count()} CPUs, {results['elapsed_s']} s")
+    print(table(results))
+    print(f"\nratios are against the baseline measured in this run; JSON: "
+          f"{out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+    return 0
