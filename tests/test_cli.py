@@ -127,3 +127,19 @@ def test_concurrent_resends_make_one_capture(env: dict[str, str], tmp_path: Path
     assert len(results) == 8 and len(set(results)) == 1, results
     listed = api._call("GET", "/captures").json()["items"]
     assert [c["id"] for c in listed] == [results[0]]
+
+
+def test_multi_megabyte_random_upload(env: dict[str, str], tmp_path: Path) -> None:
+    """Random bytes put CR/LF at read edges: the multipart parser must cope."""
+    import os
+
+    assert run_cli("client", "enroll", env=env).returncode == 0
+    f = tmp_path / "noise.bin"
+    f.write_bytes(os.urandom(1_900_000))  # under the server's 2 MiB test limit
+    out = run_cli("client", "capture", str(f), "--kind", "import", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    body = json.loads(out.stdout)
+    assert body["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+    got = httpx.get(f"{env['FIELDPROOF_SERVER']}/api/v1/captures/{body['id']}/original",
+                    headers={"Authorization": f"Bearer {env['FIELDPROOF_TOKEN']}"})
+    assert got.content == f.read_bytes()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import FieldProofError
@@ -40,8 +40,9 @@ def install(app: Flask) -> None:
         code = _HTTP_CODES.get(status, "http_error")
         detail = err.description or err.name
         if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            detail = f"the request is larger than the {limit}-byte limit"
+            limit = request.max_content_length
+            detail = (f"the request, or one of its fields, exceeds a size limit (the body "
+                      f"may be at most {limit} bytes here)")
         return problem_response(FieldProofError(detail, code=code, status=status).problem()
                                 | {"title": err.name})
 

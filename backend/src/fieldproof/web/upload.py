@@ -13,13 +13,42 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import Request, current_app, g
+from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from ..services.spool import HashingSpool
 
+READ_SIZE = 1 << 20
+
+
+class LargeReadFormDataParser(FormDataParser):
+    """werkzeug's parser, reading the body 1 MiB at a time instead of 64 KiB.
+
+    gunicorn's body reader copies what it still buffers on every small read,
+    so 64 KiB reads cost several times the bytes they return (measured in
+    bench/: about 1.6x the upload throughput with 1 MiB reads).
+    """
+
+    def _parse_multipart(self, stream: IO[bytes], mimetype: str,
+                         content_length: int | None,
+                         options: dict[str, str]) -> Any:
+        parser = MultiPartParser(stream_factory=self.stream_factory,
+                                 max_form_memory_size=self.max_form_memory_size,
+                                 max_form_parts=self.max_form_parts, cls=self.cls,
+                                 buffer_size=READ_SIZE)
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
+
 
 class SpoolingRequest(Request):
-    max_form_memory_size = 64 * 1024  # manifest and signature fields; media never
+    # werkzeug checks this against its read buffer for file parts too, so it
+    # must exceed one read plus a boundary; text fields are limited again,
+    # much tighter, where they are read (web/api.py).
+    max_form_memory_size = 2 * READ_SIZE
     max_form_parts = 8
+    form_data_parser_class = LargeReadFormDataParser
 
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
                          filename: str | None = None,
