@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from . import ingest
+from ._patched_serve import LEVELS
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
@@ -29,12 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tmp-dir", type=Path, default=None,
                    help="where the scratch dir goes (default bench/out/)")
     p.add_argument("--keep", action="store_true", help="keep the scratch dir (server logs)")
+    p.add_argument("--patch", choices=LEVELS, default=None,
+                   help="run the server with upload patches applied in this process only "
+                        "(see bench/_patched_serve.py); figures are then labelled")
     args = p.parse_args(argv)
     if args.reps < 1 or args.size_mib < 1 or args.rss_size_mib < 1:
         p.error("sizes and --reps must be positive")
     signal.signal(signal.SIGTERM, _terminate)
     return ingest.run(size_mib=args.size_mib, rss_size_mib=args.rss_size_mib, reps=args.reps,
-                      only=args.only, tmp_root=args.tmp_dir, keep=args.keep)
+                      only=args.only, tmp_root=args.tmp_dir, keep=args.keep,
+                      patch=args.patch)
 
 
 if __name__ == "__main__":

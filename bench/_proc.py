@@ -134,8 +134,13 @@ class Server:
     on exit, whatever happened inside.
     """
 
-    def __init__(self, data_dir: Path, *, startup_timeout: float = 60.0) -> None:
+    health_path = "/api/v1/health"
+
+    def __init__(self, data_dir: Path, *, patch: str | None = None,
+                 profile_dir: Path | None = None, startup_timeout: float = 60.0) -> None:
         self.data_dir = data_dir
+        self.patch = patch
+        self.profile_dir = profile_dir
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.log_path = data_dir.parent / f"server-{self.port}.log"
@@ -146,10 +151,9 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         try:
-            self.proc = subprocess.Popen(  # noqa: S603
-                [str(fieldproof_bin()), "serve", "--host", HOST, "--port", str(self.port),
-                 "--data-dir", str(self.data_dir)],
-                stdout=log, stderr=subprocess.STDOUT, env=clean_env(), cwd=REPO,
+            self.proc = subprocess.Popen(
+                self.argv(),
+                stdout=log, stderr=subprocess.STDOUT, env=self.env(), cwd=REPO,
                 start_new_session=True)
         finally:
             log.close()
@@ -160,8 +164,29 @@ class Server:
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self.stop()
+        if exc_type is not None and issubclass(exc_type, Exception):
+            print(f"--- last lines of {self.log_path.name} ---\n{self.tail_log(12)}",
+                  file=sys.stderr, flush=True)
+
+    def argv(self) -> list[str]:
+        return [*self.command(), "serve", "--host", HOST, "--port", str(self.port),
+                "--data-dir", str(self.data_dir)]
+
+    def command(self) -> list[str]:
+        if self.patch or self.profile_dir:  # see bench/_patched_serve.py
+            return [sys.executable, "-m", "bench._patched_serve"]
+        return [str(fieldproof_bin())]
+
+    def env(self) -> dict[str, str]:
+        env = clean_env()
+        if self.patch:
+            env["BENCH_SERVER_PATCH"] = self.patch
+        if self.profile_dir:
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            env["BENCH_SERVER_PROFILE"] = str(self.profile_dir)
+        return env
 
     @property
     def pid(self) -> int:
@@ -177,7 +202,7 @@ class Server:
                     raise RuntimeError(f"server exited with {self.proc.returncode}; "
                                        f"log:\n{self.tail_log()}")
                 with contextlib.suppress(httpx.HTTPError):
-                    if http.get(f"{self.url}/api/v1/health").status_code == 200:
+                    if http.get(f"{self.url}{self.health_path}").status_code == 200:
                         return
                 time.sleep(0.1)
         raise RuntimeError(f"server not healthy after {self.startup_timeout:.0f}s; "
@@ -209,7 +234,7 @@ class Server:
 
     def create_user(self, email: str, password: str) -> str:
         """Create a user with the admin CLI; returns the API token (its last line)."""
-        out = subprocess.run(  # noqa: S603
+        out = subprocess.run(
             [str(fieldproof_bin()), "admin", "create-user", email, "--password-stdin",
              "--print-token", "--data-dir", str(self.data_dir)],
             input=password + "\n", capture_output=True, text=True, env=clean_env(), cwd=REPO,

@@ -64,6 +64,12 @@ def test_login_and_logout(client: Any, user: User) -> None:
     assert_problem(bad, 401, "login_failed")
 
 
+def test_json_bodies_are_small(client: Any, user: User) -> None:
+    huge = {"jwk": {"kty": "EC"}, "label": "x" * 100_000}
+    assert_problem(client.post("/api/v1/devices", json=huge, headers=user.auth),
+                   413, "too_large")
+
+
 def test_enroll(user: User, make_user: Any, client: Any) -> None:
     d = user.enroll()
     again = client.post("/api/v1/devices", json={"jwk": d.jwk}, headers=user.auth)

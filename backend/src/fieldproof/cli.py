@@ -47,10 +47,13 @@ def serve(host: str, port: int, threads: int, data_dir: Path | None) -> None:
     """Serve the API (gunicorn, one process, threads)."""
     from gunicorn.app.base import BaseApplication
 
+    from .services.container import Services
     from .web import create_app
 
     settings = settings_for(data_dir)
-    app = create_app(settings)
+    # Migrate and create keys once, in the master, so a broken database or
+    # data dir fails here loudly instead of in a worker boot loop.
+    Services.build(settings).close()
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -64,11 +67,38 @@ def serve(host: str, port: int, threads: int, data_dir: Path | None) -> None:
             self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms')
 
         def load(self) -> Any:
-            return app
+            # Runs in the worker process, after the fork.
+            services = Services.build(settings)
+            if settings.sequencer == "thread":
+                services.sequencer.start()
+            return create_app(services=services)
 
     click.echo(f"FieldProof serving http://{host}:{port}/ (data dir {settings.data_dir})",
                err=True)
     _Server().run()
+
+
+@main.command()
+@data_dir_option
+def worker(data_dir: Path | None) -> None:
+    """Run the log sequencer as its own process (serve with FIELDPROOF_SEQUENCER=off)."""
+    import signal
+    import threading
+
+    from .services.container import Services
+
+    services = Services.build(settings_for(data_dir))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: services.sequencer.stop(0))
+    click.echo(f"sequencer running on {services.db.dialect}; log {services.log.origin}",
+               err=True)
+    try:
+        services.sequencer.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        services.close()
 
 
 @main.group()
@@ -180,6 +210,67 @@ def capture(ctx: click.Context, file: Path, kind: str, lat: float | None, lon: f
     click.echo(f"{result['id']} {result['status']} sha256={result['media']['sha256']}")
     for c in flagged:
         click.echo(f"  flagged {c['name']}: {c['detail']}")
+
+
+@client.command()
+@click.argument("capture_id")
+@click.option("--json", "as_json", is_flag=True, help="print the receipt JSON")
+@click.pass_context
+def receipt(ctx: click.Context, capture_id: str, as_json: bool) -> None:
+    """Fetch a capture's log receipt and verify it offline."""
+    from .audit import check_receipt
+
+    api = _client(ctx)
+    try:
+        body = api.receipt(capture_id)
+        info = api.log_info()
+        report = check_receipt(body, info)
+    except FieldProofError as err:
+        fail(err)
+        return
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"capture {capture_id}: leaf {body['leaf_index']} of {body['tree_size']}")
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.group("log")
+def log_group() -> None:
+    """The transparency log."""
+
+
+@log_group.command()
+@click.option("--server", envvar="FIELDPROOF_SERVER", default="http://127.0.0.1:8000",
+              show_default=True)
+@click.option("--log-key", "log_key", default=None,
+              help="pin the log's verifier key (C2SP vkey text, or a file holding it)")
+@click.option("--tsa-root", "tsa_roots", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="pin a TSA root certificate (PEM); repeatable")
+@click.option("--inclusion-sample", default=1000, show_default=True,
+              help="check inclusion proofs for this many leaves (all if fewer)")
+def audit(server: str, log_key: str | None, tsa_roots: tuple[Path, ...],
+          inclusion_sample: int) -> None:
+    """Fetch the whole log and re-check every checkpoint, proof and timestamp."""
+    from .audit import audit_log
+
+    pinned_key = None
+    if log_key:
+        pinned_key = Path(log_key).read_text().strip() if Path(log_key).is_file() else log_key
+    roots = [p.read_bytes() for p in tsa_roots]
+    try:
+        report = audit_log(server, vkey=pinned_key, tsa_roots=roots or None,
+                           inclusion_sample=inclusion_sample)
+    except FieldProofError as err:
+        fail(err)
+        return
+    for line in report.lines():
+        click.echo(line)
+    sys.exit(0 if report.ok else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

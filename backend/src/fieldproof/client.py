@@ -167,6 +167,15 @@ class Client:
     def nonce(self) -> dict[str, Any]:
         return self._call("POST", "/nonces").json()  # type: ignore[no-any-return]
 
+    def receipt(self, capture_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/captures/{capture_id}/receipt").json()  # type: ignore[no-any-return]
+
+    def log_info(self) -> dict[str, Any]:
+        return self._call("GET", "/log").json()  # type: ignore[no-any-return]
+
+    def get_json(self, path: str, **params: Any) -> Any:
+        return self._call("GET", path, params=params).json()
+
     def capture(self, capture_id: str) -> dict[str, Any]:
         return self._call("GET", f"/captures/{capture_id}").json()  # type: ignore[no-any-return]
 

@@ -42,6 +42,13 @@ class Settings:
     clock_skew_seconds: int = 300
     exif_time_tolerance_seconds: int = 120
     exif_min_distance_m: float = 200.0
+    log_origin: str = "fieldproof.local/log"
+    sequencer: str = "thread"  # "thread": in the server process; "off": run `fieldproof worker`
+    sequencer_interval: float = 1.0
+    embedded_tsa: bool = True
+    # "URL" or "URL|chain.pem" (the TSA's chain, root last): replies are then
+    # verified against it and /api/v1/log publishes it.
+    tsa_urls: tuple[str, ...] = ()
     testing: bool = False
 
     @property
@@ -70,5 +77,16 @@ class Settings:
             s3=s3,
             max_upload_bytes=_int(env, "FIELDPROOF_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD),
             nonce_ttl_seconds=_int(env, "FIELDPROOF_NONCE_TTL", 7 * 24 * 3600),
+            log_origin=env.get("FIELDPROOF_LOG_ORIGIN") or "fieldproof.local/log",
+            sequencer=env.get("FIELDPROOF_SEQUENCER") or "thread",
+            sequencer_interval=float(env.get("FIELDPROOF_SEQUENCER_INTERVAL") or 1.0),
+            embedded_tsa=env.get("FIELDPROOF_EMBEDDED_TSA", "1") not in ("0", "false", "no"),
+            tsa_urls=tuple(u.strip() for u in env.get("FIELDPROOF_TSA_URLS", "").split(",")
+                           if u.strip()),
         )
-        return replace(settings, **overrides)
+        settings = replace(settings, **overrides)
+        if settings.sequencer not in ("thread", "off"):
+            raise ValueError("FIELDPROOF_SEQUENCER is 'thread' or 'off'")
+        if not settings.embedded_tsa and not settings.tsa_urls:
+            raise ValueError("with the embedded TSA off, set FIELDPROOF_TSA_URLS")
+        return settings

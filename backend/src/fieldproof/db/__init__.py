@@ -1,4 +1,17 @@
 from .engine import Database
-from .models import ApiToken, Base, Capture, Device, Nonce, User
+from .models import (
+                     ApiToken,
+                     Base,
+                     Capture,
+                     Device,
+                     LogCheckpoint,
+                     LogEntry,
+                     LogNode,
+                     LogState,
+                     LogTimestamp,
+                     Nonce,
+                     User,
+)
 
-__all__ = ["ApiToken", "Base", "Capture", "Database", "Device", "Nonce", "User"]
+__all__ = ["ApiToken", "Base", "Capture", "Database", "Device", "LogCheckpoint", "LogEntry",
+           "LogNode", "LogState", "LogTimestamp", "Nonce", "User"]

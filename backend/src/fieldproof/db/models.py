@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -107,3 +119,79 @@ class Capture(Base):
     checks: Mapped[list[Any]] = mapped_column(JSON)
     exif: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# ----------------------------------------------------------------- the transparency log
+class LogEntry(Base):
+    """A leaf waiting for, or holding, its place in the Merkle log.
+
+    Written in the same transaction that accepts a capture, so no acknowledged
+    capture can miss the log; the sequencer assigns ``leaf_index`` later.
+    """
+
+    __tablename__ = "log_entries"
+    # The sequencer's work queue: only entries still without a place.
+    __table_args__ = (Index("ix_log_entries_pending", "seq",
+                            sqlite_where=text("leaf_index IS NULL"),
+                            postgresql_where=text("leaf_index IS NULL")),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
+    capture_id: Mapped[str | None] = mapped_column(ForeignKey("captures.id"), unique=True,
+                                                   nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[str] = mapped_column(Text)  # canonical JSON: the leaf data
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @classmethod
+    def for_data(cls, *, kind: str, data: bytes, capture_id: str | None) -> LogEntry:
+        return cls(kind=kind, data=data.decode("utf-8"), capture_id=capture_id,
+                   leaf_hash=hashlib.sha256(b"\x00" + data).digest())  # RFC 9162 leaf hash
+
+
+class LogNode(Base):
+    """Every perfect subtree of the log: (level, index) -> hash (RFC 9162)."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogState(Base):
+    """One row: the integrated tree size. Locked by the sequencer while it writes."""
+
+    __tablename__ = "log_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LogCheckpoint(Base):
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)  # the signed note, exactly as served
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LogTimestamp(Base):
+    """An RFC 3161 token over a checkpoint's note, or a pending request for one."""
+
+    __tablename__ = "log_timestamps"
+    __table_args__ = (Index("ix_log_timestamps_pending", "next_attempt_at",
+                            sqlite_where=text("token IS NULL"),
+                            postgresql_where=text("token IS NULL")),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkpoint_size: Mapped[int] = mapped_column(ForeignKey("log_checkpoints.size"), index=True)
+    tsa: Mapped[str] = mapped_column(String(512))  # a name, or the external TSA's URL
+    embedded: Mapped[bool] = mapped_column(default=False)
+    token: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    gen_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,14 +1,19 @@
-"""Wire settings into a database, a store and the services that use them."""
+"""Wire settings into a database, a store, the log and the services that use them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import Settings
 from ..db import Database
 from ..storage import FilesystemStore, ObjectStore, S3Store
+from ..tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
 from .accounts import Accounts
 from .ingest import Ingest
+from .log import TransparencyLog
+from .logkeys import load_or_create_signer
+from .sequencer import Sequencer
 
 
 def make_store(settings: Settings) -> ObjectStore:
@@ -20,6 +25,23 @@ def make_store(settings: Settings) -> ObjectStore:
     return FilesystemStore(settings.data_dir / "store")
 
 
+def make_tsas(settings: Settings) -> list[TimestampAuthority]:
+    tsas: list[TimestampAuthority] = []
+    if settings.embedded_tsa:
+        tsas.append(EmbeddedTSA.load_or_create(settings.data_dir / "keys" / "tsa"))
+    for spec in settings.tsa_urls:
+        url, _, chain_file = spec.partition("|")
+        chain = _pem_blocks(Path(chain_file).read_bytes()) if chain_file else []
+        tsas.append(HttpTSA(url, roots_pem=chain[-1:], intermediates_pem=chain[:-1]))
+    return tsas
+
+
+def _pem_blocks(data: bytes) -> list[bytes]:
+    marker = b"-----END CERTIFICATE-----"
+    return [block.strip() + b"\n" + marker + b"\n" for block in data.split(marker)
+            if block.strip()]
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -27,6 +49,8 @@ class Services:
     store: ObjectStore
     accounts: Accounts
     ingest: Ingest
+    log: TransparencyLog
+    sequencer: Sequencer
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -35,8 +59,14 @@ class Services:
         if migrate:
             db.migrate()
         store = make_store(settings)
+        keys = settings.data_dir / "keys"
+        tlog = TransparencyLog(db, load_or_create_signer(keys, settings.log_origin),
+                               make_tsas(settings))
+        sequencer = Sequencer(db, tlog, interval=settings.sequencer_interval)
+        ingest = Ingest(db, store, settings, on_stored=sequencer.notify)
         return cls(settings=settings, db=db, store=store, accounts=Accounts(db),
-                   ingest=Ingest(db, store, settings))
+                   ingest=ingest, log=tlog, sequencer=sequencer)
 
     def close(self) -> None:
+        self.sequencer.stop()
         self.db.dispose()

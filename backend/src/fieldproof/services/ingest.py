@@ -16,6 +16,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,9 +28,10 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..core import checks as ck
 from ..core.keys import DeviceKey
+from ..core.logentry import capture_entry
 from ..core.manifest import Manifest, parse_manifest
 from ..core.media import exif_checks, read_exif, sniff_mime
-from ..db import Capture, Database, Device, Nonce
+from ..db import Capture, Database, Device, LogEntry, Nonce
 from ..db.models import utcnow
 from ..errors import (
     Conflict,
@@ -96,10 +98,13 @@ class IngestResult:
 
 
 class Ingest:
-    def __init__(self, db: Database, store: ObjectStore, settings: Settings) -> None:
+    def __init__(self, db: Database, store: ObjectStore, settings: Settings,
+                 on_stored: Callable[[], None] | None = None) -> None:
         self.db = db
         self.store = store
         self.settings = settings
+        # Told after each commit, e.g. to wake the sequencer.
+        self.on_stored = on_stored or (lambda: None)
 
     # -- nonces -----------------------------------------------------------
     def issue_nonce(self, principal: Principal) -> dict[str, Any]:
@@ -175,6 +180,7 @@ class Ingest:
             if created_object:
                 self._forget_object(key, manifest.media_sha256)
             raise
+        self.on_stored()
         return IngestResult(capture, created=True)
 
     def _check_media(self, manifest: Manifest, media: HashingSpool) -> None:
@@ -246,6 +252,14 @@ class Ingest:
                 device.head_manifest = manifest.hash
                 device.capture_count += 1
                 s.flush()
+                # Queued for the log in the same transaction: an acknowledged
+                # capture can never be missing from it.
+                s.add(LogEntry.for_data(
+                    kind="capture", capture_id=capture.id,
+                    data=capture_entry(manifest_sha256=manifest.hash, signature=signature,
+                                       key_id=device.key_id,
+                                       media_sha256=manifest.media_sha256,
+                                       received_at=received_at)))
                 return capture_json(capture, device.key_id)
         except (IntegrityError, Conflict) as exc:
             # A concurrent request with the same manifest won the race.

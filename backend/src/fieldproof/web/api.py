@@ -19,6 +19,7 @@ from .problems import problem_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_MANIFEST_PART = 16 * 1024
+MAX_JSON_BODY = 64 * 1024
 
 
 def make_blueprint(services: Services) -> Blueprint:
@@ -40,6 +41,8 @@ def make_blueprint(services: Services) -> Blueprint:
         return g.principal  # type: ignore[no-any-return]
 
     def json_body() -> dict[str, Any]:
+        # JSON bodies are small; only the media upload may use the big limit.
+        request.max_content_length = MAX_JSON_BODY
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise BadRequest("expected a JSON object body", code="json_invalid")
@@ -130,6 +133,12 @@ def make_blueprint(services: Services) -> Blueprint:
     def get_capture(capture_id: str) -> Any:
         capture, key_id = services.ingest.get(principal(), capture_id)
         return capture_json(capture, key_id)
+
+    @bp.get("/captures/<capture_id>/receipt")
+    @authenticated
+    def receipt(capture_id: str) -> Any:
+        services.ingest.get(principal(), capture_id)  # 404 unless it is the caller's
+        return services.log.receipt(capture_id)
 
     @bp.get("/captures/<capture_id>/original")
     @authenticated

@@ -10,6 +10,7 @@ from ..config import Settings
 from ..services.container import Services
 from . import problems
 from .api import make_blueprint
+from .log_api import make_log_blueprint
 from .upload import SpoolingRequest, discard_spools
 
 
@@ -28,5 +29,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.teardown_request(discard_spools)
     problems.install(app)
     app.register_blueprint(make_blueprint(services), url_prefix="/api/v1")
+    app.register_blueprint(make_log_blueprint(services), url_prefix="/api/v1")
     logging.getLogger("fieldproof").setLevel(logging.INFO)
     return app

@@ -33,6 +33,11 @@ def _json(ref: str, description: str = "OK") -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
+def _q(name: str, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required,
+            "schema": {"type": "integer", "minimum": 0}}
+
+
 _CAPTURE_ID = [{"name": "capture_id", "in": "path", "required": True,
                 "schema": {"type": "string"}}]
 
@@ -101,6 +106,32 @@ def spec() -> dict[str, Any]:
                 {"200": {"description": "The whole original"},
                  "206": {"description": "The requested byte range"}},
                 parameters=_CAPTURE_ID)},
+            "/captures/{capture_id}/receipt": {"get": _op(
+                "The log receipt: inclusion proof to a signed, timestamped checkpoint",
+                {"200": _json("Receipt"),
+                 "409": {"description": "not_anchored: not yet in a timestamped checkpoint"}},
+                parameters=_CAPTURE_ID)},
+            "/log": {"get": _op("Log origin, verifier key (C2SP vkey), size, TSA chains",
+                                {"200": {"description": "OK"}}, auth=False)},
+            "/log/checkpoint": {"get": _op(
+                "The latest checkpoint: a C2SP signed note",
+                {"200": {"description": "OK", "content": {"text/plain": {}}}}, auth=False)},
+            "/log/checkpoints": {"get": _op(
+                "Every checkpoint with its RFC 3161 timestamps, oldest first",
+                {"200": {"description": "OK"}}, auth=False,
+                parameters=[_q("start"), _q("limit")])},
+            "/log/proof/inclusion": {"get": _op(
+                "RFC 9162 inclusion proof (audit path) of leaf `index` in tree `size`",
+                {"200": {"description": "OK"}}, auth=False,
+                parameters=[_q("index", True), _q("size", True)])},
+            "/log/proof/consistency": {"get": _op(
+                "RFC 9162 consistency proof between two tree sizes",
+                {"200": {"description": "OK"}}, auth=False,
+                parameters=[_q("first", True), _q("second", True)])},
+            "/log/entries": {"get": _op(
+                "Leaf data (canonical JSON) for leaves [start, end), at most 1000",
+                {"200": {"description": "OK"}}, auth=False,
+                parameters=[_q("start", True), _q("end", True)])},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -121,6 +152,16 @@ def spec() -> dict[str, Any]:
                     "head_manifest": {"type": ["string", "null"]},
                     "capture_count": {"type": "integer"}}},
                 "Manifest": manifest_schema(),
+                "Receipt": {"type": "object", "properties": {
+                    "capture_id": {"type": "string"}, "origin": {"type": "string"},
+                    "leaf_index": {"type": "integer"}, "tree_size": {"type": "integer"},
+                    "entry": {"type": "string", "description": "the leaf data (JCS)"},
+                    "leaf_hash": {"type": "string", "description": "base64"},
+                    "inclusion_proof": {"type": "array", "items": {"type": "string"}},
+                    "checkpoint": {"type": "string", "description": "C2SP signed note"},
+                    "timestamps": {"type": "array", "items": {"type": "object", "properties": {
+                        "tsa": {"type": "string"}, "embedded": {"type": "boolean"},
+                        "token_b64": {"type": "string"}, "gen_time": {"type": "string"}}}}}},
                 "Check": {"type": "object", "required": ["name", "ok", "detail"],
                           "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"},
                                          "detail": {"type": "string"}}},

@@ -1,0 +1,189 @@
+"""The transparency log as stored in the database: reads, proofs and receipts.
+
+Writes happen in two places only: ``append`` (inside the transaction that
+accepts a capture) and the sequencer (services/sequencer.py).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..core import merkle
+from ..core.checkpoint import Signer
+from ..core.timestamp import parse_token
+from ..db import Capture, Database, LogCheckpoint, LogEntry, LogNode, LogState, LogTimestamp
+from ..errors import BadRequest, Conflict, FieldProofError, NotFound
+from ..tsa import TimestampAuthority
+from .ingest import iso
+
+MAX_ENTRIES_PER_CALL = 1000
+
+
+class LogCorrupt(FieldProofError):
+    code = "log_corrupt"
+    status = 500
+    title = "The log's stored tree is incomplete"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def node_getter(s: Session) -> merkle.GetNodes:
+    """Fetch any set of stored subtrees in one query."""
+    def get(ids: Iterable[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        by_level: dict[int, list[int]] = defaultdict(list)
+        for level, idx in wanted:
+            by_level[level].append(idx)
+        cond = or_(*(and_(LogNode.level == lv, LogNode.idx.in_(ix))
+                     for lv, ix in by_level.items()))
+        found = {(lv, ix): h for lv, ix, h in
+                 s.execute(select(LogNode.level, LogNode.idx, LogNode.hash).where(cond))}
+        if len(found) != len(wanted):
+            raise LogCorrupt(f"{len(wanted) - len(found)} stored subtrees are missing")
+        return found
+    return get
+
+
+@dataclass
+class TransparencyLog:
+    db: Database
+    signer: Signer
+    tsas: list[TimestampAuthority]
+
+    @property
+    def origin(self) -> str:
+        return self.signer.name
+
+    # -- reads --------------------------------------------------------------
+    def size(self) -> int:
+        with self.db.session() as s:
+            state = s.get(LogState, 1)
+            return 0 if state is None else int(state.size)
+
+    def latest_checkpoint(self) -> LogCheckpoint:
+        with self.db.session() as s:
+            cp = s.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
+        if cp is None:
+            raise NotFound("the log has no checkpoint yet", code="no_checkpoint")
+        return cp
+
+    def info(self) -> dict[str, Any]:
+        with self.db.session() as s:
+            cp = s.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
+        tsas = []
+        for tsa in self.tsas:
+            chain = getattr(tsa, "chain_pem", None)
+            tsas.append({"name": tsa.name, "embedded": tsa.embedded,
+                         "chain_pem": [p.decode() for p in chain()] if chain else []})
+        return {"origin": self.origin, "vkey": self.signer.verifier.vkey(),
+                "tree_size": 0 if cp is None else cp.size,
+                "root": None if cp is None else b64(cp.root), "tsa": tsas}
+
+    def checkpoints(self, start: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        limit = max(1, min(limit, 1000))
+        with self.db.session() as s:
+            cps = s.scalars(select(LogCheckpoint).where(LogCheckpoint.size >= start)
+                            .order_by(LogCheckpoint.size).limit(limit)).all()
+            stamps = self._timestamps(s, [c.size for c in cps])
+        return [{"tree_size": c.size, "root": b64(c.root), "checkpoint": c.note,
+                 "created_at": iso(c.created_at), "timestamps": stamps.get(c.size, [])}
+                for c in cps]
+
+    @staticmethod
+    def _timestamps(s: Session, sizes: list[int]) -> dict[int, list[dict[str, Any]]]:
+        out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        if not sizes:
+            return out
+        rows = s.scalars(select(LogTimestamp).where(LogTimestamp.checkpoint_size.in_(sizes),
+                                                    LogTimestamp.token.is_not(None))
+                         .order_by(LogTimestamp.id)).all()
+        for t in rows:
+            assert t.token is not None
+            out[t.checkpoint_size].append({"tsa": t.tsa, "embedded": t.embedded,
+                                           "token_b64": b64(t.token),
+                                           "gen_time": iso(t.gen_time)})
+        return out
+
+    def _checked_size(self, s: Session, size: int) -> None:
+        state = s.get(LogState, 1)
+        if state is None or not 0 < size <= state.size:
+            raise BadRequest(f"tree size {size} is not in the log",
+                             code="proof_out_of_range")
+
+    def inclusion(self, index: int, size: int) -> dict[str, Any]:
+        with self.db.session() as s:
+            self._checked_size(s, size)
+            if not 0 <= index < size:
+                raise BadRequest(f"leaf {index} is not in a tree of size {size}",
+                                 code="proof_out_of_range")
+            get = node_getter(s)
+            proof = merkle.inclusion_proof(index, size, get)
+            leaf = get([(0, index)])[(0, index)]
+        return {"leaf_index": index, "tree_size": size, "leaf_hash": b64(leaf),
+                "inclusion_proof": [b64(p) for p in proof]}
+
+    def consistency(self, first: int, second: int) -> dict[str, Any]:
+        with self.db.session() as s:
+            self._checked_size(s, second)
+            if not 0 < first <= second:
+                raise BadRequest("need 0 < first <= second", code="proof_out_of_range")
+            proof = merkle.consistency_proof(first, second, node_getter(s))
+        return {"first": first, "second": second, "consistency_proof": [b64(p) for p in proof]}
+
+    def entries(self, start: int, end: int) -> dict[str, Any]:
+        if not 0 <= start < end:
+            raise BadRequest("need 0 <= start < end", code="query_invalid")
+        end = min(end, start + MAX_ENTRIES_PER_CALL)
+        with self.db.session() as s:
+            rows = s.execute(select(LogEntry.leaf_index, LogEntry.data)
+                             .where(LogEntry.leaf_index >= start, LogEntry.leaf_index < end)
+                             .order_by(LogEntry.leaf_index)).all()
+        return {"entries": [{"leaf_index": i, "data": d} for i, d in rows]}
+
+    def receipt(self, capture_id: str) -> dict[str, Any]:
+        """The first timestamped checkpoint that includes the capture, with the proof."""
+        with self.db.session() as s:
+            entry = s.scalar(select(LogEntry).where(LogEntry.capture_id == capture_id))
+            if entry is None or entry.leaf_index is None:
+                raise Conflict("the capture is not anchored yet", code="not_anchored")
+            cp = s.scalar(
+                select(LogCheckpoint)
+                .where(LogCheckpoint.size > entry.leaf_index,
+                       select(LogTimestamp.id).where(
+                           LogTimestamp.checkpoint_size == LogCheckpoint.size,
+                           LogTimestamp.token.is_not(None)).exists())
+                .order_by(LogCheckpoint.size).limit(1))
+            if cp is None:
+                raise Conflict("the capture's checkpoint has no timestamp yet",
+                               code="not_anchored")
+            proof = merkle.inclusion_proof(entry.leaf_index, cp.size, node_getter(s))
+            stamps = self._timestamps(s, [cp.size])[cp.size]
+        return {"capture_id": capture_id, "origin": self.origin,
+                "leaf_index": entry.leaf_index, "tree_size": cp.size,
+                "entry": entry.data, "leaf_hash": b64(entry.leaf_hash),
+                "inclusion_proof": [b64(p) for p in proof], "checkpoint": cp.note,
+                "timestamps": stamps}
+
+    @staticmethod
+    def mark_anchored(s: Session, size: int) -> None:
+        """Every stored capture inside a timestamped checkpoint is anchored."""
+        ids = select(LogEntry.capture_id).where(LogEntry.leaf_index < size,
+                                                LogEntry.capture_id.is_not(None))
+        s.execute(update(Capture)
+                  .where(Capture.status == "stored", Capture.id.in_(ids))
+                  .values(status="anchored"))
+
+
+def token_gen_time(token: bytes) -> Any:
+    return parse_token(token).gen_time
