@@ -76,3 +76,42 @@ class LiveServer:
                       "--data-dir", str(self.data_dir), env=self.env, stdin=password + "\n")
         assert out.returncode == 0, out.stderr
         return out.stdout.strip().splitlines()[-1]
+
+
+@dataclass
+class Worker:
+    """A `fieldproof worker` process (the sequencer on its own)."""
+
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    name: str = "worker"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"{self.name}.log"
+
+    def start(self) -> Worker:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([FIELDPROOF, "worker", "--data-dir", str(self.data_dir)],
+                                     stdout=log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **self.env}, start_new_session=True)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log()[-3000:]}")
+            time.sleep(0.05)
+        raise TimeoutError(f"{text!r} not in worker log: {self.log()[-3000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=15)
