@@ -63,14 +63,16 @@ def serve(host: str, port: int, threads: int, data_dir: Path | None) -> None:
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", "-")
+            # gunicorn's control socket has one fixed path per user: two
+            # servers on one machine would fight over it, and nothing uses it.
+            self.cfg.set("control_socket_disable", True)
             # Never log request headers: they carry bearer tokens.
             self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms')
 
         def load(self) -> Any:
             # Runs in the worker process, after the fork.
             services = Services.build(settings)
-            if settings.sequencer == "thread":
-                services.sequencer.start()
+            services.start_background(sequencer=settings.sequencer == "thread")
             return create_app(services=services)
 
     click.echo(f"FieldProof serving http://{host}:{port}/ (data dir {settings.data_dir})",
@@ -83,13 +85,12 @@ def serve(host: str, port: int, threads: int, data_dir: Path | None) -> None:
 def worker(data_dir: Path | None) -> None:
     """Run the log sequencer as its own process (serve with FIELDPROOF_SEQUENCER=off)."""
     import signal
-    import threading
 
     from .services.container import Services
 
     services = Services.build(settings_for(data_dir))
-    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: services.sequencer.stop(0))
+    services.streams.start_reaper()
     click.echo(f"sequencer running on {services.db.dialect}; log {services.log.origin}",
                err=True)
     try:
@@ -97,7 +98,6 @@ def worker(data_dir: Path | None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        stop.set()
         services.close()
 
 
@@ -210,6 +210,36 @@ def capture(ctx: click.Context, file: Path, kind: str, lat: float | None, lon: f
     click.echo(f"{result['id']} {result['status']} sha256={result['media']['sha256']}")
     for c in flagged:
         click.echo(f"  flagged {c['name']}: {c['detail']}")
+
+
+@client.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", required=True, type=click.Choice(["audio", "video", "screen"]))
+@click.option("--mime", default=None, help="override the detected MIME type")
+@click.option("--chunk-bytes", default=64 * 1024, show_default=True, type=click.IntRange(1))
+@click.option("--rate", type=click.FloatRange(min=1), default=None,
+              help="pace at this many bytes/s, as a live recording would")
+@click.option("--json", "as_json", is_flag=True, help="print the capture JSON")
+@click.pass_context
+def stream(ctx: click.Context, file: Path, kind: str, mime: str | None, chunk_bytes: int,
+           rate: float | None, as_json: bool) -> None:
+    """Stream FILE live, chunk by chunk; resumes by itself after disconnects."""
+    from .client import DeviceKeyFile, guess_mime
+    from .stream_client import StreamClient
+
+    api = _client(ctx)
+    try:
+        key = DeviceKeyFile.load_or_create(ctx.obj["key"])
+        sc = StreamClient(api, key)
+        capture = sc.stream_file(file, kind=kind, mime=mime or guess_mime(file),
+                                 chunk_bytes=chunk_bytes, rate=rate)
+    except FieldProofError as err:
+        fail(err)
+        return
+    if as_json:
+        click.echo(json.dumps(capture, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{capture['id']} {capture['status']} sha256={capture['media']['sha256']}")
 
 
 @client.command()

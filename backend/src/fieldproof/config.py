@@ -49,6 +49,10 @@ class Settings:
     # "URL" or "URL|chain.pem" (the TSA's chain, root last): replies are then
     # verified against it and /api/v1/log publishes it.
     tsa_urls: tuple[str, ...] = ()
+    stream_timeout_seconds: float = 120.0  # silence after which a stream is interrupted
+    stream_max_chunk_bytes: int = 4 * 1024 * 1024
+    stream_max_bytes_per_second: int = 16 * 1024 * 1024  # per connection
+    stream_max_chunks_per_second: int = 100  # per connection
     testing: bool = False
 
     @property
@@ -81,6 +85,8 @@ class Settings:
             sequencer=env.get("FIELDPROOF_SEQUENCER") or "thread",
             sequencer_interval=float(env.get("FIELDPROOF_SEQUENCER_INTERVAL") or 1.0),
             embedded_tsa=env.get("FIELDPROOF_EMBEDDED_TSA", "1") not in ("0", "false", "no"),
+            stream_timeout_seconds=float(env.get("FIELDPROOF_STREAM_TIMEOUT") or 120),
+            stream_max_chunk_bytes=_int(env, "FIELDPROOF_STREAM_MAX_CHUNK", 4 * 1024 * 1024),
             tsa_urls=tuple(u.strip() for u in env.get("FIELDPROOF_TSA_URLS", "").split(",")
                            if u.strip()),
         )

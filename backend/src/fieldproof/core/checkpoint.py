@@ -154,6 +154,16 @@ class Signer:
         raw = private_key.public_key().public_bytes_raw()
         self.verifier = Verifier(name=name, key_hash=key_hash(name, raw), public_key=raw)
 
+    def sign_statement(self, message: bytes) -> bytes:
+        """A raw Ed25519 signature, for statements that are not notes (stream acks).
+
+        Statements carry their own "type" member, so they can never be
+        mistaken for a note body (which starts with the origin line).
+        """
+        if message.startswith(self.name.encode()):
+            raise CheckpointError("a statement must not look like a note")
+        return self._key.sign(message)
+
     def sign(self, body: bytes) -> bytes:
         """The signed note: body, a blank line, one signature line."""
         if not body.endswith(b"\n"):

@@ -12,9 +12,15 @@ CAPTURE_ENTRY = "fieldproof.capture"
 
 
 def capture_entry(*, manifest_sha256: str, signature: bytes, key_id: str, media_sha256: str,
-                  received_at: datetime) -> bytes:
-    """The canonical (JCS) leaf data for an accepted capture."""
-    return canonicalize({
+                  received_at: datetime, stream: dict[str, Any] | None = None) -> bytes:
+    """The canonical (JCS) leaf data for an accepted capture.
+
+    ``stream`` (live recordings): {"id", "chunks", "chain_head", "partial"} and,
+    for a partial one, "last_chunk_signature": the device's signature on the
+    chunk header that carries the chain head, which proves every byte kept.
+    """
+    extra = {"stream": stream} if stream is not None else {}
+    return canonicalize({**extra,
         "v": 1,
         "type": CAPTURE_ENTRY,
         "manifest_sha256": manifest_sha256,

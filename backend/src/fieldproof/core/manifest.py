@@ -24,15 +24,15 @@ KINDS = ("photo", "audio", "video", "screen", "import")
 
 
 @cache
-def schema() -> dict[str, Any]:
-    text = resources.files("fieldproof").joinpath("schema/manifest-v1.schema.json").read_text()
+def schema(name: str = "manifest-v1") -> dict[str, Any]:
+    text = resources.files("fieldproof").joinpath(f"schema/{name}.schema.json").read_text()
     return json.loads(text)  # type: ignore[no-any-return]
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    Draft202012Validator.check_schema(schema())
-    return Draft202012Validator(schema())
+def _validator(name: str = "manifest-v1") -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema(name))
+    return Draft202012Validator(schema(name))
 
 
 def parse_time(text: str) -> datetime:
@@ -88,24 +88,28 @@ class Manifest:
         return parse_time(self.data["captured"]["end"])
 
     @property
+    def stream(self) -> dict[str, Any] | None:
+        return self.data.get("stream")
+
+    @property
     def geo(self) -> dict[str, Any] | None:
         geo = self.data["geo"]
         return None if "absent" in geo else dict(geo)
 
 
-def validate(data: Any) -> list[str]:
+def validate(data: Any, name: str = "manifest-v1") -> list[str]:
     """Every schema violation as 'path: message', empty when valid."""
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(_validator(name).iter_errors(data), key=lambda e: list(e.absolute_path))
     return [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors]
 
 
-def parse_manifest(raw: bytes | str) -> Manifest:
+def parse_manifest(raw: bytes | str, name: str = "manifest-v1") -> Manifest:
     """Parse, validate and canonicalize a manifest received from a device."""
     if len(raw) > MAX_MANIFEST_BYTES:
         raise InvalidManifest(f"manifest larger than {MAX_MANIFEST_BYTES} bytes",
                               code="manifest_too_large")
     data = parse_json(raw)
-    problems = validate(data)
+    problems = validate(data, name)
     if problems:
         raise InvalidManifest("; ".join(problems[:10]), errors=problems[:50])
     return Manifest(data=data, canonical=canonicalize(data))

@@ -119,6 +119,10 @@ class Capture(Base):
     checks: Mapped[list[Any]] = mapped_column(JSON)
     exif: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Live recordings: the stream it came from; partial = the stream was
+    # interrupted and this capture holds the chunks received until then.
+    stream_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    partial: Mapped[bool] = mapped_column(default=False)
 
 
 # ----------------------------------------------------------------- the transparency log
@@ -195,3 +199,37 @@ class LogTimestamp(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# ----------------------------------------------------------------- live streams (protocol v2)
+class Stream(Base):
+    __tablename__ = "streams"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the header
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    header: Mapped[str] = mapped_column(Text)  # canonical JSON, as signed
+    header_sig: Mapped[bytes] = mapped_column(LargeBinary)
+    kind: Mapped[str] = mapped_column(String(16))
+    mime: Mapped[str] = mapped_column(String(127))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open|complete|interrupted
+    next_seq: Mapped[int] = mapped_column(Integer, default=0)  # durable chunks so far
+    chain_head: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_activity: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    capture_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class StreamChunk(Base):
+    __tablename__ = "stream_chunks"
+
+    stream_id: Mapped[str] = mapped_column(ForeignKey("streams.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    chain: Mapped[str] = mapped_column(String(64))
+    header: Mapped[str] = mapped_column(Text)  # the signed chunk header (JCS)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    object_key: Mapped[str] = mapped_column(String(512))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

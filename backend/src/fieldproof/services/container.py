@@ -14,6 +14,7 @@ from .ingest import Ingest
 from .log import TransparencyLog
 from .logkeys import load_or_create_signer
 from .sequencer import Sequencer
+from .streams import Streams
 
 
 def make_store(settings: Settings) -> ObjectStore:
@@ -51,6 +52,7 @@ class Services:
     ingest: Ingest
     log: TransparencyLog
     sequencer: Sequencer
+    streams: Streams
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -64,9 +66,17 @@ class Services:
                                make_tsas(settings))
         sequencer = Sequencer(db, tlog, interval=settings.sequencer_interval)
         ingest = Ingest(db, store, settings, on_stored=sequencer.notify)
+        streams = Streams(db, store, settings, ingest, tlog.signer)
         return cls(settings=settings, db=db, store=store, accounts=Accounts(db),
-                   ingest=ingest, log=tlog, sequencer=sequencer)
+                   ingest=ingest, log=tlog, sequencer=sequencer, streams=streams)
+
+    def start_background(self, *, sequencer: bool = True) -> None:
+        """The sequencer and the interrupted-stream reaper, as threads."""
+        if sequencer:
+            self.sequencer.start()
+        self.streams.start_reaper()
 
     def close(self) -> None:
+        self.streams.stop_reaper()
         self.sequencer.stop()
         self.db.dispose()

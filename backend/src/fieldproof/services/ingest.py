@@ -39,6 +39,7 @@ from ..errors import (
     Forbidden,
     HashMismatch,
     IntegrityFailure,
+    InvalidManifest,
     NonceError,
     NotFound,
     SignatureInvalid,
@@ -88,7 +89,28 @@ def capture_json(c: Capture, device_key_id: str) -> dict[str, Any]:
         "checks": c.checks,
         "exif": exif,
         "received_at": iso(c.received_at),
+        "stream": None if c.stream_id is None else {"id": c.stream_id, "partial": c.partial},
     }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a stored capture asserts: a v1 manifest, or for an interrupted
+    stream its signed header plus the media actually received."""
+
+    hash: str  # the identity: manifest hash, or the stream id
+    canonical: bytes  # the signed bytes
+    kind: str
+    nonce: str
+    prev: str | None
+    media_sha256: str
+    media_size: int
+    media_mime: str
+
+    @classmethod
+    def of(cls, m: Manifest) -> Claim:
+        return cls(m.hash, m.canonical, m.kind, m.nonce, m.prev, m.media_sha256,
+                   m.media_size, m.media_mime)
 
 
 @dataclass(frozen=True)
@@ -121,6 +143,9 @@ class Ingest:
                media: HashingSpool, received_at: datetime | None = None) -> IngestResult:
         received_at = received_at or utcnow()
         manifest = parse_manifest(manifest_raw)
+        if manifest.stream is not None:
+            raise InvalidManifest("a streamed recording is finalized with the stream's 'stop' "
+                                  "message, not uploaded here", code="manifest_invalid")
         signature = decode_signature(signature_text)
 
         with self.db.session() as s:
@@ -170,15 +195,30 @@ class Ingest:
                     time_tolerance=timedelta(seconds=self.settings.exif_time_tolerance_seconds),
                     min_distance_m=self.settings.exif_min_distance_m))
 
-        key, created_object = self._store(media, manifest.media_sha256, manifest.media_size)
+        return self.record(principal, device, Claim.of(manifest), signature, media, checks,
+                           exif=exif, sniffed=sniffed, received_at=received_at)
+
+    def record(self, principal: Principal, device: Device, claim: Claim, signature: bytes,
+               media: HashingSpool, checks: list[ck.Check], *, received_at: datetime,
+               exif: dict[str, Any] | None = None, sniffed: str | None = None,
+               nonce_consumed: bool = False, stream_id: str | None = None,
+               partial: bool = False, log_entry: bytes | None = None) -> IngestResult:
+        """Store checked media byte-exact, then commit the capture and its log entry.
+
+        Shared by single uploads and finished or interrupted streams; every
+        check that can reject has already run.
+        """
+        key, created_object = self._store(media, claim.media_sha256, claim.media_size)
         try:
-            capture = self._commit(principal, device.id, manifest, signature, sniffed, key,
-                                   checks, exif, received_at)
+            capture = self._commit(principal, device.id, claim, signature, sniffed, key,
+                                   checks, exif or {}, received_at,
+                                   nonce_consumed=nonce_consumed, stream_id=stream_id,
+                                   partial=partial, log_entry=log_entry)
         except _AlreadyThere as again:
             return IngestResult(again.capture, created=False)
         except BaseException:
             if created_object:
-                self._forget_object(key, manifest.media_sha256)
+                self._forget_object(key, claim.media_sha256)
             raise
         self.on_stored()
         return IngestResult(capture, created=True)
@@ -224,56 +264,58 @@ class Ingest:
         except FieldProofError:
             log.exception("could not remove orphan object %s", key)
 
-    def _commit(self, principal: Principal, device_id: int, manifest: Manifest,
-                signature: bytes, sniffed: str | None, key: str, checks: list[ck.Check],
-                exif: dict[str, Any], received_at: datetime) -> dict[str, Any]:
+    def _commit(self, principal: Principal, device_id: int, claim: Claim, signature: bytes,
+                sniffed: str | None, key: str, checks: list[ck.Check], exif: dict[str, Any],
+                received_at: datetime, *, nonce_consumed: bool, stream_id: str | None,
+                partial: bool, log_entry: bytes | None) -> dict[str, Any]:
         try:
             with self.db.session() as s:
                 device = s.scalar(select(Device).where(Device.id == device_id)
                                   .with_for_update())
                 assert device is not None
-                used = s.execute(
-                    update(Nonce)
-                    .where(Nonce.value == manifest.nonce, Nonce.used_at.is_(None))
-                    .values(used_at=received_at))
-                if used.rowcount != 1:  # type: ignore[attr-defined]
-                    raise Conflict("this nonce was already used by another capture",
-                                   code="nonce_reused")
-                checks = [*checks[:3], self._chain_check(s, device, manifest), *checks[3:]]
+                if not nonce_consumed:  # a stream consumed its nonce when it started
+                    used = s.execute(
+                        update(Nonce)
+                        .where(Nonce.value == claim.nonce, Nonce.used_at.is_(None))
+                        .values(used_at=received_at))
+                    if used.rowcount != 1:  # type: ignore[attr-defined]
+                        raise Conflict("this nonce was already used by another capture",
+                                       code="nonce_reused")
+                checks = [*checks[:3], self._chain_check(s, device, claim), *checks[3:]]
                 capture = Capture(
                     id=str(uuid.uuid4()), user_id=principal.user_id, device_id=device.id,
-                    kind=manifest.kind, status="stored", manifest_hash=manifest.hash,
-                    manifest=manifest.canonical.decode("utf-8"), signature=signature,
-                    nonce=manifest.nonce, prev_manifest=manifest.prev,
-                    media_sha256=manifest.media_sha256, media_size=manifest.media_size,
-                    media_mime=manifest.media_mime, sniffed_mime=sniffed, object_key=key,
-                    checks=[c.as_dict() for c in checks], exif=exif, received_at=received_at)
+                    kind=claim.kind, status="stored", manifest_hash=claim.hash,
+                    manifest=claim.canonical.decode("utf-8"), signature=signature,
+                    nonce=claim.nonce,
+                    prev_manifest=claim.prev, media_sha256=claim.media_sha256,
+                    media_size=claim.media_size, media_mime=claim.media_mime,
+                    sniffed_mime=sniffed, object_key=key,
+                    checks=[c.as_dict() for c in checks], exif=exif, received_at=received_at,
+                    stream_id=stream_id, partial=partial)
                 s.add(capture)
-                device.head_manifest = manifest.hash
+                device.head_manifest = claim.hash
                 device.capture_count += 1
                 s.flush()
                 # Queued for the log in the same transaction: an acknowledged
                 # capture can never be missing from it.
-                s.add(LogEntry.for_data(
-                    kind="capture", capture_id=capture.id,
-                    data=capture_entry(manifest_sha256=manifest.hash, signature=signature,
-                                       key_id=device.key_id,
-                                       media_sha256=manifest.media_sha256,
-                                       received_at=received_at)))
+                entry = log_entry or capture_entry(
+                    manifest_sha256=claim.hash, signature=signature, key_id=device.key_id,
+                    media_sha256=claim.media_sha256, received_at=received_at)
+                s.add(LogEntry.for_data(kind="capture", capture_id=capture.id, data=entry))
                 return capture_json(capture, device.key_id)
         except (IntegrityError, Conflict) as exc:
             # A concurrent request with the same manifest won the race.
             with self.db.session() as s:
                 row = s.execute(select(Capture, Device.key_id)
                                 .join(Device, Device.id == Capture.device_id)
-                                .where(Capture.manifest_hash == manifest.hash)).first()
+                                .where(Capture.manifest_hash == claim.hash)).first()
             if row is not None:
                 raise _AlreadyThere(capture_json(row[0], row[1])) from exc
             raise
 
     @staticmethod
-    def _chain_check(s: Session, device: Device, manifest: Manifest) -> ck.Check:
-        head, prev = device.head_manifest, manifest.prev
+    def _chain_check(s: Session, device: Device, claim: Claim) -> ck.Check:
+        head, prev = device.head_manifest, claim.prev
         if prev == head:
             detail = ("first capture of this device" if prev is None
                       else f"follows the device's previous manifest {prev}")

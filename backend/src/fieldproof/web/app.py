@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask_socketio import SocketIO
 
 from ..config import Settings
 from ..services.container import Services
 from . import problems
 from .api import make_blueprint
 from .log_api import make_log_blueprint
+from .streams_ns import install as install_streams
 from .upload import SpoolingRequest, discard_spools
 
 
@@ -30,5 +32,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     problems.install(app)
     app.register_blueprint(make_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_log_blueprint(services), url_prefix="/api/v1")
+    # Threading mode: works under gunicorn's gthread worker (simple-websocket)
+    # and keeps psycopg and SQLite in ordinary threads.
+    socketio = SocketIO(app, async_mode="threading",
+                        max_http_buffer_size=settings.stream_max_chunk_bytes + 64 * 1024,
+                        ping_interval=10, ping_timeout=20)
+    install_streams(socketio, services)
     logging.getLogger("fieldproof").setLevel(logging.INFO)
     return app

@@ -1,0 +1,123 @@
+"""Protocol v2: live streams of signed, hash-chained chunks.
+
+A device signs a stream header when recording starts; its JCS hash is the
+stream id. Every chunk then carries a signed chunk header whose ``chain``
+commits to all chunks before it:
+
+    chain(-1) = stream id (32 bytes)
+    chain(n)  = SHA-256(chain(n-1) || uint64be(n) || SHA-256(chunk n))
+
+so the last signed chain head proves every byte up to it, in order, even if
+the recording never finishes. The server acknowledges a chunk, once durable,
+with an Ed25519 signature over (stream, seq, chain, durable time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..errors import FieldProofError
+from .canonical import canonicalize, parse_json, sha256_hex
+from .manifest import MAX_MANIFEST_BYTES, parse_time, utc_text, validate
+
+HEADER_SCHEMA = "stream-header-v2"
+CHUNK_SCHEMA = "chunk-v2"
+
+
+class StreamError(FieldProofError):
+    """A refused stream message; ``code`` is one of PROTOCOL.md's stream codes."""
+
+    status = 422
+    title = "Stream message refused"
+
+
+def next_chain(prev: bytes, seq: int, chunk_sha256: bytes) -> bytes:
+    return hashlib.sha256(prev + struct.pack(">Q", seq) + chunk_sha256).digest()
+
+
+def _parse(raw: bytes | str, schema_name: str, what: str) -> tuple[dict[str, Any], bytes]:
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise StreamError(f"{what} too large", code="too_large", status=413)
+    data = parse_json(raw)
+    problems = validate(data, schema_name)
+    if problems:
+        raise StreamError(f"{what}: " + "; ".join(problems[:5]), code="schema_invalid",
+                          status=400, errors=problems[:50])
+    return data, canonicalize(data)
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    data: dict[str, Any]
+    canonical: bytes
+
+    @classmethod
+    def parse(cls, raw: bytes | str) -> StreamHeader:
+        data, canonical = _parse(raw, HEADER_SCHEMA, "stream header")
+        return cls(data, canonical)
+
+    @property
+    def id(self) -> str:
+        return sha256_hex(self.canonical)
+
+    @property
+    def key_id(self) -> str:
+        return str(self.data["device"]["key_id"])
+
+    @property
+    def nonce(self) -> str:
+        return str(self.data["nonce"])
+
+    @property
+    def started_at(self) -> datetime:
+        return parse_time(self.data["started_at"])
+
+
+@dataclass(frozen=True)
+class ChunkHeader:
+    data: dict[str, Any]
+    canonical: bytes
+
+    @classmethod
+    def parse(cls, raw: bytes | str) -> ChunkHeader:
+        data, canonical = _parse(raw, CHUNK_SCHEMA, "chunk header")
+        return cls(data, canonical)
+
+    @property
+    def seq(self) -> int:
+        return int(self.data["seq"])
+
+    @property
+    def sha256(self) -> str:
+        return str(self.data["sha256"])
+
+    @property
+    def chain(self) -> str:
+        return str(self.data["chain"])
+
+    @property
+    def size(self) -> int:
+        return int(self.data["size"])
+
+
+def chunk_header(*, stream_id: str, seq: int, data: bytes, prev_chain: bytes, at: datetime,
+                 geo: dict[str, Any] | None = None) -> tuple[dict[str, Any], bytes]:
+    """Build the header a device signs for one chunk; returns it and the new chain."""
+    digest = hashlib.sha256(data).digest()
+    chain = next_chain(prev_chain, seq, digest)
+    header: dict[str, Any] = {"v": 2, "type": "fieldproof.chunk", "stream": stream_id,
+                              "seq": seq, "size": len(data), "sha256": digest.hex(),
+                              "chain": chain.hex(), "at": utc_text(at)}
+    if geo is not None:
+        header["geo"] = geo
+    return header, chain
+
+
+def ack_statement(*, stream_id: str, seq: int, chain: str, durable_at: str) -> bytes:
+    """What the server signs when a chunk is durable."""
+    return canonicalize({"v": 2, "type": "fieldproof.ack", "stream": stream_id, "seq": seq,
+                         "chain": chain, "durable_at": durable_at})
