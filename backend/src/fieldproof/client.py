@@ -14,6 +14,7 @@ import locale
 import mimetypes
 import os
 import platform
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,8 +129,13 @@ def guess_mime(path: Path) -> str:
 
 
 class Client:
-    def __init__(self, server: str, token: str | None, *, timeout: float = 60.0) -> None:
+    def __init__(self, server: str, token: str | None, *, timeout: float = 60.0,
+                 retry_for: float = 30.0) -> None:
         self.server = server.rstrip("/")
+        # How long to keep retrying when the server cannot be reached (it may
+        # be restarting). Every call here is safe to repeat: uploads and
+        # enrollments are idempotent, and an extra nonce is harmless.
+        self.retry_for = retry_for
         headers = {"User-Agent": USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -140,11 +146,20 @@ class Client:
         self.http.close()
 
     def _call(self, method: str, url: str, **kw: Any) -> httpx.Response:
-        try:
-            resp = self.http.request(method, url, **kw)
-        except httpx.HTTPError as exc:
-            raise ClientError(f"cannot reach {self.server}: {exc}", code="unreachable",
-                              status=2) from exc
+        deadline = time.monotonic() + self.retry_for
+        delay = 0.1
+        while True:
+            for f in (kw.get("files") or {}).values():
+                f[1].seek(0)  # a retried upload starts from the first byte again
+            try:
+                resp = self.http.request(method, url, **kw)
+                break
+            except httpx.TransportError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise ClientError(f"cannot reach {self.server}: {exc}", code="unreachable",
+                                      status=2) from exc
+                time.sleep(delay)
+                delay = min(2.0, delay * 2)
         if resp.status_code >= 400:
             try:
                 body = resp.json()
