@@ -229,3 +229,21 @@ def test_empty_abandoned_stream_leaves_no_capture(sio: Any, user: User,
         assert s.get(Stream, hs.id).status == "interrupted"  # type: ignore[union-attr]
         assert s.scalar(select(func.count()).select_from(Capture)) == 0
 
+
+
+def test_progress_reaches_the_users_other_sessions(app: Flask, user: User,
+                                                   make_user: Any) -> None:
+    recorder = app.extensions["socketio"].test_client(app, namespace=NS,
+                                                      auth={"token": user.token})
+    dashboard = app.extensions["socketio"].test_client(app, namespace=NS,
+                                                       auth={"token": user.token})
+    stranger = app.extensions["socketio"].test_client(app, namespace=NS,
+                                                      auth={"token": make_user().token})
+    hs = started(recorder, user)
+    for seq in range(3):
+        assert emit(recorder, "chunk", hs.chunk_msg(seq, b"x" * 100))["ok"]
+    emit(recorder, "stop", hs.stop_msg())
+    seen = [(m["name"], m["args"][0]) for m in dashboard.get_received(NS)]
+    assert [e["bytes"] for n, e in seen if n == "progress"] == [100, 200, 300]
+    assert [e["stream_id"] for n, e in seen if n == "capture"] == [hs.id]
+    assert stranger.get_received(NS) == []
