@@ -42,9 +42,16 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=32, show_default=True, type=int)
+@click.option("--https", "use_https", is_flag=True,
+              help="serve TLS (a self-signed certificate is made on first start)")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="your own certificate (PEM) for --https")
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="its private key (PEM)")
 @data_dir_option
-def serve(host: str, port: int, threads: int, data_dir: Path | None) -> None:
-    """Serve the API (gunicorn, one process, threads)."""
+def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None,
+          key_file: Path | None, data_dir: Path | None) -> None:
+    """Serve the API and the capture app (gunicorn, one process, threads)."""
     from gunicorn.app.base import BaseApplication
 
     from .services.container import Services
@@ -54,6 +61,14 @@ def serve(host: str, port: int, threads: int, data_dir: Path | None) -> None:
     # Migrate and create keys once, in the master, so a broken database or
     # data dir fails here loudly instead of in a worker boot loop.
     Services.build(settings).close()
+    from .lan import lan_addresses, load_or_create_cert, qr_text
+
+    lan = lan_addresses() if host in ("0.0.0.0", "::") else []  # noqa: S104
+    if (cert is None) != (key_file is None):
+        raise click.UsageError("--cert and --key go together")
+    if use_https and cert is None:
+        cert, key_file = load_or_create_cert(settings.data_dir / "keys" / "tls", lan)
+    scheme = "https" if use_https else "http"
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -66,6 +81,9 @@ def serve(host: str, port: int, threads: int, data_dir: Path | None) -> None:
             # gunicorn's control socket has one fixed path per user: two
             # servers on one machine would fight over it, and nothing uses it.
             self.cfg.set("control_socket_disable", True)
+            if use_https:
+                self.cfg.set("certfile", str(cert))
+                self.cfg.set("keyfile", str(key_file))
             # Never log request headers: they carry bearer tokens.
             self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms')
 
@@ -75,8 +93,14 @@ def serve(host: str, port: int, threads: int, data_dir: Path | None) -> None:
             services.start_background(sequencer=settings.sequencer == "thread")
             return create_app(services=services)
 
-    click.echo(f"FieldProof serving http://{host}:{port}/ (data dir {settings.data_dir})",
+    click.echo(f"FieldProof serving {scheme}://{host}:{port}/ (data dir {settings.data_dir})",
                err=True)
+    for addr in lan:
+        url = f"{scheme}://{addr}:{port}/"
+        click.echo(f"On a phone in the same network, open {url}", err=True)
+        click.echo(qr_text(url), err=True)
+    if lan and not use_https:
+        click.echo("Camera and location need HTTPS on a LAN address: add --https.", err=True)
     _Server().run()
 
 
