@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -27,10 +28,10 @@ def test_https_serve_with_generated_certificate(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                r = httpx.get(f"https://127.0.0.1:{port}/api/v1/health", verify=str(cert),
-                              timeout=1)
+                ctx = ssl.create_default_context(cafile=str(cert))
+                r = httpx.get(f"https://127.0.0.1:{port}/api/v1/health", verify=ctx, timeout=1)
                 break
-            except (httpx.HTTPError, OSError):
+            except (httpx.HTTPError, OSError, ssl.SSLError):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
