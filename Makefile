@@ -3,14 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+PWA_STAMP := pwa/node_modules/.installed-stamp
+PWA_SRC := $(shell find pwa/src pwa/public pwa/index.html pwa/vite.config.ts pwa/tsconfig.json -type f 2>/dev/null)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-py test-pwa lint bench clean
 
-install: $(STAMP)
+install: $(STAMP) pwa/dist/index.html
 
-# Re-installs only when the dependency list changes (idempotent).
+# Re-installs only when the dependency lists change (idempotent).
 $(STAMP): backend/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "FieldProof needs Python >= 3.11"'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +20,23 @@ $(STAMP): backend/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e 'backend[dev]'
 	@touch $(STAMP)
 
+$(PWA_STAMP): pwa/package.json pwa/package-lock.json
+	cd pwa && npm ci --no-audit --no-fund
+	@touch $(PWA_STAMP)
+
+# The capture app, served by the backend at /.
+pwa/dist/index.html: $(PWA_STAMP) $(PWA_SRC)
+	cd pwa && npm run build
+
 run: install
 	$(BIN)/fieldproof serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install test-pwa test-py
+
+test-pwa: $(PWA_STAMP)
+	cd pwa && npm test
+
+test-py: install
 	$(BIN)/python -m pytest
 
 lint: install
@@ -32,4 +47,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache pwa/node_modules pwa/dist

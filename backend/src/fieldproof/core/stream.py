@@ -18,7 +18,7 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from ..errors import FieldProofError
 from .canonical import canonicalize, parse_json, sha256_hex
@@ -51,14 +51,24 @@ def _parse(raw: bytes | str, schema_name: str, what: str) -> tuple[dict[str, Any
 
 
 @dataclass(frozen=True)
-class StreamHeader:
+class _Signed:
+    """A JSON document a device signs: its data and the canonical bytes."""
+
     data: dict[str, Any]
     canonical: bytes
+    SCHEMA: ClassVar[str] = ""
+    WHAT: ClassVar[str] = ""
 
     @classmethod
-    def parse(cls, raw: bytes | str) -> StreamHeader:
-        data, canonical = _parse(raw, HEADER_SCHEMA, "stream header")
+    def parse(cls, raw: bytes | str) -> Self:
+        data, canonical = _parse(raw, cls.SCHEMA, cls.WHAT)
         return cls(data, canonical)
+
+
+@dataclass(frozen=True)
+class StreamHeader(_Signed):
+    SCHEMA: ClassVar[str] = HEADER_SCHEMA
+    WHAT: ClassVar[str] = "stream header"
 
     @property
     def id(self) -> str:
@@ -78,14 +88,9 @@ class StreamHeader:
 
 
 @dataclass(frozen=True)
-class ChunkHeader:
-    data: dict[str, Any]
-    canonical: bytes
-
-    @classmethod
-    def parse(cls, raw: bytes | str) -> ChunkHeader:
-        data, canonical = _parse(raw, CHUNK_SCHEMA, "chunk header")
-        return cls(data, canonical)
+class ChunkHeader(_Signed):
+    SCHEMA: ClassVar[str] = CHUNK_SCHEMA
+    WHAT: ClassVar[str] = "chunk header"
 
     @property
     def seq(self) -> int:

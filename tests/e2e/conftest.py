@@ -1,0 +1,123 @@
+"""End-to-end: the real PWA in real headless Chromium against a real backend.
+
+Chromium comes from Debian (`apt-get install chromium`, done by .ci/run);
+Playwright drives it through executable_path and never downloads a browser.
+Fake camera/microphone and emulated geolocation stand in for a phone's
+sensors (flags from shared/notes/FEASIBILITY.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.conftest import ROOT
+from tests.live import LiveServer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+         "--auto-select-desktop-capture-source=Entire screen"]
+DIST = ROOT / "pwa" / "dist"
+GEO = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 12}
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run does this)")
+    if not (DIST / "index.html").exists():
+        pytest.fail("the PWA is not built: run `make install` (it runs npm run build)")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    base = tmp_path_factory.mktemp("e2e")
+    srv = LiveServer(base / "var", env={"FIELDPROOF_SEQUENCER_INTERVAL": "0.3",
+                                        "FIELDPROOF_PWA_DIR": str(DIST)})
+    srv.data_dir.mkdir()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@dataclass
+class Account:
+    email: str
+    token: str
+    server: LiveServer
+
+    def api(self, path: str) -> Any:
+        r = httpx.get(f"{self.server.url}/api/v1{path}",
+                      headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+        r.raise_for_status()
+        return r.json() if "json" in r.headers.get("content-type", "") else r.content
+
+    def original(self, capture_id: str) -> bytes:
+        r = httpx.get(f"{self.server.url}/api/v1/captures/{capture_id}/original",
+                      headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+        r.raise_for_status()
+        return r.content
+
+
+@pytest.fixture
+def account(server: LiveServer, request: pytest.FixtureRequest) -> Account:
+    email = f"{request.node.name[:40].lower().replace('[', '-').replace(']', '')}" \
+            f"-{time.monotonic_ns() % 10**8}@example.org"
+    return Account(email, server.create_user(email, PASSWORD), server)
+
+
+@pytest.fixture
+def context(browser: Browser, playwright: Playwright) -> Iterator[BrowserContext]:
+    device = dict(playwright.devices["Pixel 7"])
+    device.pop("default_browser_type", None)
+    ctx = browser.new_context(**device, geolocation=GEO,
+                              permissions=["geolocation", "camera", "microphone"],
+                              locale="en-US")
+    yield ctx
+    ctx.close()
+
+
+def sign_in(page: Page, server: LiveServer, account: Account, *, debug: bool = False) -> None:
+    page.goto(server.url + "/")
+    if debug:
+        page.evaluate("localStorage.setItem('fieldproof.debug', '1')")
+        page.reload()
+    page.wait_for_function("window.fieldproofReady === true")
+    page.fill("#email", account.email)
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_selector('[data-testid="nav-capture"]')
+
+
+@pytest.fixture
+def page(context: BrowserContext, server: LiveServer, account: Account) -> Page:
+    p = context.new_page()
+    p.set_default_timeout(30_000)
+    sign_in(p, server, account)
+    return p
+
+
+def newest_item(page: Page, status: str, timeout: float = 45_000) -> Any:
+    sel = f'[data-testid="capture-item"][data-status="{status}"]'
+    page.click('[data-testid="nav-list"]')
+    return page.wait_for_selector(sel, timeout=timeout)

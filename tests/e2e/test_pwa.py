@@ -1,0 +1,121 @@
+"""The capture PWA, end to end (issue 5's list, one test each)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from playwright.sync_api import BrowserContext, Page
+
+from tests.e2e.conftest import GEO, Account, newest_item, sign_in
+from tests.live import LiveServer
+
+
+def _open_mode(page: Page, mode: str) -> None:
+    page.click('[data-testid="nav-capture"]')
+    page.click(f'[data-testid="mode-{mode}"]')
+
+
+def _server_capture(account: Account, item: object) -> dict:
+    cid = item.get_attribute("data-id")  # type: ignore[attr-defined]
+    assert cid, "an anchored row must know its server id"
+    return account.api(f"/captures/{cid}")  # type: ignore[no-any-return]
+
+
+def test_photo_reaches_anchored(page: Page, account: Account) -> None:
+    _open_mode(page, "photo")
+    page.wait_for_timeout(800)  # the fake camera needs a frame
+    page.click('[data-testid="shutter"]')
+    item = newest_item(page, "anchored")
+    capture = _server_capture(account, item)
+    assert capture["kind"] == "photo" and capture["status"] == "anchored"
+    assert capture["media"]["sha256"] == item.get_attribute("data-sha256")
+    assert capture["manifest"]["geo"]["lat"] == GEO["latitude"]
+    assert {c["name"]: c["ok"] for c in capture["checks"]}["signature"] is True
+
+
+def test_audio_streamed_byte_identical(page: Page, account: Account) -> None:
+    _open_mode(page, "audio")
+    page.click('[data-testid="record"]')
+    page.wait_for_timeout(5000)
+    page.click('[data-testid="stop"]')
+    item = newest_item(page, "anchored")
+    capture = _server_capture(account, item)
+    assert capture["kind"] == "audio" and capture["stream"]["partial"] is False
+    assert capture["manifest"]["stream"]["chunks"] >= 4
+    original = account.original(capture["id"])
+    # what MediaRecorder produced, hashed in the page, is what the server keeps
+    assert hashlib.sha256(original).hexdigest() == item.get_attribute("data-sha256")
+    assert capture["media"]["sha256"] == item.get_attribute("data-sha256")
+    assert capture["manifest"]["geo"]["lat"] == GEO["latitude"]
+    assert capture["manifest"]["geo"]["lon"] == GEO["longitude"]
+
+
+def test_screen_recording(page: Page, account: Account) -> None:
+    _open_mode(page, "screen")
+    page.click('[data-testid="record"]')
+    page.wait_for_timeout(2500)
+    page.click('[data-testid="stop"]')
+    capture = _server_capture(account, newest_item(page, "anchored"))
+    assert capture["kind"] == "screen" and capture["media"]["size"] > 0
+
+
+def test_import_a_file(page: Page, account: Account, tmp_path: Path) -> None:
+    f = tmp_path / "lease-contract.pdf"
+    f.write_bytes(b"%PDF-1.4\n% FieldProof e2e\n" + bytes(range(256)) * 40)
+    _open_mode(page, "import")
+    page.set_input_files('[data-testid="import-input"]', str(f))
+    capture = _server_capture(account, newest_item(page, "anchored"))
+    assert capture["kind"] == "import"
+    assert capture["manifest"]["media"]["name"] == "lease-contract.pdf"
+    assert account.original(capture["id"]) == f.read_bytes()
+
+
+def test_offline_capture_reload_then_sent(page: Page, context: BrowserContext,
+                                          account: Account) -> None:
+    page.wait_for_timeout(1500)  # let the service worker take control and nonces prefetch
+    context.set_offline(True)
+    _open_mode(page, "photo")
+    page.wait_for_timeout(800)
+    page.click('[data-testid="shutter"]')
+    newest_item(page, "queued")
+    response = page.reload()
+    assert response is not None and response.from_service_worker
+    page.wait_for_function("window.fieldproofReady === true")
+    newest_item(page, "queued")
+    context.set_offline(False)
+    capture = _server_capture(account, newest_item(page, "anchored", timeout=60_000))
+    assert capture["kind"] == "photo"
+
+
+def test_killed_page_mid_recording_resumes(context: BrowserContext, server: LiveServer,
+                                           account: Account) -> None:
+    page = context.new_page()
+    sign_in(page, server, account)
+    _open_mode(page, "audio")
+    page.click('[data-testid="record"]')
+    page.wait_for_timeout(3500)
+    page.close()  # the tab dies mid-recording
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(server.url + "/")
+    page.wait_for_function("window.fieldproofReady === true")
+    item = newest_item(page, "anchored", timeout=60_000)
+    capture = _server_capture(account, item)
+    assert capture["kind"] == "audio" and capture["manifest"]["stream"]["chunks"] >= 2
+    assert hashlib.sha256(account.original(capture["id"])).hexdigest() == \
+        item.get_attribute("data-sha256")
+
+
+def test_forged_capture_is_rejected(context: BrowserContext, server: LiveServer,
+                                    account: Account) -> None:
+    page = context.new_page()
+    sign_in(page, server, account, debug=True)
+    page.evaluate("window.fieldproofDebug.forgeNextSignature()")
+    _open_mode(page, "photo")
+    page.wait_for_timeout(800)
+    page.click('[data-testid="shutter"]')
+    item = newest_item(page, "rejected")
+    reason = item.query_selector('[data-testid="reject-reason"]')
+    assert reason is not None and "signature_invalid" in reason.inner_text()
+    assert account.api("/captures")["items"] == []
