@@ -43,7 +43,12 @@ lint: install
 	$(BIN)/ruff check backend/src tests bench
 	$(BIN)/mypy --config-file backend/pyproject.toml backend/src
 
-bench: install
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): backend/pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e 'backend[bench]'
+	@touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:

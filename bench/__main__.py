@@ -1,5 +1,8 @@
 """`python -m bench` (`make bench`): run the benchmarks and print their figures.
 
+    python -m bench                  # all three: ingest, log, delay (~4 minutes)
+    python -m bench log delay        # a subset, in the order given
+
 Benchmarks report; tests assert. The exit status is non-zero only when a
 benchmark could not run at all, never because a figure missed its goal.
 """
@@ -9,11 +12,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from pathlib import Path
 from types import FrameType
 
-from . import ingest
-from ._patched_serve import LEVELS
+from . import delay, ingest, translog
+from ._util import log
+
+NAMES = ("ingest", "log", "delay")
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
@@ -22,24 +28,58 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--only", choices=["throughput", "rss"], help="run one benchmark")
-    p.add_argument("--size-mib", type=int, default=256, help="throughput file size")
-    p.add_argument("--rss-size-mib", type=int, default=1024, help="RSS benchmark file size")
-    p.add_argument("--reps", type=int, default=2, help="throughput repetitions")
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("benchmarks", nargs="*", metavar="NAME",
+                   help=f"which to run: {', '.join(NAMES)} (default: all, in that order)")
     p.add_argument("--tmp-dir", type=Path, default=None,
-                   help="where the scratch dir goes (default bench/out/)")
-    p.add_argument("--keep", action="store_true", help="keep the scratch dir (server logs)")
-    p.add_argument("--patch", choices=LEVELS, default=None,
-                   help="run the server with upload patches applied in this process only "
-                        "(see bench/_patched_serve.py); figures are then labelled")
+                   help="where scratch dirs go (default bench/out/)")
+    p.add_argument("--keep", action="store_true", help="keep scratch dirs (server logs, DBs)")
+    g = p.add_argument_group("ingest")
+    g.add_argument("--only", choices=["throughput", "rss"], help="ingest: run one part")
+    g.add_argument("--size-mib", type=int, default=256, help="throughput file size")
+    g.add_argument("--rss-size-mib", type=int, default=1024, help="RSS benchmark file size")
+    g.add_argument("--reps", type=int, default=2, help="throughput repetitions")
+    g = p.add_argument_group("log")
+    g.add_argument("--log-only", choices=["append", "proofs"], help="log: run one part")
+    g.add_argument("--appends", type=int, default=20_000, help="entries appended")
+    g.add_argument("--leaves", type=int, default=1_000_000, help="leaves of the proof log")
+    g.add_argument("--proofs", type=int, default=500, help="proofs timed per kind")
+    g = p.add_argument_group("delay")
+    g.add_argument("--rate", type=float, default=50.0, help="captures per second sent")
+    g.add_argument("--duration", type=float, default=20.0, help="seconds of sending")
+    g.add_argument("--senders", type=int, default=4, help="sending threads (one device each)")
+    g.add_argument("--deadline", type=float, default=15.0,
+                   help="seconds after the last send to wait for anchoring")
+    g.add_argument("--live-sign", action="store_true",
+                   help="fetch the nonce and sign each capture while sending "
+                        "(default: nonces fetched and manifests signed beforehand)")
     args = p.parse_args(argv)
-    if args.reps < 1 or args.size_mib < 1 or args.rss_size_mib < 1:
-        p.error("sizes and --reps must be positive")
+    unknown = [n for n in args.benchmarks if n not in NAMES]
+    if unknown:
+        p.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+    if min(args.reps, args.size_mib, args.rss_size_mib, args.appends, args.proofs,
+           args.senders) < 1 or args.leaves < 2 or args.rate <= 0 or args.duration <= 0:
+        p.error("sizes, counts, rate and duration must be positive")
     signal.signal(signal.SIGTERM, _terminate)
-    return ingest.run(size_mib=args.size_mib, rss_size_mib=args.rss_size_mib, reps=args.reps,
-                      only=args.only, tmp_root=args.tmp_dir, keep=args.keep,
-                      patch=args.patch)
+    started = time.perf_counter()
+    status = 0
+    for name in args.benchmarks or NAMES:
+        log(f"--- {name} ---")
+        if name == "ingest":
+            rc = ingest.run(size_mib=args.size_mib, rss_size_mib=args.rss_size_mib,
+                            reps=args.reps, only=args.only, tmp_root=args.tmp_dir,
+                            keep=args.keep)
+        elif name == "log":
+            rc = translog.run(n=args.appends, big=args.leaves, proof_samples=args.proofs,
+                              only=args.log_only, tmp_root=args.tmp_dir, keep=args.keep)
+        else:
+            rc = delay.run(rate=args.rate, duration=args.duration, senders=args.senders,
+                           deadline=args.deadline, presign=not args.live_sign,
+                           tmp_root=args.tmp_dir, keep=args.keep)
+        status = max(status, rc)
+    print(f"\nbench total: {time.perf_counter() - started:.0f} s", flush=True)
+    return status
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -136,19 +138,27 @@ class Server:
 
     health_path = "/api/v1/health"
 
-    def __init__(self, data_dir: Path, *, patch: str | None = None,
-                 profile_dir: Path | None = None, startup_timeout: float = 60.0) -> None:
+    def __init__(self, data_dir: Path, *, profile_dir: Path | None = None,
+                 extra_env: dict[str, str] | None = None,
+                 startup_timeout: float = 60.0) -> None:
         self.data_dir = data_dir
-        self.patch = patch
         self.profile_dir = profile_dir
+        self.extra_env = dict(extra_env or {})
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.log_path = data_dir.parent / f"server-{self.port}.log"
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[bytes] | None = None
+        self.runtime_dir: Path | None = None
 
     def __enter__(self) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # gunicorn's arbiter binds a control socket at $XDG_RUNTIME_DIR/gunicorn.ctl,
+        # else at the fixed ~/.gunicorn/gunicorn.ctl, unlinking whatever is there
+        # and unlinking it again on exit: two servers on one box (a benchmark and
+        # a test run) would take each other's socket. Each server gets its own
+        # short directory (a Unix socket path must stay under 108 bytes).
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="fp-bench-run-"))
         log = self.log_path.open("wb")
         try:
             self.proc = subprocess.Popen(
@@ -175,14 +185,14 @@ class Server:
                 "--data-dir", str(self.data_dir)]
 
     def command(self) -> list[str]:
-        if self.patch or self.profile_dir:  # see bench/_patched_serve.py
-            return [sys.executable, "-m", "bench._patched_serve"]
+        if self.profile_dir:  # see bench/_profiled_serve.py
+            return [sys.executable, "-m", "bench._profiled_serve"]
         return [str(fieldproof_bin())]
 
     def env(self) -> dict[str, str]:
-        env = clean_env()
-        if self.patch:
-            env["BENCH_SERVER_PATCH"] = self.patch
+        env = clean_env() | self.extra_env
+        if self.runtime_dir is not None:
+            env["XDG_RUNTIME_DIR"] = str(self.runtime_dir)
         if self.profile_dir:
             self.profile_dir.mkdir(parents=True, exist_ok=True)
             env["BENCH_SERVER_PROFILE"] = str(self.profile_dir)
@@ -217,20 +227,24 @@ class Server:
     def stop(self) -> None:
         """SIGTERM the process group we started, then SIGKILL it if it lingers."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        pgid = proc.pid  # start_new_session=True: the server leads its own group
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        # Reap the worker too, should it have outlived the arbiter.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
+            if proc is not None and proc.poll() is None:
+                pgid = proc.pid  # start_new_session=True: the server leads its own group
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pgid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+                # Reap the worker too, should it have outlived the arbiter.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGKILL)
+        finally:
+            if self.runtime_dir is not None:
+                shutil.rmtree(self.runtime_dir, ignore_errors=True)
+                self.runtime_dir = None
 
     def create_user(self, email: str, password: str) -> str:
         """Create a user with the admin CLI; returns the API token (its last line)."""

@@ -1,16 +1,16 @@
 """`python -m bench.profile_ingest`: where the server's ingest time goes (diagnosis).
 
-Not part of `make bench`. Three parts, about a minute in all:
+Not part of `make bench`. Three parts, 10 to 60 seconds in all:
 
 1. transport: gunicorn (gthread, like `fieldproof serve`) running an app that
-   only drains the body, read 64 KiB at a time (what werkzeug's multipart
-   parser does) and 1 MiB at a time; MiB/s as httpx sees it.
+   only drains the body, read 64 KiB at a time (werkzeug's default multipart
+   read size) and 1 MiB at a time (what the server's parser now reads,
+   web/upload.py); MiB/s as httpx sees it.
 2. steps in this process: SHA-256, werkzeug's multipart parser into a null
    sink and into a HashingSpool, the spool's fsync, the store's read-back.
-3. profile: one upload-only request against a real server whose
-   POST /captures runs under cProfile (see bench/_patched_serve.py), own time
-   grouped by layer. Uploads need the server's form limit patched (413
-   otherwise), so --patch defaults to form-limit.
+3. profile: one upload-only request against a real server, as shipped, whose
+   POST /captures runs under cProfile (see bench/_profiled_serve.py), own time
+   grouped by layer.
 """
 
 from __future__ import annotations
@@ -35,10 +35,9 @@ from werkzeug.formparser import MultiPartParser
 from fieldproof.services.spool import HashingSpool
 from fieldproof.storage.filesystem import FilesystemStore
 
-from ._patched_serve import LEVELS
-from ._proc import HOST, Server, clean_env
+from ._proc import HOST, Server
+from ._util import OUT_DIR
 from .ingest import (
-    OUT_DIR,
     MiB,
     enrolled_client,
     sign_for_upload,
@@ -59,7 +58,7 @@ class DrainServer(Server):
                 "--threads", "4", "-b", f"{HOST}:{self.port}", "--log-level", "warning"]
 
     def env(self) -> dict[str, str]:
-        return clean_env() | {"BENCH_DRAIN_READ": str(self.read_size)}
+        return super().env() | {"BENCH_DRAIN_READ": str(self.read_size)}
 
 
 def mib_s(size: int, seconds: float) -> float:
@@ -157,9 +156,9 @@ GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
 )
 
 
-def profile(tmp: Path, src: Path, patch: str, top: int) -> dict[str, Any]:
+def profile(tmp: Path, src: Path, top: int) -> dict[str, Any]:
     prof_dir = tmp / "prof"
-    with Server(tmp / "server-prof", patch=patch, profile_dir=prof_dir) as server:
+    with Server(tmp / "server-prof", profile_dir=prof_dir) as server:
         client, key = enrolled_client(server, tmp)
         try:
             signed = sign_for_upload(client, key, src)
@@ -179,7 +178,7 @@ def profile(tmp: Path, src: Path, patch: str, top: int) -> dict[str, Any]:
         grouped[name] += tt
     buf = io.StringIO()
     pstats.Stats(str(dumps[-1]), stream=buf).sort_stats("tottime").print_stats(top)
-    return {"patch": patch, "client_upload_mib_s": mib_s(src.stat().st_size, seconds),
+    return {"client_upload_mib_s": mib_s(src.stat().st_size, seconds),
             "server_request_s": round(total, 3),
             "own_time_by_layer_s": {k: round(v, 3) for k, v in grouped.items()},
             "top_functions": buf.getvalue()}
@@ -189,7 +188,6 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.profile_ingest", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size-mib", type=int, default=256)
-    p.add_argument("--patch", choices=LEVELS, default="form-limit")
     p.add_argument("--top", type=int, default=15, help="functions shown by own time")
     args = p.parse_args(argv)
     size = args.size_mib * MiB
@@ -200,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         write_random_file(src, size)
         results = {"size_bytes": size, "transport_mib_s": transport(tmp, src),
                    "steps_mib_s": steps(tmp, min(size, 128 * MiB)),
-                   "profile": profile(tmp, src, args.patch, args.top)}
+                   "profile": profile(tmp, src, args.top)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     top = results["profile"].pop("top_functions")

@@ -33,7 +33,12 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only units of work need no write lock (and must not queue
+        # behind ingest commits and sequencer batches).
+        if conn.get_execution_options().get("fieldproof_readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -48,6 +53,8 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(fieldproof_readonly=True),
+                                     expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -66,6 +73,12 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A unit of work: committed on success, rolled back on any error."""
         with self._sessions() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only unit of work (on SQLite: no write lock is taken)."""
+        with self._readers() as s, s.begin():
             yield s
 
     def dispose(self) -> None:

@@ -84,7 +84,7 @@ class Accounts:
     def principal(self, token: str) -> Principal:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             raise Unauthorized("invalid token", code="token_invalid")
-        with self.db.session() as s:
+        with self.db.reading() as s:
             row = s.execute(
                 select(User.id, User.email)
                 .join(ApiToken, ApiToken.user_id == User.id)

@@ -334,7 +334,7 @@ class Ingest:
 
     # -- reads ------------------------------------------------------------
     def get(self, principal: Principal, capture_id: str) -> tuple[Capture, str]:
-        with self.db.session() as s:
+        with self.db.reading() as s:
             row = s.execute(select(Capture, Device.key_id)
                             .join(Device, Device.id == Capture.device_id)
                             .where(Capture.id == capture_id,
@@ -352,7 +352,7 @@ class Ingest:
              .order_by(Capture.seq.desc()).limit(limit + 1))
         if before is not None:
             q = q.where(Capture.seq < before)
-        with self.db.session() as s:
+        with self.db.reading() as s:
             rows = s.execute(q).all()
         items = [capture_json(c, k) for c, k in rows[:limit]]
         nxt = rows[limit - 1][0].seq if len(rows) > limit else None

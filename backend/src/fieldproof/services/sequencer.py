@@ -19,7 +19,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from ..core import merkle
 from ..core.checkpoint import Checkpoint
@@ -111,7 +111,7 @@ class Sequencer:
                 s.add(row)
             if stamped:
                 s.flush()
-                TransparencyLog.mark_anchored(s, size)
+                TransparencyLog.mark_anchored(s, size, start=old_size)
             if self._test_pause:
                 log.warning("test pause: batch of %d held open", len(pending))
                 time.sleep(self._test_pause)
@@ -155,7 +155,11 @@ class Sequencer:
                     row.attempts += 1
                     row.next_attempt_at = None
                     row.last_error = None
-                    TransparencyLog.mark_anchored(s, size)
+                    below = s.scalar(
+                        select(func.max(LogTimestamp.checkpoint_size))
+                        .where(LogTimestamp.checkpoint_size < size,
+                               LogTimestamp.token.is_not(None)))
+                    TransparencyLog.mark_anchored(s, size, start=below or 0)
             done += 1
         return done
 
