@@ -64,6 +64,16 @@ def test_login_and_logout(client: Any, user: User) -> None:
     assert_problem(bad, 401, "login_failed")
 
 
+def test_password_guessing_is_throttled(client: Any, user: User) -> None:
+    for _ in range(10):
+        r = client.post("/api/v1/auth/login", json={"email": user.email, "password": "nope!!!!"})
+        assert_problem(r, 401, "login_failed")
+    r = client.post("/api/v1/auth/login",
+                    json={"email": user.email, "password": "correct horse battery"})
+    assert_problem(r, 429, "rate_limited")
+    assert r.json["retry_after"] > 0
+
+
 def test_json_bodies_are_small(client: Any, user: User) -> None:
     huge = {"jwk": {"kty": "EC"}, "label": "x" * 100_000}
     assert_problem(client.post("/api/v1/devices", json=huge, headers=user.auth),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from ..core.keys import DeviceKey
 from ..db import ApiToken, Database, Device, User
 from ..db.models import utcnow
-from ..errors import BadRequest, Conflict, Unauthorized
+from ..errors import BadRequest, Conflict, FieldProofError, Unauthorized
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 TOKEN_PREFIX = "fp_"  # noqa: S105 - a public prefix, not a secret
@@ -37,8 +39,28 @@ class Principal:
 
 
 class Accounts:
+    # Password guessing: at most this many failures per email in the window.
+    MAX_FAILURES = 10
+    FAILURE_WINDOW = 300.0
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _throttle(self, email: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(email, []) if now - t < self.FAILURE_WINDOW]
+            self._failures[email] = recent
+            if len(recent) >= self.MAX_FAILURES:
+                raise FieldProofError("too many failed sign-ins; try again later",
+                                      code="rate_limited", status=429,
+                                      retry_after=int(self.FAILURE_WINDOW - (now - recent[0])))
+
+    def _failed(self, email: str) -> None:
+        with self._lock:
+            self._failures.setdefault(email, []).append(time.monotonic())
 
     def create_user(self, email: str, password: str) -> int:
         email = email.strip().lower()
@@ -56,16 +78,19 @@ class Accounts:
             return user.id
 
     def check_password(self, email: str, password: str) -> int:
-        email = email.strip().lower()
-        with self.db.session() as s:
+        email = email.strip().lower()[:320]
+        self._throttle(email)
+        with self.db.reading() as s:
             user = s.scalar(select(User).where(User.email == email))
         if user is None or len(password) > MAX_PASSWORD:
             # Same cost either way: do not reveal which emails exist.
             _hasher.hash("timing-equaliser")
+            self._failed(email)
             raise Unauthorized("wrong email or password", code="login_failed")
         try:
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError) as exc:
+            self._failed(email)
             raise Unauthorized("wrong email or password", code="login_failed") from exc
         return user.id
 
