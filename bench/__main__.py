@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): run the benchmarks and print their figures.
 
-    python -m bench                  # all three: ingest, log, delay (~4 minutes)
+    python -m bench                  # all: ingest, log, delay, streams (~8 minutes)
     python -m bench log delay        # a subset, in the order given
 
 Benchmarks report; tests assert. The exit status is non-zero only when a
@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from . import delay, ingest, translog
+from . import delay, ingest, streams, translog
 from ._util import log
 
-NAMES = ("ingest", "log", "delay")
+NAMES = ("ingest", "log", "delay", "streams")
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--live-sign", action="store_true",
                    help="fetch the nonce and sign each capture while sending "
                         "(default: nonces fetched and manifests signed beforehand)")
+    streams.add_arguments(p.add_argument_group("streams"))
     args = p.parse_args(argv)
     unknown = [n for n in args.benchmarks if n not in NAMES]
     if unknown:
@@ -73,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "log":
             rc = translog.run(n=args.appends, big=args.leaves, proof_samples=args.proofs,
                               only=args.log_only, tmp_root=args.tmp_dir, keep=args.keep)
+        elif name == "streams":
+            rc = 0 if streams.run(args).get("ok") else 1
         else:
             rc = delay.run(rate=args.rate, duration=args.duration, senders=args.senders,
                            deadline=args.deadline, presign=not args.live_sign,

@@ -41,7 +41,8 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=32, show_default=True, type=int)
+@click.option("--threads", default=256, show_default=True, type=int,
+              help="worker threads; each open stream (WebSocket) holds one")
 @click.option("--https", "use_https", is_flag=True,
               help="serve TLS (a self-signed certificate is made on first start)")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),

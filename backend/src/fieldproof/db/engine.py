@@ -45,6 +45,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        # Every live stream is a thread that touches the database per chunk:
+        # a pool much smaller than the thread count makes them queue.
+        kwargs["pool_size"], kwargs["max_overflow"] = 16, 48
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:

@@ -1,0 +1,86 @@
+"""A bare Flask-SocketIO echo server: the baseline for `python -m bench.streams`.
+
+    python -m bench.echo_server --port 8765 [--threads 32]
+
+Same transport stack as `fieldproof serve` (Flask-SocketIO in threading mode,
+one gunicorn gthread worker with the same settings, namespace ``/streams``)
+but no application logic: ``chunk`` acks ``{"ok": true, "seq": …}`` with the
+seq read from the chunk header, ``start`` acks with the stream id. Nothing
+is verified, stored or committed. Binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from typing import Any
+
+from flask import Flask
+from flask_socketio import Namespace, SocketIO
+
+NAMESPACE = "/streams"
+# FIELDPROOF_STREAM_MAX_CHUNK's default plus room for the header, as the real app.
+MAX_HTTP_BUFFER = 4 * 1024 * 1024 + 64 * 1024
+
+
+class EchoNamespace(Namespace):  # type: ignore[misc]
+    def on_connect(self, auth: Any = None) -> None:
+        return None
+
+    def on_start(self, data: Any) -> dict[str, Any]:
+        header = str(data.get("header", "")) if isinstance(data, dict) else ""
+        stream_id = hashlib.sha256(header.encode()).hexdigest()
+        return {"ok": True, "stream_id": stream_id, "status": "open", "next_seq": 0}
+
+    def on_chunk(self, data: Any) -> dict[str, Any]:
+        try:
+            seq = json.loads(data["header"])["seq"]
+        except (KeyError, TypeError, ValueError):
+            seq = None
+        return {"ok": True, "seq": seq}
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.get("/api/v1/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True}
+
+    # As fieldproof.web.app.create_app: threading mode, same buffer and pings.
+    socketio = SocketIO(app, async_mode="threading", max_http_buffer_size=MAX_HTTP_BUFFER,
+                        ping_interval=10, ping_timeout=20)
+    socketio.on_namespace(EchoNamespace(NAMESPACE))
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    p = argparse.ArgumentParser(prog="python -m bench.echo_server", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--threads", type=int, default=32)
+    args = p.parse_args(argv)
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        # The settings of `fieldproof serve` (backend/src/fieldproof/cli.py), minus TLS.
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"127.0.0.1:{args.port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("control_socket_disable", True)
+            self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms')
+
+        def load(self) -> Any:
+            return create_app()
+
+    _Server().run()
+
+
+if __name__ == "__main__":
+    main()
