@@ -92,7 +92,10 @@ def context(browser: Browser, playwright: Playwright) -> Iterator[BrowserContext
     device.pop("default_browser_type", None)
     ctx = browser.new_context(**device, geolocation=GEO,
                               permissions=["geolocation", "camera", "microphone"],
-                              locale="en-US")
+                              locale="en-US",
+                              # Playwright evaluates wait predicates with eval(), which
+                              # the app's CSP (script-src 'self') forbids.
+                              bypass_csp=True)
     yield ctx
     ctx.close()
 

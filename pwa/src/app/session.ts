@@ -1,0 +1,191 @@
+// Sign-in, the device key and the nonce pool.
+import { apiFetch, ApiError } from '../shared/api';
+import {
+  addNonce,
+  clearNonces,
+  countNonces,
+  currentKey,
+  kvDelete,
+  kvGet,
+  kvSet,
+  putKey,
+  takeNonce,
+  type KeyRecord,
+  type NonceRecord,
+} from '../shared/db';
+import { generateDeviceKey, publicJwk, thumbprint } from '../shared/keys';
+import { deviceLabel } from './meta';
+
+export const NONCE_POOL = 5;
+
+type Listener = () => void;
+
+export class Session {
+  token: string | null = null;
+  email: string | null = null;
+  key: KeyRecord | null = null;
+  enrollError: ApiError | null = null;
+  private listeners = new Set<Listener>();
+  private refilling: Promise<void> | null = null;
+
+  onChange(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private notify(): void {
+    this.listeners.forEach((fn) => fn());
+  }
+
+  get signedIn(): boolean {
+    return !!this.token;
+  }
+
+  async restore(): Promise<void> {
+    this.token = (await kvGet<string>('token')) ?? null;
+    this.email = (await kvGet<string>('email')) ?? null;
+    this.key = (await currentKey()) ?? null;
+  }
+
+  async login(email: string, password: string): Promise<void> {
+    const { token } = await apiFetch<{ token: string }>('/auth/login', {
+      json: { email, password, label: 'fieldproof-pwa' },
+    });
+    await kvSet('token', token);
+    await kvSet('email', email);
+    this.token = token;
+    this.email = email;
+    this.notify();
+  }
+
+  /** Revoke the token and forget it. The outbox stays, to be sent after the next sign-in. */
+  async logout(): Promise<void> {
+    const token = this.token;
+    this.token = null;
+    await kvDelete('token');
+    await clearNonces(); // nonces belong to the account that signed out
+    this.notify();
+    if (token) {
+      try {
+        await apiFetch('/auth/logout', { method: 'POST', token });
+      } catch {
+        /* offline: the token is forgotten here; it expires or is revoked later */
+      }
+    }
+  }
+
+  /** Called when the server says the token is no longer valid. */
+  async expired(): Promise<void> {
+    if (!this.token) return;
+    this.token = null;
+    await kvDelete('token');
+    this.notify();
+  }
+
+  /** The device key, made on first use: non-extractable, kept in IndexedDB. */
+  async ensureKey(): Promise<KeyRecord> {
+    if (this.key) return this.key;
+    this.key = (await currentKey()) ?? (await this.newKey());
+    return this.key;
+  }
+
+  private async newKey(): Promise<KeyRecord> {
+    const pair = await generateDeviceKey();
+    const jwk = await publicJwk(pair.publicKey);
+    const rec: KeyRecord = {
+      keyId: await thumbprint(jwk),
+      pair,
+      jwk,
+      createdAt: new Date().toISOString(),
+      enrolledAt: null,
+      prev: null,
+    };
+    await putKey(rec, true);
+    return rec;
+  }
+
+  private enrolling: Promise<void> | null = null;
+
+  /** Enroll the key with this account (a no-op on the server if it already is). */
+  enroll(): Promise<void> {
+    this.enrolling ??= this.enrollOnce().finally(() => (this.enrolling = null));
+    return this.enrolling;
+  }
+
+  private async enrollOnce(): Promise<void> {
+    const key = await this.ensureKey();
+    if (!this.token) return;
+    try {
+      const dev = await apiFetch<{ key_id: string; created_at: string }>('/devices', {
+        json: { jwk: key.jwk, label: deviceLabel() },
+        token: this.token,
+      });
+      key.enrolledAt = dev.created_at;
+      await putKey(key);
+      this.enrollError = null;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'device_taken') {
+        // This key belongs to another account: this account gets a key of its own.
+        this.key = await this.newKey();
+        this.notify();
+        return this.enrollOnce();
+      }
+      if (err instanceof ApiError && err.status === 401) await this.expired();
+      this.enrollError = err instanceof ApiError ? err : null;
+      throw err;
+    } finally {
+      this.notify();
+    }
+  }
+
+  /** A new key pair for this device; captures already signed keep their signatures. */
+  async rekey(): Promise<KeyRecord> {
+    this.key = await this.newKey();
+    this.notify();
+    try {
+      await this.enroll();
+    } catch {
+      /* enrolled later, before the next upload */
+    }
+    return this.key;
+  }
+
+  async fetchNonce(): Promise<NonceRecord> {
+    return apiFetch<NonceRecord>('/nonces', { method: 'POST', token: this.token, signal: AbortSignal.timeout(10_000) });
+  }
+
+  /** Keep a few nonces on the device so captures made offline can be signed. */
+  refillNonces(target = NONCE_POOL): Promise<void> {
+    this.refilling ??= (async () => {
+      try {
+        let have = await countNonces();
+        while (this.token && have < target) {
+          await addNonce(await this.fetchNonce());
+          have++;
+        }
+      } catch {
+        /* offline: try again later */
+      } finally {
+        this.refilling = null;
+      }
+    })();
+    return this.refilling;
+  }
+
+  /** A nonce for a capture starting now: from the pool, else from the server, else null. */
+  async nonce(): Promise<string | null> {
+    const pooled = await takeNonce();
+    if (pooled) {
+      void this.refillNonces();
+      return pooled.nonce;
+    }
+    if (!this.token) return null;
+    try {
+      return (await this.fetchNonce()).nonce;
+    } catch {
+      return null;
+    }
+  }
+}
+
+export const session = new Session();

@@ -1,0 +1,4 @@
+import './styles.css';
+import { Controller } from './ui/controller';
+
+void new Controller().boot();

@@ -1,0 +1,51 @@
+/// <reference lib="webworker" />
+// The service worker: precached app shell (Workbox injectManifest) and
+// Background Sync for the outbox.
+import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
+import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { clientsClaim } from 'workbox-core';
+import { getToken } from './shared/db';
+import { drainSingles, filename, withLock } from './shared/send';
+import { uploadWithFetch } from './shared/api';
+
+declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | { url: string; revision: string | null })[] };
+
+export const SYNC_TAG = 'fieldproof-outbox';
+
+precacheAndRoute(self.__WB_MANIFEST);
+cleanupOutdatedCaches();
+// Every app route opens the shell, offline too. The API, Socket.IO and the
+// verification page (which the server may serve itself) always go to the network.
+registerRoute(
+  new NavigationRoute(createHandlerBoundToURL('index.html'), {
+    denylist: [/^\/api\//, /^\/socket\.io/, /^\/verify/],
+  }),
+);
+
+self.skipWaiting();
+clientsClaim();
+
+async function syncOutbox(): Promise<void> {
+  const clients = await self.clients.matchAll({ type: 'window' });
+  if (clients.length) {
+    // A page is open: it sends everything (streams too) and shows progress.
+    for (const c of clients) c.postMessage({ type: 'fieldproof:drain' });
+    return;
+  }
+  const token = await getToken();
+  if (!token) return;
+  const result = await withLock('fieldproof-drain', () =>
+    drainSingles((item, media) => uploadWithFetch(token, item.manifest!, item.signature!, media, filename(item))),
+  );
+  // Throwing asks the browser to fire 'sync' again later.
+  if (result && result.failed > 0) throw new Error(`${result.failed} captures still queued`);
+}
+
+self.addEventListener('sync', (event: Event) => {
+  const e = event as Event & { tag: string; waitUntil(p: Promise<unknown>): void };
+  if (e.tag === SYNC_TAG) e.waitUntil(syncOutbox());
+});
+
+self.addEventListener('message', (event) => {
+  if ((event.data as { type?: string } | null)?.type === 'fieldproof:skip-waiting') void self.skipWaiting();
+});

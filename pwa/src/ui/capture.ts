@@ -1,0 +1,101 @@
+// The capture screen: a mode switch and one panel per mode.
+import { aria, fmtNumber, t, tx, type Key } from '../i18n';
+import { geo } from '../app/geo';
+import { isFix, type Kind, type StreamKind } from '../shared/protocol';
+import { clear, h, type View } from './dom';
+import { ImportPanel, PhotoPanel, RecordPanel, type CaptureActions, type Panel } from './panels';
+
+export type Mode = 'photo' | 'audio' | 'video' | 'screen' | 'import';
+
+export function screenSupported(): boolean {
+  return typeof navigator !== 'undefined' && !!navigator.mediaDevices && 'getDisplayMedia' in navigator.mediaDevices;
+}
+
+export class CaptureView implements View {
+  readonly el: HTMLElement;
+  private modeBar: HTMLElement;
+  private panelHost: HTMLElement;
+  private geoLine: HTMLElement;
+  private buttons = new Map<Mode, HTMLButtonElement>();
+  private panels = new Map<Mode, Panel>();
+  private mode: Mode = 'photo';
+  private visible = false;
+  private stopGeo: (() => void) | null = null;
+
+  constructor(private actions: CaptureActions) {
+    const modes: Mode[] = ['photo', 'audio', 'video', ...(screenSupported() ? (['screen'] as Mode[]) : []), 'import'];
+    this.modeBar = aria(h('div', { class: 'modes', role: 'group' }), 'capture.modes');
+    for (const m of modes) {
+      const b = h('button', { type: 'button', class: `mode mode-${m}`, 'data-testid': `mode-${m}`, 'aria-pressed': 'false', on: { click: () => this.select(m) } },
+        h('span', { class: 'mode-icon', 'aria-hidden': 'true' }), tx(h('span', {}), `mode.${m}` as Key));
+      this.buttons.set(m, b);
+      this.modeBar.append(b);
+    }
+    this.panelHost = h('div', { class: 'panel-host' });
+    this.geoLine = h('p', { class: 'geo', 'aria-live': 'polite' });
+    this.el = h('section', { class: 'view capture', 'aria-labelledby': 'capture-title' },
+      tx(h('h1', { id: 'capture-title', class: 'vh' }), 'capture.title'),
+      this.modeBar, this.panelHost, this.geoLine);
+  }
+
+  private panel(m: Mode): Panel {
+    let p = this.panels.get(m);
+    if (!p) {
+      p = m === 'photo' ? new PhotoPanel(this.actions) : m === 'import' ? new ImportPanel(this.actions) : new RecordPanel(m as StreamKind, this.actions);
+      this.panels.set(m, p);
+    }
+    return p;
+  }
+
+  /** Switching is refused while a recording runs: stop it first. */
+  select(m: Mode): void {
+    const current = this.panels.get(this.mode);
+    if (current?.busy && m !== this.mode) return;
+    if (m !== this.mode) current?.deactivate();
+    this.mode = m;
+    for (const [name, b] of this.buttons) b.setAttribute('aria-pressed', String(name === m));
+    clear(this.panelHost);
+    const p = this.panel(m);
+    this.panelHost.append(p.el);
+    if (this.visible) void p.activate();
+  }
+
+  show(arg?: string): void {
+    this.visible = true;
+    geo.start();
+    this.stopGeo ??= geo.onChange(() => this.renderGeo());
+    this.renderGeo();
+    const m = arg && this.buttons.has(arg as Mode) ? (arg as Mode) : this.mode;
+    this.select(m);
+  }
+
+  hide(): void {
+    this.visible = false;
+    const p = this.panels.get(this.mode);
+    if (!p?.busy) {
+      p?.deactivate();
+      geo.stop();
+    }
+  }
+
+  private renderGeo(): void {
+    const g = geo.latest;
+    if (isFix(g)) {
+      tx(this.geoLine, 'geo.fix', { lat: fmtNumber(g.lat, 5), lon: fmtNumber(g.lon, 5), acc: fmtNumber(g.accuracy) });
+    } else if (geo.absent) {
+      tx(this.geoLine, `geo.absent.${geo.absent}` as Key);
+    } else {
+      tx(this.geoLine, 'geo.waiting');
+    }
+    this.geoLine.prepend(h('span', { class: 'geo-label' }, t('geo.label') + ' · '));
+  }
+
+  relabel(): void {
+    this.renderGeo();
+    this.panels.forEach((p) => p.relabel?.());
+  }
+
+  get kind(): Kind {
+    return this.mode;
+  }
+}

@@ -1,0 +1,75 @@
+// The frame around every view: header (brand, connection, language), the
+// main region and the bottom navigation (thumb reach on a phone).
+import { aria, LANGS, lang, setLang, t, tx, type Lang } from '../i18n';
+import { h } from './dom';
+
+export type Route = 'capture' | 'list' | 'device';
+
+export class Shell {
+  readonly el: HTMLElement;
+  readonly main: HTMLElement;
+  readonly nav: HTMLElement;
+  private net: HTMLElement;
+  private toastEl: HTMLElement;
+  private navButtons = new Map<Route, HTMLButtonElement>();
+  private langSelect: HTMLSelectElement;
+  private toastTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(onNavigate: (r: Route) => void) {
+    this.net = h('span', { class: 'net', 'data-testid': 'net', role: 'status' });
+    this.langSelect = h('select', { id: 'lang', 'data-testid': 'lang', on: { change: () => setLang(this.langSelect.value as Lang) } });
+    for (const l of LANGS) this.langSelect.append(tx(h('option', { value: l }), `lang.${l}`));
+    this.langSelect.value = lang();
+    const langLabel = tx(h('label', { htmlFor: 'lang', class: 'vh' }), 'lang.label');
+    this.main = h('main', { id: 'main', tabindex: '-1' });
+    this.nav = aria(h('nav', { class: 'bottom-nav', hidden: true }), 'nav.label');
+    for (const r of ['capture', 'list', 'device'] as Route[]) {
+      const b = h('button', { type: 'button', 'data-testid': `nav-${r}`, class: `nav-btn nav-${r}`, on: { click: () => onNavigate(r) } },
+        h('span', { class: 'nav-icon', 'aria-hidden': 'true' }), tx(h('span', { class: 'nav-text' }), `nav.${r}`));
+      this.navButtons.set(r, b);
+      this.nav.append(b);
+    }
+    this.toastEl = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite', hidden: true });
+    this.el = h('div', { class: 'shell' },
+      tx(h('a', { class: 'skip', href: '#main' }), 'app.skip'),
+      h('header', { class: 'top' },
+        h('div', { class: 'brand' }, h('img', { src: '/icons/icon-192.png', alt: '', width: 32, height: 32 }), tx(h('span', {}), 'app.name')),
+        this.net,
+        h('div', { class: 'lang' }, langLabel, this.langSelect)),
+      this.main,
+      this.toastEl,
+      this.nav);
+    this.setNet(navigator.onLine, false);
+  }
+
+  setNet(online: boolean, live: boolean): void {
+    const state = !online ? 'offline' : live ? 'live' : 'online';
+    this.net.dataset.state = state;
+    this.net.dataset.online = String(online);
+    tx(this.net, state === 'offline' ? 'net.offline' : state === 'live' ? 'net.live' : 'net.online');
+    this.net.title = t('net.label');
+  }
+
+  setSignedIn(on: boolean): void {
+    this.nav.hidden = !on;
+  }
+
+  setActive(r: Route | null): void {
+    for (const [name, b] of this.navButtons) {
+      if (name === r) b.setAttribute('aria-current', 'page');
+      else b.removeAttribute('aria-current');
+    }
+  }
+
+  toast(text: string): void {
+    this.toastEl.textContent = text;
+    this.toastEl.hidden = false;
+    if (this.toastTimer) clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => (this.toastEl.hidden = true), 4000);
+  }
+
+  relabel(): void {
+    this.langSelect.value = lang();
+    this.setNet(this.net.dataset.online === 'true', this.net.dataset.state === 'live');
+  }
+}

@@ -1,0 +1,42 @@
+// C2SP checkpoints (signed notes) as the /verify view checks them, against a
+// note made here the way the backend signs it (Ed25519, key hash = SHA-256(name || 0x0A || 0x01 || key)[:4]).
+import { describe, expect, it } from 'vitest';
+import { b64, concat, hex, sha256, utf8 } from '../src/shared/bytes';
+import { parseCheckpoint, verifyCheckpointSignature } from '../src/shared/merkle';
+
+async function signedNote(name: string, size: number, root: Uint8Array) {
+  const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const pub = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+  const keyHash = (await sha256(concat(utf8.encode(name), new Uint8Array([0x0a, 0x01]), pub))).slice(0, 4);
+  const body = `${name}\n${size}\n${b64(root)}\n`;
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, utf8.encode(body)));
+  const note = `${body}\n\u2014 ${name} ${b64(concat(keyHash, sig))}\n`;
+  const vkey = `${name}+${hex(keyHash)}+${b64(concat(new Uint8Array([1]), pub))}`;
+  return { note, vkey };
+}
+
+describe('checkpoints', () => {
+  it('parses and verifies a signed checkpoint; a changed one fails', async () => {
+    const root = new Uint8Array(32).fill(7);
+    const { note, vkey } = await signedNote('fieldproof.local/log', 42, root);
+    const cp = parseCheckpoint(note)!;
+    expect(cp.origin).toBe('fieldproof.local/log');
+    expect(cp.size).toBe(42);
+    expect(hex(cp.root)).toBe(hex(root));
+    expect(await verifyCheckpointSignature(cp, vkey)).toBe(true);
+    const forged = parseCheckpoint(note.replace('\n42\n', '\n43\n'))!;
+    expect(await verifyCheckpointSignature(forged, vkey)).toBe(false);
+    const other = await signedNote('fieldproof.local/log', 42, root);
+    expect(await verifyCheckpointSignature(cp, other.vkey)).toBe(false);
+  });
+
+  it("reads a vkey whose base64 part contains '+'", async () => {
+    for (let i = 0; i < 200; i++) {
+      const { note, vkey } = await signedNote('log.example/x', 1, new Uint8Array(32));
+      if (!vkey.split('+')[2] || vkey.split('+').length === 3) continue;
+      expect(await verifyCheckpointSignature(parseCheckpoint(note)!, vkey)).toBe(true);
+      return;
+    }
+    throw new Error('no key with + in 200 tries');
+  });
+});
