@@ -183,7 +183,7 @@ class TransparencyLog:
                 "leaf_index": entry.leaf_index, "tree_size": cp.size,
                 "entry": entry.data, "leaf_hash": b64(entry.leaf_hash),
                 "inclusion_proof": [b64(p) for p in proof], "checkpoint": cp.note,
-                "timestamps": stamps}
+                "checkpoint_created_at": iso(cp.created_at), "timestamps": stamps}
 
     @staticmethod
     def mark_anchored(s: Session, size: int, start: int = 0) -> None:
