@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from ..core import merkle
 from ..core.checkpoint import Signer
-from ..core.timestamp import parse_token
 from ..db import Capture, Database, LogCheckpoint, LogEntry, LogState, LogTimestamp
 from ..errors import BadRequest, Conflict, FieldProofError, NotFound
 from ..tsa import TimestampAuthority
@@ -200,6 +199,3 @@ class TransparencyLog:
                   .where(Capture.status == "stored", Capture.id.in_(ids))
                   .values(status="anchored"))
 
-
-def token_gen_time(token: bytes) -> Any:
-    return parse_token(token).gen_time

@@ -80,20 +80,3 @@ class HashingSpool:
         if self.owned:
             self.path.unlink(missing_ok=True)
 
-
-def spool_file(src: Any, tmp_dir: Path, limit: int, chunk: int = 1 << 20) -> HashingSpool:
-    """Copy a readable stream into a spool; raises ValueError past ``limit`` bytes."""
-    spool = HashingSpool(tmp_dir)
-    try:
-        while True:
-            block = src.read(chunk)
-            if not block:
-                break
-            if spool.size + len(block) > limit:
-                raise ValueError("too large")
-            spool.write(block)
-        spool.finish()
-    except BaseException:
-        spool.discard()
-        raise
-    return spool
