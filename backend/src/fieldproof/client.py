@@ -185,6 +185,34 @@ class Client:
     def receipt(self, capture_id: str) -> dict[str, Any]:
         return self._call("GET", f"/captures/{capture_id}/receipt").json()  # type: ignore[no-any-return]
 
+    def export(self, capture_id: str, dest: Path) -> int:
+        """Download the capture's evidence bundle (zip) to ``dest``; returns its size."""
+        tmp = dest.with_name(dest.name + ".part")
+        try:
+            with self.http.stream("GET", f"/captures/{capture_id}/bundle") as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    try:
+                        body = resp.json()
+                    except ValueError:
+                        body = {}
+                    raise ClientError(body.get("detail") or f"HTTP {resp.status_code}",
+                                      code=body.get("code", "http_error"),
+                                      status=resp.status_code)
+                size = 0
+                with tmp.open("wb") as out:
+                    for block in resp.iter_bytes(1 << 20):
+                        out.write(block)
+                        size += len(block)
+        except httpx.TransportError as exc:
+            raise ClientError(f"cannot reach {self.server}: {exc}", code="unreachable",
+                              status=2) from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        tmp.replace(dest)
+        return size
+
     def log_info(self) -> dict[str, Any]:
         return self._call("GET", "/log").json()  # type: ignore[no-any-return]
 

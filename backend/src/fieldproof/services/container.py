@@ -10,6 +10,7 @@ from ..db import Database
 from ..storage import FilesystemStore, ObjectStore, S3Store
 from ..tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
 from .accounts import Accounts
+from .export import Exporter
 from .ingest import Ingest
 from .log import TransparencyLog
 from .logkeys import load_or_create_signer
@@ -53,6 +54,7 @@ class Services:
     log: TransparencyLog
     sequencer: Sequencer
     streams: Streams
+    exporter: Exporter
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -67,8 +69,10 @@ class Services:
         sequencer = Sequencer(db, tlog, interval=settings.sequencer_interval)
         ingest = Ingest(db, store, settings, on_stored=sequencer.notify)
         streams = Streams(db, store, settings, ingest, tlog.signer)
+        exporter = Exporter(ingest, tlog, store, tmp_dir=settings.data_dir / "tmp")
         return cls(settings=settings, db=db, store=store, accounts=Accounts(db),
-                   ingest=ingest, log=tlog, sequencer=sequencer, streams=streams)
+                   ingest=ingest, log=tlog, sequencer=sequencer, streams=streams,
+                   exporter=exporter)
 
     def start_background(self, *, sequencer: bool = True) -> None:
         """The sequencer and the interrupted-stream reaper, as threads."""

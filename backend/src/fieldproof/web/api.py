@@ -140,6 +140,16 @@ def make_blueprint(services: Services) -> Blueprint:
         services.ingest.get(principal(), capture_id)  # 404 unless it is the caller's
         return services.log.receipt(capture_id)
 
+    @bp.get("/captures/<capture_id>/bundle")
+    @authenticated
+    def bundle(capture_id: str) -> Any:
+        built = services.exporter.export(principal(), capture_id)
+        resp = Response(built.iter_and_close(), mimetype="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{built.filename}"',
+            "Cache-Control": "private, no-store"})
+        resp.content_length = built.size
+        return resp
+
     @bp.get("/captures/<capture_id>/original")
     @authenticated
     def original(capture_id: str) -> Any:

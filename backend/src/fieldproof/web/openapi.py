@@ -111,6 +111,13 @@ def spec() -> dict[str, Any]:
                 {"200": _json("Receipt"),
                  "409": {"description": "not_anchored: not yet in a timestamped checkpoint"}},
                 parameters=_CAPTURE_ID)},
+            "/captures/{capture_id}/bundle": {"get": _op(
+                "An evidence bundle (zip) that verifies offline: manifest, signature, "
+                "media, log entry, inclusion proof, checkpoint, timestamps, keys, VERIFY.md",
+                {"200": {"description": "The bundle",
+                         "content": {"application/zip": {}}},
+                 "409": {"description": "not_anchored: not yet in a timestamped checkpoint"}},
+                parameters=_CAPTURE_ID)},
             "/log": {"get": _op("Log origin, verifier key (C2SP vkey), size, TSA chains",
                                 {"200": {"description": "OK"}}, auth=False)},
             "/log/checkpoint": {"get": _op(

@@ -1,0 +1,397 @@
+"""Evidence bundles: one zip that proves a capture with no server (core/bundle.py).
+
+The zip is written to an anonymous temporary file (gone once closed), the media
+streamed into it from the object store block by block, never held in memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import mimetypes
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from ..core import bundle as b
+from ..core.canonical import canonicalize
+from ..core.keys import DeviceKey, b64url_encode
+from ..db import Capture, Device, StreamChunk
+from ..db.models import utcnow
+from ..storage import ObjectStore
+from .accounts import Principal
+from .ingest import Ingest, iso
+from .log import TransparencyLog
+
+_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
+        "image/heic": ".heic", "audio/webm": ".webm", "video/webm": ".webm",
+        "audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "video/mp4": ".mp4",
+        "video/quicktime": ".mov", "audio/wav": ".wav", "application/pdf": ".pdf",
+        "text/plain": ".txt"}
+
+
+def media_file_name(manifest: dict[str, Any], mime: str) -> str:
+    name = (manifest.get("media") or {}).get("name")
+    if isinstance(name, str) and name.strip():
+        return b.safe_name(name, default="original")
+    base = mime.split(";")[0].strip().lower()
+    ext = _EXT.get(base) or mimetypes.guess_extension(base) or ".bin"
+    return "original" + ext
+
+
+@dataclass
+class Bundle:
+    """A finished bundle: an open anonymous temp file, its size and a download name."""
+
+    file: IO[bytes]
+    size: int
+    filename: str
+
+    def iter_and_close(self, block: int = 1 << 20) -> Iterator[bytes]:
+        try:
+            self.file.seek(0)
+            while data := self.file.read(block):
+                yield data
+        finally:
+            self.file.close()
+
+
+class Exporter:
+    def __init__(self, ingest: Ingest, log: TransparencyLog, store: ObjectStore,
+                 tmp_dir: Path | None = None) -> None:
+        self.ingest = ingest
+        self.log = log
+        self.store = store
+        self.tmp_dir = tmp_dir
+
+    def export(self, principal: Principal, capture_id: str) -> Bundle:
+        capture, key_id = self.ingest.get(principal, capture_id)  # 404 unless the caller's
+        receipt = self.log.receipt(capture_id)  # 409 not_anchored before a timestamp
+        info = self.log.info()
+        with self.ingest.db.reading() as s:
+            device = s.get(Device, capture.device_id)
+            assert device is not None
+            chunks = list(s.scalars(select(StreamChunk)
+                                    .where(StreamChunk.stream_id == capture.stream_id)
+                                    .order_by(StreamChunk.seq))) if capture.stream_id else []
+            header: str | None = None
+            header_sig: bytes | None = None
+            if capture.stream_id:
+                from ..db import Stream
+
+                stream = s.get(Stream, capture.stream_id)
+                header = stream.header if stream is not None else None
+                header_sig = stream.header_sig if stream is not None else None
+        if self.tmp_dir is not None:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        fh = tempfile.TemporaryFile(dir=self.tmp_dir)  # noqa: SIM115 - closed by Bundle
+        try:
+            self._write(fh, capture, key_id, device, receipt, info,
+                        (header, header_sig, chunks) if capture.stream_id else None)
+            size = fh.seek(0, 2)
+        except BaseException:
+            fh.close()
+            raise
+        return Bundle(fh, size, f"fieldproof-{capture.id}.zip")
+
+    # -----------------------------------------------------------------------
+    def _write(self, fh: IO[bytes], capture: Capture, key_id: str, device: Device,
+               receipt: dict[str, Any], info: dict[str, Any],
+               stream: tuple[str | None, bytes | None, list[StreamChunk]] | None) -> None:
+        now = utcnow()
+        stamp = now.timetuple()[:6]
+        digests: dict[str, str] = {}
+        manifest = json.loads(capture.manifest)
+        mime = capture.media_mime
+        media_name = b.MEDIA_DIR + media_file_name(manifest, mime)
+
+        with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
+            def put(name: str, data: bytes) -> None:
+                zi = zipfile.ZipInfo(name, date_time=stamp)  # type: ignore[arg-type]
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                zi.external_attr = 0o644 << 16
+                zf.writestr(zi, data)
+                digests[name] = hashlib.sha256(data).hexdigest()
+
+            put(b.MANIFEST, capture.manifest.encode("utf-8"))
+            put(b.SIGNATURE, capture.signature)
+            put(b.DEVICE_KEY, canonicalize(DeviceKey.from_jwk(device.jwk).jwk))
+
+            zi = zipfile.ZipInfo(media_name, date_time=stamp)  # type: ignore[arg-type]
+            zi.compress_type = zipfile.ZIP_STORED
+            zi.external_attr = 0o644 << 16
+            digest = hashlib.sha256()
+            with zf.open(zi, "w", force_zip64=True) as out:
+                for block in self.store.iter_range(capture.object_key):
+                    digest.update(block)
+                    out.write(block)
+            digests[media_name] = digest.hexdigest()
+
+            if stream is not None:
+                header, header_sig, chunks = stream
+                put(b.CHUNKS, canonicalize({
+                    "stream_header": header or "",
+                    "header_signature": b64url_encode(header_sig or b""),
+                    "chunks": [{"seq": c.seq, "size": c.size, "sha256": c.sha256,
+                                "chain": c.chain, "header": c.header,
+                                "signature": b64url_encode(c.signature)} for c in chunks]}))
+
+            put(b.LOG_ENTRY, receipt["entry"].encode("utf-8"))
+            put(b.RECEIPT, (json.dumps({
+                "origin": receipt["origin"], "leaf_index": receipt["leaf_index"],
+                "tree_size": receipt["tree_size"], "leaf_hash": receipt["leaf_hash"],
+                "inclusion_proof": receipt["inclusion_proof"]}, indent=2) + "\n").encode())
+            note = receipt["checkpoint"].encode("utf-8")
+            put(b.CHECKPOINT, note)
+            put(b.LOG_VKEY, (info["vkey"] + "\n").encode())
+
+            chains = {t["name"]: t.get("chain_pem") or [] for t in info.get("tsa", [])}
+            embedded = {t["name"] for t in info.get("tsa", []) if t.get("embedded")}
+            tsa_files: list[tuple[str, str, bool, str]] = []
+            used: set[str] = set()
+            for t in receipt["timestamps"]:
+                stem = b.safe_name(t["tsa"], default="tsa")
+                base, n = stem, 2
+                while stem in used:
+                    stem, n = f"{base}-{n}", n + 1
+                used.add(stem)
+                put(f"{b.TIMESTAMP_DIR}{stem}.tsr", base64.b64decode(t["token_b64"]))
+                chain = chains.get(t["tsa"], [])
+                if chain:
+                    put(f"{b.TSA_KEY_DIR}{stem}.pem", "".join(chain).encode())
+                tsa_files.append((stem, t["tsa"], t["tsa"] in embedded or t.get("embedded"),
+                                  t.get("gen_time") or ""))
+
+            custody = [
+                {"event": "received", "at": iso(capture.received_at),
+                 "capture_id": capture.id, "manifest_sha256": capture.manifest_hash},
+                {"event": "anchored", "at": receipt["checkpoint_created_at"],
+                 "leaf_index": receipt["leaf_index"], "tree_size": receipt["tree_size"]},
+                {"event": "exported", "at": iso(now)},
+            ]
+            put(b.CUSTODY, "".join(json.dumps(e, separators=(",", ":")) + "\n"
+                                   for e in custody).encode())
+            put(b.README, verify_md(capture=capture, key_id=key_id, media_name=media_name,
+                                    origin=receipt["origin"], tsas=tsa_files,
+                                    stream=stream is not None, exported=now).encode())
+            sums = b.sums_text(digests)
+            zi = zipfile.ZipInfo(b.SUMS, date_time=stamp)  # type: ignore[arg-type]
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zf.writestr(zi, sums)
+
+
+SNIPPET = '''\
+import base64, hashlib, json
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+MEDIA = "{media}"
+
+def b64url(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+# 1. The device signed manifest.json (ECDSA P-256, SHA-256). manifest.sig is
+#    the raw 64-byte r||s (IEEE P1363); cryptography wants DER.
+manifest = open("manifest.json", "rb").read()
+jwk = json.load(open("device.jwk"))
+device = ec.EllipticCurvePublicKey.from_encoded_point(
+    ec.SECP256R1(), b"\\x04" + b64url(jwk["x"]) + b64url(jwk["y"]))
+sig = open("manifest.sig", "rb").read()
+der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+device.verify(der, manifest, ec.ECDSA(hashes.SHA256()))  # raises InvalidSignature
+# the key is the one the manifest names (RFC 7638 thumbprint)
+thumb = json.dumps({{k: jwk[k] for k in ("crv", "kty", "x", "y")}}, separators=(",", ":"))
+key_id = base64.urlsafe_b64encode(hashlib.sha256(thumb.encode()).digest()).rstrip(b"=")
+assert key_id.decode() == json.loads(manifest)["device"]["key_id"], "wrong device key"
+
+# 2. The log entry binds the manifest, its signature and the media.
+entry_bytes = open("log-entry.json", "rb").read()
+entry = json.loads(entry_bytes)
+media_sha256 = hashlib.file_digest(open(MEDIA, "rb"), "sha256").hexdigest()
+assert entry["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
+assert b64url(entry["signature"]) == sig
+assert entry["media_sha256"] == media_sha256
+assert json.loads(manifest).get("media", {{"sha256": media_sha256}})["sha256"] == media_sha256
+
+# 3. The checkpoint is a signed note signed by the log's Ed25519 key.
+name, key_hash, key_b64 = open("keys/log.vkey").read().strip().split("+", 2)
+raw_key = base64.b64decode(key_b64)  # 0x01 (Ed25519) || 32-byte public key
+assert hashlib.sha256(name.encode() + b"\\n" + raw_key).digest()[:4].hex() == key_hash
+note = open("checkpoint.txt", "rb").read()
+split = note.rfind(b"\\n\\n")
+body, sig_lines = note[:split + 1], note[split + 2:].decode().splitlines()
+for line in sig_lines:
+    signer, blob = line.removeprefix("\\u2014 ").split(" ")
+    blob = base64.b64decode(blob)  # 4-byte key hash || 64-byte signature
+    if signer == name and blob[:4].hex() == key_hash:
+        Ed25519PublicKey.from_public_bytes(raw_key[1:]).verify(blob[4:], body)
+        break
+else:
+    raise SystemExit("no signature by the log key on checkpoint.txt")
+origin, size, root = body.decode().splitlines()
+
+# 4. The log entry is leaf `leaf_index` of that tree (RFC 9162 inclusion proof).
+receipt = json.load(open("receipt.json"))
+fn, sn = receipt["leaf_index"], receipt["tree_size"] - 1
+r = hashlib.sha256(b"\\x00" + entry_bytes).digest()
+for p in map(base64.b64decode, receipt["inclusion_proof"]):
+    if fn % 2 == 1 or fn == sn:
+        r = hashlib.sha256(b"\\x01" + p + r).digest()
+        while fn % 2 == 0 and fn != 0:
+            fn, sn = fn >> 1, sn >> 1
+    else:
+        r = hashlib.sha256(b"\\x01" + r + p).digest()
+    fn, sn = fn >> 1, sn >> 1
+assert sn == 0 and r == base64.b64decode(root) and int(size) == receipt["tree_size"]
+print("OK")
+'''
+
+SPLIT_CMD = ("awk '/-----BEGIN CERTIFICATE-----/{{n++}} {{c[n]=c[n] $0 \"\\n\"}} "
+             "END{{for(i=1;i<n;i++) printf \"%s\", c[i] > \"tsa.pem\"; "
+             "printf \"%s\", c[n] > \"root.pem\"}}' keys/tsa/{stem}.pem")
+
+
+def verify_md(*, capture: Capture, key_id: str, media_name: str, origin: str,
+              tsas: list[tuple[str, str, bool, str]], stream: bool,
+              exported: datetime) -> str:
+    partial = capture.partial
+    lines = [
+        f"# FieldProof evidence bundle: capture {capture.id}",
+        "",
+        f"- capture id: `{capture.id}`",
+        f"- media: `{media_name}` ({capture.media_size} bytes, {capture.media_mime}), "
+        f"SHA-256 `{capture.media_sha256}`",
+        f"- device key id (RFC 7638 thumbprint): `{key_id}`",
+        f"- received by the server: {iso(capture.received_at)}",
+        f"- transparency log origin: `{origin}`",
+        f"- exported: {iso(exported)}",
+        "",
+        "Everything below works offline with standard tools (`sha256sum`, `openssl`,",
+        "Python 3.11 with the `cryptography` package). `fieldproof verify THIS.zip` runs",
+        "all of it at once.",
+        "",
+        "## Files",
+        "",
+        "| file | what it is |",
+        "|---|---|",
+        "| `manifest.json` | " + ("the signed stream header (the recording was interrupted: "
+                                  "the header and the signed chunks are what the device "
+                                  "signed)" if partial else
+                                  "the manifest exactly as the device signed it (JCS bytes)")
+        + " |",
+        "| `manifest.sig` | the device's ECDSA P-256 signature, 64 raw bytes r‖s |",
+        "| `device.jwk` | the device public key (JWK) |",
+        f"| `{media_name}` | the original bytes, byte-exact |",
+    ]
+    if stream:
+        lines.append("| `chunks.json` | the stream header and every chunk header the device "
+                     "signed while recording, with its signature and hash chain |")
+    lines += [
+        "| `log-entry.json` | the transparency log leaf data (exactly the hashed bytes) |",
+        "| `receipt.json` | leaf index, tree size, leaf hash, inclusion proof (base64) |",
+        "| `checkpoint.txt` | the signed checkpoint (C2SP signed note) the proof ends in |",
+        "| `timestamps/*.tsr` | RFC 3161 TimeStampResp tokens over `checkpoint.txt` |",
+        "| `keys/log.vkey` | the log's verifier key (C2SP vkey) |",
+        "| `keys/tsa/*.pem` | each TSA's certificate chain, root last |",
+        "| `custody.jsonl` | lifecycle events: **server-reported, not yet log-anchored** |",
+        "| `SHA256SUMS` | SHA-256 of every other file (`VERIFY.md` included) |",
+        "",
+        "## 1. Nothing in the bundle was changed",
+        "",
+        "```sh",
+        "sha256sum -c SHA256SUMS",
+        "```",
+        "",
+        "Every line must say `OK`. This detects any changed byte in any file, `VERIFY.md`",
+        "included, but it is not a signature: the steps below prove the content itself.",
+        "",
+        "## 2. The media is the file the device described",
+        "",
+        "```sh",
+        f"sha256sum {media_name}",
+        "```",
+        "",
+    ]
+    if partial:
+        lines += [
+            "The recording was interrupted, so there is no final manifest: the hash must",
+            "equal `media_sha256` in `log-entry.json`, and each chunk's bytes (in order, by",
+            "`size`) hash to the `sha256` the device signed for it in `chunks.json`.",
+        ]
+    else:
+        lines += ["The hash must equal `media.sha256` in `manifest.json` (and the size"
+                  " `media.size`)."]
+        if stream:
+            lines += [
+                "For this live recording, `chunks.json` also holds every chunk header the",
+                "device signed while recording: `chain(n) = SHA-256(chain(n-1) ‖ uint64-be(n)"
+                " ‖ SHA-256(chunk n))` from the stream id (SHA-256 of the stream header) ends"
+                " in the manifest's `stream.chain_head`.",
+            ]
+    lines += [
+        "",
+        "## 3. The timestamps: the checkpoint existed by the stated time",
+        "",
+        "Each `keys/tsa/NAME.pem` is the TSA's chain, signer first, **root last**.",
+        "Split it: the last certificate is the root (`root.pem`), the others go to",
+        "`tsa.pem`. Then verify the token over the exact bytes of `checkpoint.txt`:",
+        "",
+    ]
+    for stem, name, embedded, gen_time in tsas:
+        lines += [
+            f"TSA `{name}` (`timestamps/{stem}.tsr`, genTime {gen_time})"
+            + (": **the embedded TSA is self-hosted by the same server, not a third "
+               "party**; its time is only as trustworthy as that server." if embedded else ":"),
+            "",
+            "```sh",
+            SPLIT_CMD.format(stem=stem),
+            f"openssl ts -verify -data checkpoint.txt -in timestamps/{stem}.tsr "
+            "-CAfile root.pem -untrusted tsa.pem",
+            "openssl x509 -in root.pem -noout -subject -fingerprint -sha256",
+            "```",
+            "",
+        ]
+    lines += [
+        "`openssl` must print `Verification: OK`. Compare the root's fingerprint with one",
+        "you obtained independently of this bundle: a root shipped inside the bundle",
+        "proves nothing about who ran the TSA.",
+        "",
+        "## 4. Signatures, log entry and inclusion proof",
+        "",
+        "The checkpoint is a C2SP signed note: the body (`origin`, tree size and base64",
+        "Merkle root, one per line), a blank line, then signature lines",
+        "`— <key name> <base64(4-byte key hash ‖ 64-byte Ed25519 signature)>`. The",
+        "signature covers the body including its final newline. `keys/log.vkey` is",
+        "`<name>+<hex key hash>+<base64(0x01 ‖ public key)>`, key hash =",
+        "SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[:4]. Log leaves hash as",
+        "SHA-256(0x00 ‖ data), interior nodes SHA-256(0x01 ‖ left ‖ right) (RFC 9162).",
+        "",
+        "Run this in the extracted bundle (Python ≥ 3.11, only `cryptography` and",
+        "`hashlib`); it prints `OK` or stops with an error:",
+        "",
+        "```python",
+        SNIPPET.format(media=media_name).rstrip("\n"),
+        "```",
+        "",
+        "Compare the log key's fingerprint with the one the log publishes",
+        "(`GET /api/v1/log`) or that you pinned earlier.",
+        "",
+        "## 5. Custody",
+        "",
+        "`custody.jsonl` lists the events the server knows (received, anchored in the",
+        "log, exported), one JSON object per line. They are **server-reported, not yet",
+        "log-anchored**: only `SHA256SUMS` protects them, so they are the server's",
+        "statement, not proof.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,331 @@
+"""Evidence bundles: download, verify offline (ours, sha256sum, openssl, the VERIFY.md snippet)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from fieldproof.core.bundle import (
+    CHUNKS,
+    CUSTODY,
+    README,
+    SUMS,
+    ZipBundle,
+    verify_bundle,
+)
+from fieldproof.db import Capture
+from fieldproof.db.models import utcnow
+from fieldproof.services.container import Services
+from tests.api.test_ingest import assert_problem
+from tests.conftest import User
+from tests.photos import jpeg
+from tests.streams import NS, HandStream
+
+FIELDPROOF = Path(sys.executable).parent / "fieldproof"
+
+
+@pytest.fixture
+def sio(app: Flask, user: User) -> Any:
+    return app.extensions["socketio"].test_client(app, namespace=NS,
+                                                   auth={"token": user.token})
+
+
+def _emit(sio: Any, event: str, msg: dict[str, Any]) -> dict[str, Any]:
+    reply: dict[str, Any] = sio.emit(event, msg, namespace=NS, callback=True)
+    assert reply["ok"], reply
+    return reply
+
+
+def _photo(user: User, services: Services) -> str:
+    device = user.enroll()
+    r = user.upload(device, jpeg(make="bundle"))
+    assert r.status_code == 201, r.json
+    services.sequencer.integrate()
+    return str(r.json["id"])
+
+
+def _stream(user: User, services: Services, sio: Any, *, partial: bool = False) -> str:
+    hs = HandStream(user.enroll(), user.nonce())
+    _emit(sio, "start", hs.start_msg())
+    for seq in range(4):
+        _emit(sio, "chunk", hs.chunk_msg(seq, os.urandom(700 + 300 * seq)))
+    if partial:
+        assert services.streams.reap(now=utcnow() + timedelta(minutes=5)) == 1
+        with services.db.reading() as s:
+            cid = s.scalar(select(Capture.id).where(Capture.stream_id == hs.id))
+    else:
+        cid = _emit(sio, "stop", hs.stop_msg())["capture"]["id"]
+    services.sequencer.integrate()
+    return str(cid)
+
+
+def _make(kind: str, user: User, services: Services, sio: Any) -> str:
+    if kind == "photo":
+        return _photo(user, services)
+    return _stream(user, services, sio, partial=kind == "partial")
+
+
+def _download(client: Any, user: User, cid: str) -> bytes:
+    r = client.get(f"/api/v1/captures/{cid}/bundle", headers=user.auth)
+    assert r.status_code == 200, r.data[:500]
+    assert r.mimetype == "application/zip"
+    assert f"fieldproof-{cid}.zip" in r.headers["Content-Disposition"]
+    return bytes(r.data)
+
+
+def _files(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+KINDS = ["photo", "stream", "partial"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
+                                         services: Services, sio: Any,
+                                         tmp_path: Path) -> None:
+    cid = _make(kind, user, services, sio)
+    data = _download(client, user, cid)
+    files = _files(data)
+    names = set(files)
+    media = [n for n in names if n.startswith("media/")]
+    assert len(media) == 1
+    assert {"manifest.json", "manifest.sig", "device.jwk", "log-entry.json", "receipt.json",
+            "checkpoint.txt", "keys/log.vkey", CUSTODY, SUMS, README} <= names
+    assert (CHUNKS in names) == (kind != "photo")
+    assert any(n.startswith("timestamps/") and n.endswith(".tsr") for n in names)
+    assert any(n.startswith("keys/tsa/") and n.endswith(".pem") for n in names)
+    assert len(files["manifest.sig"]) == 64
+    assert files[media[0]] == client.get(f"/api/v1/captures/{cid}/original",
+                                         headers=user.auth).data
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.getinfo(media[0]).compress_type == zipfile.ZIP_STORED
+        assert zf.getinfo("manifest.json").compress_type == zipfile.ZIP_DEFLATED
+        report = verify_bundle(ZipBundle(zf))
+    assert report.ok, report.lines()
+    names_checked = {r.name for r in report.results}
+    assert {"SHA256SUMS", "manifest", "device_key", "signature", "media", "log_entry",
+            "checkpoint", "inclusion", "timestamp", "custody"} <= names_checked
+    assert ("chunks" in names_checked) == (kind != "photo")
+    assert all(not a.pinned for a in report.anchors) and len(report.anchors) >= 2
+    readme = files[README].decode()
+    assert cid in readme and "fieldproof.local/log" in readme
+    assert "self-hosted" in readme and "not a third party" in readme
+    assert "server-reported, not yet log-anchored" in readme
+
+    # extracted, with standard tools only
+    out_dir = tmp_path / "bundle"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        zf.extractall(out_dir)
+    sums = subprocess.run(["sha256sum", "-c", SUMS], cwd=out_dir, capture_output=True,
+                          text=True)
+    assert sums.returncode == 0, sums.stdout + sums.stderr
+    assert sums.stdout.count(": OK") == len(files) - 1
+    for tsr in sorted((out_dir / "timestamps").glob("*.tsr")):
+        stem = tsr.stem
+        split = next(line for line in readme.splitlines()
+                     if line.startswith("awk ") and f"keys/tsa/{stem}.pem" in line)
+        subprocess.run(split, shell=True, cwd=out_dir, check=True)
+        ts = subprocess.run(["openssl", "ts", "-verify", "-data", "checkpoint.txt",
+                             "-in", f"timestamps/{stem}.tsr", "-CAfile", "root.pem",
+                             "-untrusted", "tsa.pem"], cwd=out_dir, capture_output=True,
+                            text=True)
+        assert ts.returncode == 0 and "Verification: OK" in ts.stdout, ts.stderr
+    snippet = re.search(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert snippet is not None
+    (tmp_path / "snippet.py").write_text(snippet.group(1))
+    run = subprocess.run([sys.executable, str(tmp_path / "snippet.py")], cwd=out_dir,
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "OK", run.stderr
+    # the snippet really checks: a forged signature makes it fail
+    sig = bytearray((out_dir / "manifest.sig").read_bytes())
+    sig[10] ^= 1
+    (out_dir / "manifest.sig").write_bytes(bytes(sig))
+    run = subprocess.run([sys.executable, str(tmp_path / "snippet.py")], cwd=out_dir,
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "OK" not in run.stdout
+
+
+# Which check must fail (besides SHA256SUMS) when a byte of this file changes.
+def _expected(name: str) -> str | None:
+    if name.startswith("media/"):
+        return "media"
+    if name.startswith("timestamps/"):
+        return "timestamp"
+    if name.startswith("keys/tsa/"):
+        return "tsa_chain|timestamp"
+    return {"manifest.json": "signature", "manifest.sig": "signature",
+            "device.jwk": "device_key", CHUNKS: "chunks", "log-entry.json": "inclusion",
+            "receipt.json": "inclusion", "checkpoint.txt": "checkpoint",
+            "keys/log.vkey": "log_key"}.get(name)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_flipped_byte_in_any_file_is_caught(kind: str, user: User, client: Any,
+                                                services: Services, sio: Any) -> None:
+    files = _files(_download(client, user, _make(kind, user, services, sio)))
+    assert verify_bundle(files).ok
+    for name, content in sorted(files.items()):
+        positions = sorted({0, len(content) // 3, len(content) // 2, len(content) - 1})
+        for pos in positions:
+            flipped = bytearray(content)
+            flipped[pos] ^= 0x01
+            report = verify_bundle({**files, name: bytes(flipped)})
+            failed = report.failed()
+            where = f"{name}@{pos}: {[(r.name, r.detail) for r in failed]}"
+            assert not report.ok, where
+            # SHA256SUMS always names the file (or is the file)
+            assert any(r.name == "SHA256SUMS" and (name == SUMS or r.detail.startswith(
+                name + ":")) for r in failed), where
+            want = _expected(name)
+            if want is not None:
+                assert {r.name for r in failed} & set(want.split("|")), where
+            if kind != "photo" and name.startswith("media/"):
+                assert "chunks" in {r.name for r in failed}, where
+
+
+def test_media_from_another_capture_is_refused(user: User, client: Any,
+                                               services: Services) -> None:
+    """Everything regenerated consistently (SHA256SUMS too) except the signed claims."""
+    import hashlib
+
+    from fieldproof.core.bundle import sums_text
+
+    files = _files(_download(client, user, _photo(user, services)))
+    media = next(n for n in files if n.startswith("media/"))
+    files[media] = jpeg(make="forged")
+    files[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in files.items()
+                             if n != SUMS})
+    report = verify_bundle(files)
+    assert {r.name for r in report.failed()} == {"media"}, report.lines()
+
+
+def test_not_anchored_and_private(user: User, make_user: Any, client: Any,
+                                  services: Services) -> None:
+    device = user.enroll()
+    cid = user.upload(device, jpeg()).json["id"]
+    assert_problem(client.get(f"/api/v1/captures/{cid}/bundle", headers=user.auth),
+                   409, "not_anchored")
+    services.sequencer.integrate()
+    other = make_user()
+    assert_problem(client.get(f"/api/v1/captures/{cid}/bundle", headers=other.auth),
+                   404, "capture_not_found")
+    assert client.get(f"/api/v1/captures/{cid}/bundle").status_code == 401
+    assert client.get(f"/api/v1/captures/{cid}/bundle", headers=user.auth).status_code == 200
+    # the temporary zips are gone
+    tmp = services.settings.data_dir / "tmp"
+    assert not tmp.exists() or [p for p in tmp.iterdir() if p.is_file()] == []
+
+
+def test_cli_verify_exit_codes(user: User, client: Any, services: Services,
+                               tmp_path: Path) -> None:
+    data = _download(client, user, _photo(user, services))
+    good = tmp_path / "good.zip"
+    good.write_bytes(data)
+
+    def verify(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(FIELDPROOF), "verify", *args], capture_output=True,
+                              text=True, env={**os.environ, "FIELDPROOF_DATA_DIR":
+                                              str(tmp_path / "nodata")})
+
+    ok = verify(str(good))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "PASS    signature" in ok.stdout and "anchor  log key" in ok.stdout
+    assert "RESULT  all checks passed" in ok.stdout
+    assert not (tmp_path / "nodata").exists()  # no database, no data dir
+
+    files = _files(data)
+    vkey = files["keys/log.vkey"].decode().strip()
+    tsa_pem = next(d for n, d in files.items() if n.startswith("keys/tsa/"))
+    root = tmp_path / "root.pem"
+    root.write_bytes(b"-----BEGIN CERTIFICATE-----" + tsa_pem.split(
+        b"-----BEGIN CERTIFICATE-----")[-1])
+    pinned = verify(str(good), "--log-key", vkey, "--tsa-root", str(root), "--json")
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    import json
+
+    body = json.loads(pinned.stdout)
+    assert body["ok"] and all(a["pinned"] for a in body["anchors"])
+
+    # a foreign log key pinned: the checkpoint fails
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from fieldproof.core.checkpoint import Signer
+
+    foreign = Signer("fieldproof.local/log", Ed25519PrivateKey.generate()).verifier.vkey()
+    assert verify(str(good), "--log-key", foreign).returncode == 1
+
+    assert verify(str(good), "--log-key", "not a key").returncode == 2
+    assert verify(str(good), "--tsa-root", str(good)).returncode == 2
+
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for n, d in files.items():
+            zf.writestr(n, d.replace(b'"v":1', b'"v":2') if n == "log-entry.json" else d)
+    failed = verify(str(bad))
+    assert failed.returncode == 1 and "FAIL    inclusion" in failed.stdout, failed.stdout
+
+    notzip = tmp_path / "not.zip"
+    notzip.write_bytes(b"hello")
+    assert verify(str(notzip)).returncode == 2
+    assert verify(str(tmp_path / "missing.zip")).returncode == 2
+    partial = tmp_path / "partial.zip"
+    with zipfile.ZipFile(partial, "w") as zf:
+        zf.writestr("manifest.json", files["manifest.json"])
+    out = verify(str(partial))
+    assert out.returncode == 2 and "missing" in out.stderr
+
+
+def test_cli_export_from_a_live_server(tmp_path: Path) -> None:
+    """`fieldproof client export` over HTTP, a multi-megabyte original, then `verify`."""
+    import json
+    import time
+
+    import httpx
+
+    from tests.live import LiveServer, run_cli
+
+    srv = LiveServer(tmp_path / "var")
+    srv.data_dir.mkdir()
+    token = srv.create_user("export@example.org")
+    srv.start()
+    try:
+        env = {"FIELDPROOF_SERVER": srv.url, "FIELDPROOF_TOKEN": token,
+               "FIELDPROOF_KEY": str(tmp_path / "device.pem")}
+        assert run_cli("client", "enroll", env=env).returncode == 0
+        big = tmp_path / "scan.bin"
+        big.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+        out = run_cli("client", "capture", str(big), "--kind", "import", "--json", env=env)
+        assert out.returncode == 0, out.stderr
+        cid = json.loads(out.stdout)["id"]
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{srv.url}/api/v1/captures/{cid}", headers={
+                "Authorization": f"Bearer {token}"}).json()["status"] != "anchored":
+            assert time.monotonic() < deadline, "never anchored"
+            time.sleep(0.2)
+        dest = tmp_path / "evidence.zip"
+        out = run_cli("client", "export", cid, "-o", str(dest), env=env)
+        assert out.returncode == 0, out.stderr
+        with zipfile.ZipFile(dest) as zf:
+            assert zf.read("media/scan.bin") == big.read_bytes()
+        out = run_cli("verify", str(dest))
+        assert out.returncode == 0, out.stdout + out.stderr
+        missing = run_cli("client", "export", "00000000-0000-0000-0000-000000000000",
+                          "-o", str(tmp_path / "nope.zip"), env=env)
+        assert missing.returncode != 0 and "capture_not_found" in missing.stderr
+        assert not (tmp_path / "nope.zip").exists()
+        assert not (tmp_path / "nope.zip.part").exists()
+    finally:
+        srv.stop()
