@@ -12,76 +12,51 @@ import base64
 import hashlib
 import itertools
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from .core import merkle
 from .core.checkpoint import Checkpoint, Verifier
 from .core.logentry import parse_entry
+from .core.report import Anchor, Report
 from .core.timestamp import verify_token
 from .errors import FieldProofError
 
 PAGE = 1000
 
 
-@dataclass
-class Report:
-    results: list[tuple[bool, str, str]] = field(default_factory=list)
-    anchors: list[str] = field(default_factory=list)
-
-    def check(self, ok: bool, name: str, detail: str) -> bool:
-        self.results.append((ok, name, detail))
-        return ok
-
-    def fail(self, name: str, detail: str) -> None:
-        self.check(False, name, detail)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.results) and all(ok for ok, _, _ in self.results)
-
-    def lines(self) -> list[str]:
-        out = [f"anchor  {a}" for a in self.anchors]
-        out += [f"{'PASS' if ok else 'FAIL'}    {name}: {detail}" for ok, name, detail in
-                self.results]
-        out.append("RESULT  " + ("all checks passed" if self.ok else
-                                 f"{sum(not r[0] for r in self.results)} check(s) FAILED"))
-        return out
-
-
 def _b64(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
-def _pem_fingerprint(pem: bytes) -> str:
-    from cryptography import x509
-
+def _pem_fingerprint(pem: bytes) -> tuple[str, str]:
     cert = x509.load_pem_x509_certificate(pem)
-    from cryptography.hazmat.primitives import hashes
-
-    return f"{cert.subject.rfc4514_string()} sha256:{cert.fingerprint(hashes.SHA256()).hex()}"
+    return cert.subject.rfc4514_string(), f"sha256:{cert.fingerprint(hashes.SHA256()).hex()}"
 
 
 class _Anchors:
     def __init__(self, info: dict[str, Any], report: Report, vkey: str | None,
                  tsa_roots: list[bytes] | None) -> None:
         self.verifier = Verifier.parse(vkey or info["vkey"])
-        report.anchors.append(f"log key {self.verifier.vkey()} "
-                              f"sha256:{self.verifier.fingerprint} "
-                              f"({'pinned' if vkey else 'as served; pin with --log-key'})")
+        report.anchors.append(Anchor("log key", self.verifier.vkey(),
+                                     f"sha256:{self.verifier.fingerprint}", bool(vkey),
+                                     "as served; pin with --log-key"))
         self.chains: dict[str, list[bytes]] = {
             t["name"]: [p.encode() for p in t.get("chain_pem", [])] for t in info.get("tsa", [])}
         self.pinned_roots = tsa_roots
         if tsa_roots:
             for pem in tsa_roots:
-                report.anchors.append(f"TSA root {_pem_fingerprint(pem)} (pinned)")
+                subject, fp = _pem_fingerprint(pem)
+                report.anchors.append(Anchor("TSA root", subject, fp, True))
         else:
             for name, chain in self.chains.items():
                 if chain:
-                    report.anchors.append(f"TSA root {_pem_fingerprint(chain[-1])} for {name} "
-                                          "(as served by the log; pin with --tsa-root)")
+                    subject, fp = _pem_fingerprint(chain[-1])
+                    report.anchors.append(Anchor("TSA root", f"{subject} for {name}", fp, False,
+                                                 "as served; pin with --tsa-root"))
 
     def check_token(self, stamp: dict[str, Any], note: bytes) -> str:
         chain = self.chains.get(stamp["tsa"], [])
@@ -106,15 +81,15 @@ def check_receipt(receipt: dict[str, Any], info: dict[str, Any], *, vkey: str | 
     except FieldProofError as exc:
         report.fail("checkpoint", exc.detail)
         return report
-    report.check(cp.origin == info["origin"], "checkpoint",
+    report.check("checkpoint", cp.origin == info["origin"],
                  f"signed by {anchors.verifier.name}, tree size {cp.size}")
     entry = receipt["entry"].encode("utf-8")
     leaf = merkle.leaf_hash(entry)
-    report.check(leaf == _b64(receipt["leaf_hash"]), "leaf", "leaf hash = SHA-256(0x00 || entry)")
+    report.check("leaf", leaf == _b64(receipt["leaf_hash"]), "leaf hash = SHA-256(0x00 || entry)")
     try:
         merkle.verify_inclusion(receipt["leaf_index"], cp.size, leaf,
                                 [_b64(p) for p in receipt["inclusion_proof"]], cp.root)
-        report.check(receipt["tree_size"] == cp.size, "inclusion",
+        report.check("inclusion", receipt["tree_size"] == cp.size,
                      f"leaf {receipt['leaf_index']} is in the checkpoint's tree")
     except FieldProofError as exc:
         report.fail("inclusion", exc.detail)
@@ -122,7 +97,7 @@ def check_receipt(receipt: dict[str, Any], info: dict[str, Any], *, vkey: str | 
         report.fail("timestamps", "no RFC 3161 timestamp on this checkpoint")
     for stamp in receipt["timestamps"]:
         try:
-            report.check(True, "timestamp", anchors.check_token(stamp, note))
+            report.check("timestamp", True, anchors.check_token(stamp, note))
         except FieldProofError as exc:
             report.fail("timestamp", f"{stamp['tsa']}: {exc.detail}")
     return report
@@ -158,7 +133,7 @@ def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
         if len(page) < PAGE:
             break
     if not checkpoints:
-        report.check(True, "log", "empty log, nothing to audit")
+        report.check("log", True, "empty log, nothing to audit")
         return report
     size = checkpoints[-1]["tree_size"]
 
@@ -186,7 +161,7 @@ def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
             nodes.update(app.append(merkle.leaf_hash(data)))
             if app.size in wanted:
                 roots[app.size] = app.root()
-    report.check(bad_entries == 0, "entries", f"{size} leaves fetched and rehashed")
+    report.check("entries", bad_entries == 0, f"{size} leaves fetched and rehashed")
 
     # 2. every checkpoint: signature, origin, root against the rebuilt tree
     good = 0
@@ -212,10 +187,10 @@ def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
             except FieldProofError as exc:
                 report.fail("timestamp", f"checkpoint {c['tree_size']}, {stamp['tsa']}: "
                                          f"{exc.detail}")
-    report.check(good == len(checkpoints), "checkpoints",
+    report.check("checkpoints", good == len(checkpoints),
                  f"{good}/{len(checkpoints)} signed and matching the rebuilt tree")
     stamps = sum(len(c["timestamps"]) for c in checkpoints)
-    report.results.append((True, "timestamps", f"{stamps} tokens checked"))
+    report.check("timestamps", True, f"{stamps} tokens checked")
 
     # 3. consistency between consecutive checkpoints, as the server proves it
     consistent = 0
@@ -228,7 +203,7 @@ def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
             consistent += 1
         except FieldProofError as exc:
             report.fail("consistency", f"{a['tree_size']} -> {b['tree_size']}: {exc.detail}")
-    report.check(consistent == len(checkpoints) - 1, "consistency",
+    report.check("consistency", consistent == len(checkpoints) - 1,
                  f"{consistent} consecutive proofs verify")
 
     # 4. inclusion proofs served for leaves against the latest checkpoint
@@ -246,9 +221,9 @@ def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
             included += 1
         except FieldProofError as exc:
             report.fail("inclusion", f"leaf {i}: {exc.detail}")
-    report.check(included == len(indices), "inclusion",
+    report.check("inclusion", included == len(indices),
                  f"{included}/{len(indices)} leaves proven in tree {size}")
     latest = get("/log/checkpoint")
-    report.check(latest == checkpoints[-1]["checkpoint"], "latest",
+    report.check("latest", latest == checkpoints[-1]["checkpoint"],
                  "GET /log/checkpoint serves the newest checkpoint")
     return report
