@@ -10,6 +10,7 @@ from ..db import Database
 from ..storage import FilesystemStore, ObjectStore, S3Store
 from ..tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
 from .accounts import Accounts
+from .derived import Deriver
 from .export import Exporter
 from .ingest import Ingest
 from .log import TransparencyLog
@@ -55,6 +56,7 @@ class Services:
     sequencer: Sequencer
     streams: Streams
     exporter: Exporter
+    deriver: Deriver
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -72,7 +74,7 @@ class Services:
         exporter = Exporter(ingest, tlog, store, tmp_dir=settings.data_dir / "tmp")
         return cls(settings=settings, db=db, store=store, accounts=Accounts(db),
                    ingest=ingest, log=tlog, sequencer=sequencer, streams=streams,
-                   exporter=exporter)
+                   exporter=exporter, deriver=Deriver(ingest, store))
 
     def start_background(self, *, sequencer: bool = True) -> None:
         """The sequencer and the interrupted-stream reaper, as threads."""

@@ -36,6 +36,10 @@ _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
         "video/quicktime": ".mov", "audio/wav": ".wav", "application/pdf": ".pdf",
         "text/plain": ".txt"}
 
+DERIVED_DIR = "derived/"
+DERIVED_WHAT = {"display": "the signed GPS fix and capture time written into EXIF",
+                "privacy": "all EXIF, GPS, XMP and comments removed, for sharing"}
+
 
 def media_file_name(manifest: dict[str, Any], mime: str) -> str:
     name = (manifest.get("media") or {}).get("name")
@@ -134,6 +138,10 @@ class Exporter:
                     out.write(block)
             digests[media_name] = digest.hexdigest()
 
+            derived = self._derived(capture) if stream is None else {}
+            for variant, data in derived.items():
+                put(f"{DERIVED_DIR}{variant}.jpg", data)
+
             if stream is not None:
                 header, header_sig, chunks = stream
                 put(b.CHUNKS, canonicalize({
@@ -180,12 +188,26 @@ class Exporter:
                                    for e in custody).encode())
             put(b.README, verify_md(capture=capture, key_id=key_id, media_name=media_name,
                                     origin=receipt["origin"], tsas=tsa_files,
-                                    stream=stream is not None, exported=now).encode())
+                                    stream=stream is not None, exported=now,
+                                    derived=sorted(derived)).encode())
             sums = b.sums_text(digests)
             zi = zipfile.ZipInfo(b.SUMS, date_time=stamp)  # type: ignore[arg-type]
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o644 << 16
             zf.writestr(zi, sums)
+
+    def _derived(self, capture: Capture) -> dict[str, bytes]:
+        """The derived copies of a JPEG photo; none for anything else."""
+        from ..errors import FieldProofError
+        from . import derived as dv
+
+        try:
+            dv.check_derivable(capture)
+            original = dv.read_original(self.store, capture)
+            manifest = json.loads(capture.manifest)
+            return {v: dv.derive_bytes(original, manifest, v) for v in dv.VARIANTS}
+        except FieldProofError:
+            return {}
 
 
 SNIPPET = '''\
@@ -263,7 +285,7 @@ SPLIT_CMD = ("awk '/-----BEGIN CERTIFICATE-----/{{n++}} {{c[n]=c[n] $0 \"\\n\"}}
 
 def verify_md(*, capture: Capture, key_id: str, media_name: str, origin: str,
               tsas: list[tuple[str, str, bool, str]], stream: bool,
-              exported: datetime) -> str:
+              exported: datetime, derived: list[str] | None = None) -> str:
     partial = capture.partial
     lines = [
         f"# FieldProof evidence bundle: capture {capture.id}",
@@ -293,6 +315,9 @@ def verify_md(*, capture: Capture, key_id: str, media_name: str, origin: str,
         "| `device.jwk` | the device public key (JWK) |",
         f"| `{media_name}` | the original bytes, byte-exact |",
     ]
+    for variant in derived or []:
+        lines.append(f"| `{DERIVED_DIR}{variant}.jpg` | a derived copy ({DERIVED_WHAT[variant]}); "
+                     "made by the server from the original, which it does not replace |")
     if stream:
         lines.append("| `chunks.json` | the stream header and every chunk header the device "
                      "signed while recording, with its signature and hash chain |")

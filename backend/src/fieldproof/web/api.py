@@ -184,6 +184,20 @@ def make_blueprint(services: Services) -> Blueprint:
         resp.content_length = length
         return resp
 
+    @bp.get("/captures/<capture_id>/derived/<variant>")
+    @authenticated
+    def derived(capture_id: str, variant: str) -> Any:
+        d = services.deriver.derive(principal(), capture_id, variant)
+        resp = Response(d.data, mimetype="image/jpeg", headers={
+            "X-FieldProof-Original-SHA256": d.original_sha256,
+            "X-FieldProof-Derived-SHA256": d.sha256,
+            "X-FieldProof-Derivation": d.variant,
+            "ETag": f'"{d.sha256}"',
+            "Repr-Digest": f"sha-256=:{_b64(d.sha256)}:",
+            "Content-Disposition": f'attachment; filename="{d.filename}"',
+            "Cache-Control": "private, no-store"})
+        return resp
+
     def _text_part(name: str, limit: int) -> str:
         if name in request.form:
             value = request.form[name]

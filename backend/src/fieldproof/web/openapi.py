@@ -106,6 +106,20 @@ def spec() -> dict[str, Any]:
                 {"200": {"description": "The whole original"},
                  "206": {"description": "The requested byte range"}},
                 parameters=_CAPTURE_ID)},
+            "/captures/{capture_id}/derived/{variant}": {"get": _op(
+                "A derived copy of a JPEG photo (the original is never changed): "
+                "`display` has the signed GPS fix and capture time in EXIF, `privacy` has "
+                "all metadata removed. Headers X-FieldProof-Original-SHA256, "
+                "X-FieldProof-Derived-SHA256 and X-FieldProof-Derivation link it to the "
+                "original",
+                {"200": {"description": "The derived JPEG", "content": {"image/jpeg": {}}},
+                 "404": {"description": "capture_not_found, or not_found for an unknown "
+                                        "variant"},
+                 "409": {"description": "not_a_photo, or unsupported_format for a photo "
+                                        "that is not a JPEG"}},
+                parameters=[*_CAPTURE_ID,
+                            {"name": "variant", "in": "path", "required": True,
+                             "schema": {"type": "string", "enum": ["display", "privacy"]}}])},
             "/captures/{capture_id}/receipt": {"get": _op(
                 "The log receipt: inclusion proof to a signed, timestamped checkpoint",
                 {"200": _json("Receipt"),
