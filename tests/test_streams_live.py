@@ -131,6 +131,33 @@ def test_network_drop_mid_stream(tmp_path: Path) -> None:
         srv.stop()
 
 
+def test_stream_connection_retried_until_the_network_returns(tmp_path: Path) -> None:
+    """The network drops between the HTTP nonce and the Socket.IO connect: the
+    client keeps trying (as a phone walking between networks would) instead of
+    failing the recording."""
+    srv = _server(tmp_path)
+    proxy = CuttableProxy(srv.port)
+    try:
+        api, key, _ = _device(srv, tmp_path, "late", url=f"http://127.0.0.1:{proxy.port}")
+        f = tmp_path / "late.webm"
+        f.write_bytes(os.urandom(40_000))
+
+        class CutBeforeConnect(StreamClient):
+            def connect(self) -> None:
+                proxy.cut()
+                threading.Timer(1.5, proxy.restore).start()
+                super().connect()
+
+        sc = CutBeforeConnect(api, key, timeout=5, give_up_after=30)
+        t0 = time.monotonic()
+        capture = sc.stream_file(f, kind="audio", mime="audio/webm", chunk_bytes=8192)
+        assert time.monotonic() - t0 >= 1.4, "the connect cannot have succeeded while cut"
+        assert capture["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+    finally:
+        proxy.close()
+        srv.stop()
+
+
 def test_abandoned_stream_becomes_verifiable_partial(tmp_path: Path) -> None:
     srv = _server(tmp_path, FIELDPROOF_STREAM_TIMEOUT="1")
     try:

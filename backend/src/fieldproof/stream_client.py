@@ -48,13 +48,28 @@ class StreamClient:
         self.sio.on("progress", self.progress.append, namespace=NAMESPACE)
 
     def connect(self) -> None:
+        """Open the connection, retrying with backoff for up to ``give_up_after`` seconds.
+
+        The HTTP nonce request has already reached the server, so a failure here is a
+        transient one (a server restarting, a phone between networks): keep trying, as
+        the reconnect logic does once the stream is open.
+        """
         token = self.api.http.headers["Authorization"].split(" ", 1)[1]
-        try:
-            self.sio.connect(self.api.server, auth={"token": token}, namespaces=[NAMESPACE],
-                             transports=["websocket"], wait_timeout=self.timeout)
-        except socketio.exceptions.ConnectionError as exc:
-            raise ClientError(f"cannot open the stream connection: {exc}", code="unreachable",
-                              status=2) from exc
+        deadline = time.monotonic() + self.give_up_after
+        delay = 0.2
+        while True:
+            try:
+                self.sio.connect(self.api.server, auth={"token": token},
+                                 namespaces=[NAMESPACE], transports=["websocket"],
+                                 wait_timeout=self.timeout)
+                break
+            except socketio.exceptions.ConnectionError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise ClientError(f"cannot open the stream connection: {exc}",
+                                      code="unreachable", status=2) from exc
+                log.info("stream connection failed (%s); retrying in %.1f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
         self._connected.wait(self.timeout)
 
     def close(self) -> None:
