@@ -16,6 +16,7 @@ from .ingest import Ingest
 from .log import TransparencyLog
 from .logkeys import load_or_create_signer
 from .sequencer import Sequencer
+from .server_identity import ServerIdentity
 from .streams import Streams
 
 
@@ -57,6 +58,7 @@ class Services:
     streams: Streams
     exporter: Exporter
     deriver: Deriver
+    identity: ServerIdentity  # signs certificate PDFs and C2PA credentials
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -74,7 +76,8 @@ class Services:
         exporter = Exporter(ingest, tlog, store, tmp_dir=settings.data_dir / "tmp")
         return cls(settings=settings, db=db, store=store, accounts=Accounts(db),
                    ingest=ingest, log=tlog, sequencer=sequencer, streams=streams,
-                   exporter=exporter, deriver=Deriver(ingest, store))
+                   exporter=exporter, deriver=Deriver(ingest, store),
+                   identity=ServerIdentity(keys / "server-ca"))
 
     def start_background(self, *, sequencer: bool = True) -> None:
         """The sequencer and the interrupted-stream reaper, as threads."""

@@ -120,6 +120,17 @@ class EmbeddedTSA:
                            serial=self._next_serial(), gen_time=datetime.now(UTC),
                            policy_oid=self.policy_oid)
 
+    def respond(self, request_der: bytes) -> bytes:
+        """A DER TimeStampResp for a client's own DER TimeStampReq.
+
+        What signers that build their own request need (pyhanko for the
+        certificate PDF, c2pa for content credentials). A malformed request or
+        one naming another policy raises BadRequest from core.timestamp.
+        """
+        return issue_token(request_der, signer_key=self._key, signer_cert_der=self._signer_der,
+                           serial=self._next_serial(), gen_time=datetime.now(UTC),
+                           policy_oid=self.policy_oid)
+
     def _next_serial(self) -> int:
         # Nanosecond time in the high bits keeps serials ordered across restarts
         # and processes; 64 random low bits keep two workers stamping in the same
