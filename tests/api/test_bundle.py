@@ -71,9 +71,10 @@ def _stream(user: User, services: Services, sio: Any, *, partial: bool = False) 
 
 
 def _make(kind: str, user: User, services: Services, sio: Any) -> str:
-    if kind == "photo":
-        return _photo(user, services)
-    return _stream(user, services, sio, partial=kind == "partial")
+    cid = _photo(user, services) if kind == "photo" else \
+        _stream(user, services, sio, partial=kind == "partial")
+    services.sequencer.integrate()  # the "anchored" custody event's own leaf
+    return cid
 
 
 def _download(client: Any, user: User, cid: str) -> bytes:
@@ -123,7 +124,11 @@ def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
     readme = files[README].decode()
     assert cid in readme and "fieldproof.local/log" in readme
     assert "self-hosted" in readme and "not a third party" in readme
-    assert "server-reported, not yet log-anchored" in readme
+    assert "chain of custody" in readme and "custody-consistency.json" in readme
+    custody = next(r for r in report.results if r.name == "custody")
+    # the "anchored" status change is proven in the log; the export is too recent
+    assert "(anchored, export): 1 proven in the log" in custody.detail, custody.detail
+    assert "1 recorded too recently" in custody.detail
 
     # extracted, with standard tools only
     out_dir = tmp_path / "bundle"
@@ -169,7 +174,8 @@ def _expected(name: str) -> str | None:
     return {"manifest.json": "signature", "manifest.sig": "signature",
             "device.jwk": "device_key", CHUNKS: "chunks", "log-entry.json": "inclusion",
             "receipt.json": "inclusion", "checkpoint.txt": "checkpoint",
-            "keys/log.vkey": "log_key"}.get(name)
+            "keys/log.vkey": "log_key", CUSTODY: "custody",
+            "custody-checkpoint.txt": "custody", "custody-consistency.json": "custody"}.get(name)
 
 
 @pytest.mark.parametrize("kind", KINDS)

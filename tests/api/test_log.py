@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -33,15 +34,16 @@ def test_capture_is_anchored_with_a_verifiable_receipt(user: User, client: Any,
     assert_problem(r, 409, "not_anchored")
     assert client.get(f"/api/v1/captures/{ids[0]}", headers=user.auth).json["status"] == "stored"
 
-    assert services.sequencer.integrate() == 3
+    assert services.sequencer.integrate() == 4  # 3 captures, and the view just above
+    assert services.sequencer.integrate() == 3  # each capture's "anchored" custody event
     assert services.sequencer.integrate() == 0  # nothing left: no empty checkpoint
     for cid in ids:
         assert client.get(f"/api/v1/captures/{cid}", headers=user.auth).json["status"] == \
             "anchored"
     receipt = client.get(f"/api/v1/captures/{ids[1]}/receipt", headers=user.auth).json
-    assert receipt["leaf_index"] == 1 and receipt["tree_size"] == 3
+    assert receipt["leaf_index"] == 1 and receipt["tree_size"] == 4
     info = client.get("/api/v1/log").json
-    assert info["tree_size"] == 3 and info["origin"] == "fieldproof.local/log"
+    assert info["tree_size"] == 7 and info["origin"] == "fieldproof.local/log"
     report = check_receipt(receipt, info)
     assert report.ok, report.lines()
     entry = receipt["entry"]
@@ -69,31 +71,33 @@ def test_public_log_endpoints(user: User, client: Any, services: Services) -> No
     assert_problem(client.get("/api/v1/log/checkpoint"), 404, "no_checkpoint")
     device = user.enroll()
     _capture(user, device, 2)
-    services.sequencer.integrate()
+    services.sequencer.integrate()  # tree 2; queues 2 "anchored" custody events
     _capture(user, device, 3)
-    services.sequencer.integrate()
+    services.sequencer.integrate()  # tree 7
 
     note = client.get("/api/v1/log/checkpoint")
     assert note.mimetype == "text/plain"
     info = client.get("/api/v1/log").json
     cp = Checkpoint.parse(Verifier.parse(info["vkey"]).open(note.data))
-    assert cp.size == 5
+    assert cp.size == 7
 
     cps = client.get("/api/v1/log/checkpoints").json["checkpoints"]
-    assert [c["tree_size"] for c in cps] == [2, 5]
-    proof = client.get("/api/v1/log/proof/consistency?first=2&second=5").json
-    merkle.verify_consistency(2, 5, base64.b64decode(cps[0]["root"]), cp.root,
+    assert [c["tree_size"] for c in cps] == [2, 7]
+    proof = client.get("/api/v1/log/proof/consistency?first=2&second=7").json
+    merkle.verify_consistency(2, 7, base64.b64decode(cps[0]["root"]), cp.root,
                               [base64.b64decode(p) for p in proof["consistency_proof"]])
     entries = client.get("/api/v1/log/entries?start=0&end=99").json["entries"]
-    assert [e["leaf_index"] for e in entries] == [0, 1, 2, 3, 4]
+    assert [e["leaf_index"] for e in entries] == list(range(7))
+    assert [json.loads(e["data"])["type"].split(".")[1] for e in entries] == \
+        ["capture"] * 2 + ["custody"] * 2 + ["capture"] * 3
     leaves = [merkle.leaf_hash(e["data"].encode()) for e in entries]
     assert merkle.root_of_leaves(leaves) == cp.root
-    inc = client.get("/api/v1/log/proof/inclusion?index=3&size=5").json
-    merkle.verify_inclusion(3, 5, leaves[3], [base64.b64decode(p) for p in
+    inc = client.get("/api/v1/log/proof/inclusion?index=3&size=7").json
+    merkle.verify_inclusion(3, 7, leaves[3], [base64.b64decode(p) for p in
                                               inc["inclusion_proof"]], cp.root)
 
-    for url, code in [("/api/v1/log/proof/inclusion?index=5&size=5", "proof_out_of_range"),
-                      ("/api/v1/log/proof/inclusion?index=0&size=6", "proof_out_of_range"),
+    for url, code in [("/api/v1/log/proof/inclusion?index=7&size=7", "proof_out_of_range"),
+                      ("/api/v1/log/proof/inclusion?index=0&size=8", "proof_out_of_range"),
                       ("/api/v1/log/proof/inclusion?index=x&size=5", "query_invalid"),
                       ("/api/v1/log/proof/inclusion?size=5", "query_invalid"),
                       ("/api/v1/log/proof/consistency?first=0&second=5", "proof_out_of_range"),

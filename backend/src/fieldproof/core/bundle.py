@@ -18,7 +18,6 @@ import base64
 import binascii
 import hashlib
 import io
-import json
 import re
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -34,6 +33,7 @@ from . import merkle
 from .canonical import canonicalize, parse_json
 from .checkpoint import Checkpoint, Verifier, b64_strict
 from .keys import DeviceKey, b64url_encode
+from .logentry import CUSTODY_EVENTS, CUSTODY_RECORD, custody_entry
 from .manifest import parse_time
 from .report import Anchor, Report
 from .stream import next_chain
@@ -51,6 +51,8 @@ RECEIPT = "receipt.json"
 CHECKPOINT = "checkpoint.txt"
 LOG_VKEY = "keys/log.vkey"
 CUSTODY = "custody.jsonl"
+CUSTODY_CHECKPOINT = "custody-checkpoint.txt"
+CUSTODY_CONSISTENCY = "custody-consistency.json"
 SUMS = "SHA256SUMS"
 README = "VERIFY.md"
 MEDIA_DIR = "media/"
@@ -234,6 +236,7 @@ class _Verify:
         self.entry: dict[str, Any] = {}
         self.chunks: list[dict[str, Any]] = []
         self.checkpoint: Checkpoint | None = None
+        self.log_verifier: Verifier | None = None
 
     # -- plumbing ---------------------------------------------------------
     def run(self, name: str, fn: Any) -> None:
@@ -576,6 +579,7 @@ class _Verify:
             self.report.fail("log_key", exc.detail)
             raise _Bad("no usable log key") from exc
         cp = Checkpoint.parse(verifier.open(self.need(CHECKPOINT)))
+        self.log_verifier = verifier
         if cp.origin != verifier.name:
             raise _Bad(f"origin {cp.origin} is not the key's name {verifier.name}")
         self.checkpoint = cp
@@ -641,6 +645,13 @@ class _Verify:
                                   f"{info.gen_time.isoformat()}")
 
     def check_custody(self) -> str:
+        """Each custody record: bound to this capture, and its leaf in the log.
+
+        Events already in the log are proven by an inclusion proof into
+        custody-checkpoint.txt (signed by the log key, and proven an extension
+        of checkpoint.txt); events too recent for the log (the export itself)
+        are listed without a proof and reported as such.
+        """
         raw = self.need(CUSTODY)
         try:
             text = raw.decode("utf-8")
@@ -648,24 +659,93 @@ class _Verify:
             raise _Bad(f"{CUSTODY} is not UTF-8") from exc
         if not text.endswith("\n"):
             raise _Bad(f"{CUSTODY} does not end with a newline")
-        events = []
-        for i, line in enumerate(text.split("\n")[:-1], 1):
-            try:
-                ev = json.loads(line)
-            except ValueError as exc:
-                raise _Bad(f"{CUSTODY} line {i} is not JSON: {exc}") from exc
-            if not isinstance(ev, dict) or not isinstance(ev.get("event"), str) or \
-                    not isinstance(ev.get("at"), str):
-                raise _Bad(f"{CUSTODY} line {i} is not an object with event and at")
-            try:
-                parse_time(ev["at"])
-            except Exception as exc:
-                raise _Bad(f"{CUSTODY} line {i}: 'at' is not an RFC 3339 time") from exc
-            events.append(ev["event"])
-        if not events:
+        lines = text.split("\n")[:-1]
+        if not lines:
             raise _Bad(f"{CUSTODY} is empty")
-        return (f"{len(events)} events ({', '.join(events)}); server-reported, not yet "
-                "log-anchored")
+        cp = self.custody_checkpoint()
+        manifest_sha = hashlib.sha256(self.files.get(MANIFEST, b"")).hexdigest()
+        events: list[str] = []
+        proven, last_index, last_at = 0, -1, None
+        for i, line in enumerate(lines, 1):
+            where = f"{CUSTODY} line {i}"
+            item = _jcs(line.encode("utf-8"), where)
+            if not {"record", "leaf_index"} <= set(item) <= {"record", "leaf_index",
+                                                             "inclusion_proof"}:
+                raise _Bad(f"{where}: needs record, leaf_index and maybe inclusion_proof")
+            if not isinstance(item["record"], str):
+                raise _Bad(f"{where}: record must be the record's JSON text")
+            record_raw = item["record"].encode("utf-8")
+            rec = _jcs(record_raw, f"{where} record")
+            if rec.get("type") != CUSTODY_RECORD or rec.get("v") != 1:
+                raise _Bad(f"{where}: not a {CUSTODY_RECORD} v1 record")
+            if rec.get("manifest_sha256") != manifest_sha:
+                raise _Bad(f"{where}: the record is about manifest "
+                           f"{rec.get('manifest_sha256')}, not this bundle's {manifest_sha}")
+            if rec.get("event") not in CUSTODY_EVENTS:
+                raise _Bad(f"{where}: unknown event {rec.get('event')!r}")
+            try:
+                at = parse_time(rec["at"])
+            except Exception as exc:  # missing, not a string, not a time
+                raise _Bad(f"{where}: 'at' is not an RFC 3339 time") from exc
+            if last_at is not None and at < last_at:
+                raise _Bad(f"{where}: events are out of time order")
+            last_at = at
+            index = item["leaf_index"]
+            proof = item.get("inclusion_proof")
+            events.append(rec["event"])
+            if index is None:
+                if proof is not None:
+                    raise _Bad(f"{where}: a proof without a leaf index")
+                continue
+            if not isinstance(index, int) or isinstance(index, bool) or index <= last_index:
+                raise _Bad(f"{where}: leaf_index must be an increasing integer")
+            last_index = index
+            if proof is None:
+                if cp is not None and index < cp.size:
+                    raise _Bad(f"{where}: leaf {index} is in the custody checkpoint's tree "
+                               "but has no inclusion proof")
+                continue
+            if cp is None or not isinstance(proof, list):
+                raise _Bad(f"{where}: an inclusion proof needs {CUSTODY_CHECKPOINT}")
+            leaf = merkle.leaf_hash(custody_entry(record_raw))
+            try:
+                merkle.verify_inclusion(index, cp.size, leaf,
+                                        [_b64_strict(p) for p in proof], cp.root)
+            except FieldProofError as exc:
+                raise _Bad(f"{where}: the {rec['event']} event is not leaf {index} of tree "
+                           f"{cp.size}: {exc.detail}") from exc
+            proven += 1
+        pending = len(events) - proven
+        return (f"{len(events)} events ({', '.join(events)}): {proven} proven in the log "
+                f"(tree {cp.size if cp else '-'})"
+                + (f", {pending} recorded too recently to be in it yet" if pending else ""))
+
+    def custody_checkpoint(self) -> Checkpoint | None:
+        """custody-checkpoint.txt, signed by the log key and consistent with checkpoint.txt."""
+        if CUSTODY_CHECKPOINT not in self.names:
+            return None
+        if self.checkpoint is None or self.log_verifier is None:
+            raise _Bad("no verified checkpoint to extend")
+        try:
+            cp = Checkpoint.parse(self.log_verifier.open(self.need(CUSTODY_CHECKPOINT)))
+        except FieldProofError as exc:
+            raise _Bad(f"{CUSTODY_CHECKPOINT}: {exc.detail}") from exc
+        if cp.origin != self.checkpoint.origin:
+            raise _Bad(f"{CUSTODY_CHECKPOINT} is from log {cp.origin}")
+        body = _jcs(self.need(CUSTODY_CONSISTENCY), CUSTODY_CONSISTENCY)
+        if set(body) != {"first", "second", "consistency_proof"} or \
+                body["first"] != self.checkpoint.size or body["second"] != cp.size or \
+                not isinstance(body["consistency_proof"], list):
+            raise _Bad(f"{CUSTODY_CONSISTENCY} must prove tree {self.checkpoint.size} -> "
+                       f"{cp.size}")
+        try:
+            merkle.verify_consistency(self.checkpoint.size, cp.size, self.checkpoint.root,
+                                      cp.root, [_b64_strict(p)
+                                                for p in body["consistency_proof"]])
+        except FieldProofError as exc:
+            raise _Bad(f"{CUSTODY_CHECKPOINT} does not extend {CHECKPOINT}: "
+                       f"{exc.detail}") from exc
+        return cp
 
     # -- all of it --------------------------------------------------------
     def verify(self) -> Report:

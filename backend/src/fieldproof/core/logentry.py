@@ -1,7 +1,15 @@
-"""What a log leaf says about a capture: hashes and a key id, no personal data."""
+"""What a log leaf says: hashes, key ids and event names, no personal data.
+
+Two leaf types share the log: ``fieldproof.capture`` (one per accepted capture)
+and ``fieldproof.custody`` (one per chain-of-custody event: a read of a capture
+or a change of its status). A custody leaf commits to the SHA-256 of the full
+event record, which names who and from where and carries a random salt; the
+record itself travels in the evidence bundle (custody.jsonl), not in the log.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +17,10 @@ from .canonical import canonicalize, parse_json
 from .keys import b64url_encode
 
 CAPTURE_ENTRY = "fieldproof.capture"
+CUSTODY_ENTRY = "fieldproof.custody"
+CUSTODY_RECORD = "fieldproof.custody-record"
+# What a custody event can be: reads of the capture, then status changes.
+CUSTODY_EVENTS = frozenset({"view", "download", "derive", "export", "anchored"})
 
 
 def capture_entry(*, manifest_sha256: str, signature: bytes, key_id: str, media_sha256: str,
@@ -27,8 +39,38 @@ def capture_entry(*, manifest_sha256: str, signature: bytes, key_id: str, media_
         "signature": b64url_encode(signature),
         "key_id": key_id,
         "media_sha256": media_sha256,
-        "received_at": received_at.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "received_at": _utc(received_at),
     })
+
+
+def custody_record(*, capture_id: str, manifest_sha256: str, event: str, at: datetime,
+                   actor: dict[str, Any], origin: dict[str, Any], detail: dict[str, Any],
+                   salt: str) -> bytes:
+    """The canonical (JCS) full record of one custody event.
+
+    ``actor``: who ({"user_id", "email"}, or {"system": ...} for status changes);
+    ``origin``: from where ({"ip", "user_agent"}, empty for the server itself);
+    ``detail``: what exactly (a byte range, a derived variant, a new status).
+    """
+    if event not in CUSTODY_EVENTS:
+        raise ValueError(f"unknown custody event {event!r}")
+    return canonicalize({
+        "v": 1, "type": CUSTODY_RECORD, "capture_id": capture_id,
+        "manifest_sha256": manifest_sha256, "event": event, "at": _utc(at),
+        "actor": actor, "origin": origin, "detail": detail, "salt": salt})
+
+
+def custody_entry(record: bytes) -> bytes:
+    """The canonical leaf data for a custody record: public, with no personal data."""
+    value = parse_json(record)
+    return canonicalize({
+        "v": 1, "type": CUSTODY_ENTRY, "manifest_sha256": value["manifest_sha256"],
+        "event": value["event"], "at": value["at"],
+        "record_sha256": hashlib.sha256(record).hexdigest()})
+
+
+def _utc(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_entry(data: bytes) -> dict[str, Any]:

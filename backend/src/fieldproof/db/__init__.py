@@ -3,6 +3,7 @@ from .models import (
     ApiToken,
     Base,
     Capture,
+    CustodyEvent,
     Device,
     LogCheckpoint,
     LogEntry,
@@ -15,5 +16,6 @@ from .models import (
     User,
 )
 
-__all__ = ["ApiToken", "Base", "Capture", "Database", "Device", "LogCheckpoint", "LogEntry",
-           "LogNode", "LogState", "LogTimestamp", "Nonce", "Stream", "StreamChunk", "User"]
+__all__ = ["ApiToken", "Base", "Capture", "CustodyEvent", "Database", "Device",
+           "LogCheckpoint", "LogEntry", "LogNode", "LogState", "LogTimestamp", "Nonce", "Stream",
+           "StreamChunk", "User"]

@@ -137,13 +137,16 @@ class LogEntry(Base):
     # The sequencer's work queue: only entries still without a place.
     __table_args__ = (Index("ix_log_entries_pending", "seq",
                             sqlite_where=text("leaf_index IS NULL"),
-                            postgresql_where=text("leaf_index IS NULL")),)
+                            postgresql_where=text("leaf_index IS NULL")),
+                      # One capture leaf per capture; custody leaves are many.
+                      Index("ux_log_entries_capture", "capture_id", unique=True,
+                            sqlite_where=text("kind = 'capture'"),
+                            postgresql_where=text("kind = 'capture'")),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
-    capture_id: Mapped[str | None] = mapped_column(ForeignKey("captures.id"), unique=True,
-                                                   nullable=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    capture_id: Mapped[str | None] = mapped_column(ForeignKey("captures.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))  # "capture" or "custody"
     data: Mapped[str] = mapped_column(Text)  # canonical JSON: the leaf data
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -233,3 +236,21 @@ class StreamChunk(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     object_key: Mapped[str] = mapped_column(String(512))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustodyEvent(Base):
+    """One chain-of-custody event: a read of a capture or a change of its status.
+
+    ``record`` is the full event (who, when, what, from where, a random salt) as
+    canonical JSON; the log leaf (``entry_seq``) commits to its SHA-256 only, so
+    the public log carries no personal data and the salt defeats guessing.
+    """
+
+    __tablename__ = "custody_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.id"), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    record: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entry_seq: Mapped[int] = mapped_column(ForeignKey("log_entries.seq"), unique=True)

@@ -10,6 +10,7 @@ from ..db import Database
 from ..storage import FilesystemStore, ObjectStore, S3Store
 from ..tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
 from .accounts import Accounts
+from .custody import Custody
 from .derived import Deriver
 from .export import Exporter
 from .ingest import Ingest
@@ -58,6 +59,7 @@ class Services:
     streams: Streams
     exporter: Exporter
     deriver: Deriver
+    custody: Custody
     identity: ServerIdentity  # signs certificate PDFs and C2PA credentials
 
     @classmethod
@@ -73,11 +75,12 @@ class Services:
         sequencer = Sequencer(db, tlog, interval=settings.sequencer_interval)
         ingest = Ingest(db, store, settings, on_stored=sequencer.notify)
         streams = Streams(db, store, settings, ingest, tlog.signer)
-        exporter = Exporter(ingest, tlog, store, tmp_dir=settings.data_dir / "tmp")
+        custody = Custody(db)
+        exporter = Exporter(ingest, tlog, store, custody, tmp_dir=settings.data_dir / "tmp")
         return cls(settings=settings, db=db, store=store, accounts=Accounts(db),
                    ingest=ingest, log=tlog, sequencer=sequencer, streams=streams,
                    exporter=exporter, deriver=Deriver(ingest, store),
-                   identity=ServerIdentity(keys / "server-ca"))
+                   custody=custody, identity=ServerIdentity(keys / "server-ca"))
 
     def start_background(self, *, sequencer: bool = True) -> None:
         """The sequencer and the interrupted-stream reaper, as threads."""

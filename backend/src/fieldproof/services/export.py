@@ -27,8 +27,9 @@ from ..db import Capture, Device, StreamChunk
 from ..db.models import utcnow
 from ..storage import ObjectStore
 from .accounts import Principal
+from .custody import SYSTEM, Custody, Origin
 from .ingest import Ingest, iso
-from .log import TransparencyLog
+from .log import TransparencyLog, node_getter
 
 _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
         "image/heic": ".heic", "audio/webm": ".webm", "video/webm": ".webm",
@@ -69,16 +70,29 @@ class Bundle:
 
 class Exporter:
     def __init__(self, ingest: Ingest, log: TransparencyLog, store: ObjectStore,
-                 tmp_dir: Path | None = None) -> None:
+                 custody: Custody, tmp_dir: Path | None = None) -> None:
         self.ingest = ingest
         self.log = log
         self.store = store
+        self.custody = custody
         self.tmp_dir = tmp_dir
 
-    def export(self, principal: Principal, capture_id: str) -> Bundle:
+    def export(self, principal: Principal, capture_id: str, *,
+               origin: Origin = SYSTEM) -> Bundle:
         capture, key_id = self.ingest.get(principal, capture_id)  # 404 unless the caller's
         receipt = self.log.receipt(capture_id)  # 409 not_anchored before a timestamp
+        # The export is itself a custody event, recorded before the bundle that
+        # lists it is written (where it shows as not yet in the log).
+        self.custody.record(principal, capture, "export", origin=origin)
         info = self.log.info()
+        latest = self.log.latest_checkpoint()
+        custody = {
+            "lines": self.custody.bundle_lines(capture.id, latest.size, node_getter),
+            "checkpoint": latest.note,
+            "consistency": {"first": receipt["tree_size"], "second": latest.size,
+                            "consistency_proof": self.log.consistency(
+                                receipt["tree_size"], latest.size)["consistency_proof"]},
+        }
         with self.ingest.db.reading() as s:
             device = s.get(Device, capture.device_id)
             assert device is not None
@@ -98,7 +112,7 @@ class Exporter:
         fh = tempfile.TemporaryFile(dir=self.tmp_dir)  # noqa: SIM115 - closed by Bundle
         try:
             self._write(fh, capture, key_id, device, receipt, info,
-                        (header, header_sig, chunks) if capture.stream_id else None)
+                        (header, header_sig, chunks) if capture.stream_id else None, custody)
             size = fh.seek(0, 2)
         except BaseException:
             fh.close()
@@ -108,7 +122,8 @@ class Exporter:
     # -----------------------------------------------------------------------
     def _write(self, fh: IO[bytes], capture: Capture, key_id: str, device: Device,
                receipt: dict[str, Any], info: dict[str, Any],
-               stream: tuple[str | None, bytes | None, list[StreamChunk]] | None) -> None:
+               stream: tuple[str | None, bytes | None, list[StreamChunk]] | None,
+               custody: dict[str, Any]) -> None:
         now = utcnow()
         stamp = now.timetuple()[:6]
         digests: dict[str, str] = {}
@@ -177,15 +192,10 @@ class Exporter:
                 tsa_files.append((stem, t["tsa"], t["tsa"] in embedded or t.get("embedded"),
                                   t.get("gen_time") or ""))
 
-            custody = [
-                {"event": "received", "at": iso(capture.received_at),
-                 "capture_id": capture.id, "manifest_sha256": capture.manifest_hash},
-                {"event": "anchored", "at": receipt["checkpoint_created_at"],
-                 "leaf_index": receipt["leaf_index"], "tree_size": receipt["tree_size"]},
-                {"event": "exported", "at": iso(now)},
-            ]
-            put(b.CUSTODY, "".join(json.dumps(e, separators=(",", ":")) + "\n"
-                                   for e in custody).encode())
+            put(b.CUSTODY, b"".join(canonicalize(line) + b"\n"
+                                    for line in custody["lines"]))
+            put(b.CUSTODY_CHECKPOINT, custody["checkpoint"].encode("utf-8"))
+            put(b.CUSTODY_CONSISTENCY, canonicalize(custody["consistency"]))
             put(b.README, verify_md(capture=capture, key_id=key_id, media_name=media_name,
                                     origin=receipt["origin"], tsas=tsa_files,
                                     stream=stream is not None, exported=now,
@@ -328,7 +338,10 @@ def verify_md(*, capture: Capture, key_id: str, media_name: str, origin: str,
         "| `timestamps/*.tsr` | RFC 3161 TimeStampResp tokens over `checkpoint.txt` |",
         "| `keys/log.vkey` | the log's verifier key (C2SP vkey) |",
         "| `keys/tsa/*.pem` | each TSA's certificate chain, root last |",
-        "| `custody.jsonl` | lifecycle events: **server-reported, not yet log-anchored** |",
+        "| `custody.jsonl` | chain of custody: every read and status change, each a log leaf |",
+        "| `custody-checkpoint.txt` | the latest signed checkpoint, which the custody proofs "
+        "end in |",
+        "| `custody-consistency.json` | RFC 9162 proof that it extends `checkpoint.txt` |",
         "| `SHA256SUMS` | SHA-256 of every other file (`VERIFY.md` included) |",
         "",
         "## 1. Nothing in the bundle was changed",
@@ -413,10 +426,26 @@ def verify_md(*, capture: Capture, key_id: str, media_name: str, origin: str,
         "",
         "## 5. Custody",
         "",
-        "`custody.jsonl` lists the events the server knows (received, anchored in the",
-        "log, exported), one JSON object per line. They are **server-reported, not yet",
-        "log-anchored**: only `SHA256SUMS` protects them, so they are the server's",
-        "statement, not proof.",
+        "`custody.jsonl` is the chain of custody: every read of this capture (view,",
+        "download of the original, derived copy, export) and every status change",
+        "(anchored), one canonical JSON object per line:",
+        "`{\"inclusion_proof\": [...], \"leaf_index\": n, \"record\": \"<JSON text>\"}`.",
+        "The record says who, when, what and from where (IP address, user agent), with",
+        "a random salt. Each event is its own leaf of the same transparency log, with the",
+        "leaf data",
+        "",
+        "```json",
+        "{\"at\":...,\"event\":...,\"manifest_sha256\":...,\"record_sha256\":\"<SHA-256 of",
+        " the record text>\",\"type\":\"fieldproof.custody\",\"v\":1}",
+        "```",
+        "",
+        "(canonical JSON, RFC 8785), so the public log carries no personal data. The",
+        "inclusion proofs end in `custody-checkpoint.txt` (check its signature as in",
+        "step 4), and `custody-consistency.json` proves that tree extends the one in",
+        "`checkpoint.txt` (RFC 9162 consistency proof). Events too recent to be in the",
+        "log yet (the export that produced this bundle, at least) have `leaf_index`",
+        "null or no proof: for those the bundle holds the server's statement only; the",
+        "log will show them (`GET /api/v1/log/entries`).",
         "",
     ]
     return "\n".join(lines)

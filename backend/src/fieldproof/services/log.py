@@ -20,6 +20,7 @@ from ..core.checkpoint import Signer
 from ..db import Capture, Database, LogCheckpoint, LogEntry, LogState, LogTimestamp
 from ..errors import BadRequest, Conflict, FieldProofError, NotFound
 from ..tsa import TimestampAuthority
+from .custody import SYSTEM, add_event
 from .ingest import iso
 
 MAX_ENTRIES_PER_CALL = 1000
@@ -163,7 +164,8 @@ class TransparencyLog:
     def receipt(self, capture_id: str) -> dict[str, Any]:
         """The first timestamped checkpoint that includes the capture, with the proof."""
         with self.db.reading() as s:
-            entry = s.scalar(select(LogEntry).where(LogEntry.capture_id == capture_id))
+            entry = s.scalar(select(LogEntry).where(LogEntry.capture_id == capture_id,
+                                                    LogEntry.kind == "capture"))
             if entry is None or entry.leaf_index is None:
                 raise Conflict("the capture is not anchored yet", code="not_anchored")
             cp = s.scalar(
@@ -194,8 +196,16 @@ class TransparencyLog:
         """
         ids = select(LogEntry.capture_id).where(LogEntry.leaf_index >= start,
                                                 LogEntry.leaf_index < size,
-                                                LogEntry.capture_id.is_not(None))
+                                                LogEntry.kind == "capture")
+        newly = list(s.scalars(select(Capture).where(Capture.status == "stored",
+                                                     Capture.id.in_(ids))))
+        if not newly:
+            return
         s.execute(update(Capture)
-                  .where(Capture.status == "stored", Capture.id.in_(ids))
+                  .where(Capture.status == "stored", Capture.id.in_([c.id for c in newly]))
                   .values(status="anchored"))
+        # A status change is a custody event too: its own leaf, in the next batch.
+        for capture in newly:
+            add_event(s, capture, "anchored", actor={"system": "sequencer"}, origin=SYSTEM,
+                      detail={"status": "anchored", "checkpoint_size": size})
 

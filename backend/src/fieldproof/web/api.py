@@ -12,6 +12,7 @@ from sqlalchemy import text
 from ..errors import BadRequest, TooLarge, Unauthorized
 from ..services.accounts import Principal
 from ..services.container import Services
+from ..services.custody import Origin
 from ..services.ingest import capture_json
 from ..services.spool import HashingSpool
 from .openapi import spec
@@ -39,6 +40,9 @@ def make_blueprint(services: Services) -> Blueprint:
 
     def principal() -> Principal:
         return g.principal  # type: ignore[no-any-return]
+
+    def origin() -> Origin:
+        return Origin(ip=request.remote_addr, user_agent=request.user_agent.string or None)
 
     def json_body() -> dict[str, Any]:
         # JSON bodies are small; only the media upload may use the big limit.
@@ -132,7 +136,15 @@ def make_blueprint(services: Services) -> Blueprint:
     @authenticated
     def get_capture(capture_id: str) -> Any:
         capture, key_id = services.ingest.get(principal(), capture_id)
+        services.custody.record(principal(), capture, "view", origin=origin())
         return capture_json(capture, key_id)
+
+    @bp.get("/captures/<capture_id>/custody")
+    @authenticated
+    def custody(capture_id: str) -> Any:
+        # Reading the timeline is not itself an event: it shows no capture data.
+        capture, _ = services.ingest.get(principal(), capture_id)
+        return {"capture_id": capture.id, "events": services.custody.timeline(capture)}
 
     @bp.get("/captures/<capture_id>/receipt")
     @authenticated
@@ -143,7 +155,7 @@ def make_blueprint(services: Services) -> Blueprint:
     @bp.get("/captures/<capture_id>/bundle")
     @authenticated
     def bundle(capture_id: str) -> Any:
-        built = services.exporter.export(principal(), capture_id)
+        built = services.exporter.export(principal(), capture_id, origin=origin())
         resp = Response(built.iter_and_close(), mimetype="application/zip", headers={
             "Content-Disposition": f'attachment; filename="{built.filename}"',
             "Cache-Control": "private, no-store"})
@@ -173,6 +185,8 @@ def make_blueprint(services: Services) -> Blueprint:
             start, stop = bounds
             length, status = stop - start, 206
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        services.custody.record(principal(), capture, "download", origin=origin(),
+                                detail={"range": [start, start + length], "of": size})
         store = services.store
         key = capture.object_key
 
@@ -188,6 +202,9 @@ def make_blueprint(services: Services) -> Blueprint:
     @authenticated
     def derived(capture_id: str, variant: str) -> Any:
         d = services.deriver.derive(principal(), capture_id, variant)
+        capture, _ = services.ingest.get(principal(), capture_id)
+        services.custody.record(principal(), capture, "derive", origin=origin(),
+                                detail={"variant": d.variant, "sha256": d.sha256})
         resp = Response(d.data, mimetype="image/jpeg", headers={
             "X-FieldProof-Original-SHA256": d.original_sha256,
             "X-FieldProof-Derived-SHA256": d.sha256,

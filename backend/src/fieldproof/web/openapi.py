@@ -120,6 +120,11 @@ def spec() -> dict[str, Any]:
                 parameters=[*_CAPTURE_ID,
                             {"name": "variant", "in": "path", "required": True,
                              "schema": {"type": "string", "enum": ["display", "privacy"]}}])},
+            "/captures/{capture_id}/custody": {"get": _op(
+                "The chain of custody: every read and status change, each a log leaf",
+                {"200": {"description": "{capture_id, events: [{event, at, actor, origin, "
+                                        "detail, leaf_index}]}"}},
+                parameters=_CAPTURE_ID)},
             "/captures/{capture_id}/receipt": {"get": _op(
                 "The log receipt: inclusion proof to a signed, timestamped checkpoint",
                 {"200": _json("Receipt"),

@@ -1,0 +1,124 @@
+"""Chain of custody: every read of a capture and every status change is an event,
+kept in full in the database and appended as its own leaf to the transparency log.
+
+An event is written (and committed) before the read it records is served, so
+no read goes unrecorded; its leaf is anchored by the sequencer like any other.
+The full record (who, from where) stays private; the leaf commits to its hash
+(core/logentry.py). The evidence bundle carries the records and their proofs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..core import merkle
+from ..core.canonical import parse_json
+from ..core.logentry import custody_entry, custody_record
+from ..db import Capture, CustodyEvent, Database, LogEntry
+from ..db.models import utcnow
+from .accounts import Principal
+
+MAX_USER_AGENT = 256
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, as the web layer saw it."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.ip:
+            out["ip"] = self.ip
+        if self.user_agent:
+            out["user_agent"] = self.user_agent[:MAX_USER_AGENT]
+        return out
+
+
+SYSTEM = Origin()
+
+
+def add_event(s: Session, capture: Capture, event: str, *, actor: dict[str, Any],
+              origin: Origin, detail: dict[str, Any] | None = None,
+              at: datetime | None = None) -> CustodyEvent:
+    """Add one event and its queued log leaf to the session's transaction."""
+    at = at or utcnow()
+    record = custody_record(capture_id=capture.id, manifest_sha256=capture.manifest_hash,
+                            event=event, at=at, actor=actor, origin=origin.as_dict(),
+                            detail=detail or {}, salt=secrets.token_hex(16))
+    entry = LogEntry.for_data(kind="custody", capture_id=capture.id,
+                              data=custody_entry(record))
+    s.add(entry)
+    s.flush()  # assigns entry.seq
+    row = CustodyEvent(capture_id=capture.id, event=event, record=record.decode("utf-8"),
+                       at=at, entry_seq=entry.seq)
+    s.add(row)
+    return row
+
+
+def actor_of(principal: Principal) -> dict[str, Any]:
+    return {"user_id": principal.user_id, "email": principal.email}
+
+
+class Custody:
+    def __init__(self, db: Database, on_new: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.on_new = on_new or (lambda: None)
+
+    def record(self, principal: Principal, capture: Capture, event: str, *,
+               origin: Origin, detail: dict[str, Any] | None = None) -> None:
+        """Record a read by ``principal`` (already authorized) and commit it."""
+        with self.db.session() as s:
+            add_event(s, capture, event, actor=actor_of(principal), origin=origin,
+                      detail=detail)
+        self.on_new()
+
+    def timeline(self, capture: Capture) -> list[dict[str, Any]]:
+        """The capture's custody events, oldest first, with their log positions."""
+        with self.db.reading() as s:
+            rows = s.execute(select(CustodyEvent, LogEntry.leaf_index)
+                             .join(LogEntry, LogEntry.seq == CustodyEvent.entry_seq)
+                             .where(CustodyEvent.capture_id == capture.id)
+                             .order_by(CustodyEvent.id)).all()
+        out = []
+        for ev, leaf_index in rows:
+            rec = parse_json(ev.record.encode("utf-8"))
+            out.append({"event": ev.event, "at": rec["at"], "actor": rec["actor"],
+                        "origin": rec["origin"], "detail": rec["detail"],
+                        "leaf_index": leaf_index})
+        return out
+
+    def bundle_lines(self, capture_id: str, tree_size: int | None,
+                     getter: Callable[[Session], merkle.GetNodes]) -> list[dict[str, Any]]:
+        """custody.jsonl: each record with its leaf index and, when the leaf is
+        inside ``tree_size``, its inclusion proof to that tree."""
+        with self.db.reading() as s:
+            rows = s.execute(select(CustodyEvent.record, LogEntry.leaf_index)
+                             .join(LogEntry, LogEntry.seq == CustodyEvent.entry_seq)
+                             .where(CustodyEvent.capture_id == capture_id)
+                             .order_by(CustodyEvent.id)).all()
+            nodes = getter(s)
+            lines = []
+            for record, leaf_index in rows:
+                line: dict[str, Any] = {"record": record, "leaf_index": leaf_index}
+                if leaf_index is not None and tree_size is not None and leaf_index < tree_size:
+                    line["inclusion_proof"] = [
+                        _b64(p) for p in merkle.inclusion_proof(leaf_index, tree_size, nodes)]
+                lines.append(line)
+        return lines
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
