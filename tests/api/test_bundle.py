@@ -128,6 +128,8 @@ def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
     custody = next(r for r in report.results if r.name == "custody")
     # the "anchored" status change is proven in the log; the export is too recent
     assert "(anchored, export): 1 proven in the log" in custody.detail, custody.detail
+    [stamp] = [r for r in report.results if r.name == "timestamp"]
+    assert "[embedded: the server's own TSA, not an independent witness]" in stamp.detail
     assert "1 recorded too recently" in custody.detail
 
     # extracted, with standard tools only

@@ -49,7 +49,7 @@ def test_every_read_is_an_event_and_a_log_leaf(user: User, client: Any,
 
     events = _timeline(client, user, cid)
     assert [e["event"] for e in events] == ["anchored", "view", "download", "derive", "export"]
-    anchored, view, download, derive, export = events
+    anchored, view, download, derive, _export = events
     assert anchored["actor"] == {"system": "sequencer"} and anchored["detail"]["status"] == \
         "anchored"
     assert view["actor"] == {"user_id": view["actor"]["user_id"], "email": user.email}

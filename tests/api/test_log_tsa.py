@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ from sqlalchemy import select, update
 
 from fieldproof.audit import check_receipt
 from fieldproof.config import Settings
+from fieldproof.core.bundle import ZipBundle, verify_bundle
 from fieldproof.db import LogTimestamp
 from fieldproof.db.models import utcnow
 from fieldproof.services.container import Services
@@ -58,6 +61,16 @@ def test_external_and_embedded_tokens(tmp_path: Path, tsa_server: OpensslTSA) ->
     report = check_receipt(receipt, info)
     assert report.ok, report.lines()
     assert any("embedded TSA" in line for line in report.lines())
+    # the offline verifier labels each token of an exported bundle
+    r = client.get(f"/api/v1/captures/{cid}/bundle", headers=user.auth)
+    assert r.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(r.data)) as zf:
+        bundle = verify_bundle(ZipBundle(zf))
+    assert bundle.ok, bundle.lines()
+    labels = sorted(r.detail.rsplit(" [", 1)[1] for r in bundle.results
+                    if r.name == "timestamp")
+    assert labels == ["embedded: the server's own TSA, not an independent witness]",
+                      "external TSA]"]
     services.close()
 
 

@@ -37,7 +37,7 @@ from .logentry import CUSTODY_EVENTS, CUSTODY_RECORD, custody_entry
 from .manifest import parse_time
 from .report import Anchor, Report
 from .stream import next_chain
-from .timestamp import verify_token
+from .timestamp import EMBEDDED_POLICY_OID, verify_token
 
 BLOCK = 1 << 20
 MAX_SMALL_FILE = 64 << 20  # everything but the media is read whole; refuse absurd sizes
@@ -640,9 +640,11 @@ class _Verify:
             except FieldProofError as exc:
                 self.report.fail("timestamp", f"{name}: {exc.detail}")
             else:
+                label = (" [embedded: the server's own TSA, not an independent witness]"
+                         if info.policy == EMBEDDED_POLICY_OID else " [external TSA]")
                 self.report.check("timestamp", True,
                                   f"{name}: {info.tsa_name} time-stamped {CHECKPOINT} at "
-                                  f"{info.gen_time.isoformat()}")
+                                  f"{info.gen_time.isoformat()}{label}")
 
     def check_custody(self) -> str:
         """Each custody record: bound to this capture, and its leaf in the log.

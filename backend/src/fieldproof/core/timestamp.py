@@ -23,6 +23,7 @@ and MD5 imprints are refused: a token over a collidable digest proves little.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
 
 from ..errors import FieldProofError
+
+# The embedded TSA's policy: an X.667 UUID OID (2.25.<uuid>), mintable without
+# registering an arc and derived from a fixed URL, so every deployment names the
+# same policy and any verifier can label such a token "embedded", not a witness.
+EMBEDDED_POLICY_OID: Final = "2.25." + str(
+    uuid.uuid5(uuid.NAMESPACE_URL, "https://fieldproof.org/tsa/embedded/policy/v1").int)
 
 ACCEPTED_HASHES: Final = ("sha256", "sha384", "sha512")
 

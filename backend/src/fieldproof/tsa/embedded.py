@@ -26,7 +26,6 @@ import os
 import secrets
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -36,13 +35,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ..core.timestamp import issue_token, make_request
+from ..core.timestamp import EMBEDDED_POLICY_OID, issue_token, make_request
 from ..errors import FieldProofError
-
-# An X.667 UUID OID (2.25.<uuid>): mintable without registering an arc, and
-# derived from a fixed URL so every deployment names the same policy.
-EMBEDDED_POLICY_OID: Final = "2.25." + str(
-    uuid.uuid5(uuid.NAMESPACE_URL, "https://fieldproof.org/tsa/embedded/policy/v1").int)
 
 _ROOT_YEARS: Final = 20
 _SIGNER_YEARS: Final = 10
