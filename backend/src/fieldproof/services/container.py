@@ -79,7 +79,8 @@ class Services:
         exporter = Exporter(ingest, tlog, store, custody, tmp_dir=settings.data_dir / "tmp")
         return cls(settings=settings, db=db, store=store, accounts=Accounts(db),
                    ingest=ingest, log=tlog, sequencer=sequencer, streams=streams,
-                   exporter=exporter, deriver=Deriver(ingest, store),
+                   exporter=exporter,
+                   deriver=Deriver(ingest, store, ServerIdentity(keys / "server-ca"), tlog),
                    custody=custody, identity=ServerIdentity(keys / "server-ca"))
 
     def start_background(self, *, sequencer: bool = True) -> None:

@@ -10,6 +10,11 @@ The original object is only ever read. Two variants exist:
 
 Both are pure functions of the original bytes and the manifest, so the same
 capture always derives to the same bytes (and the same SHA-256).
+
+A third variant, ``c2pa``, is the original with C2PA Content Credentials
+embedded (services/credentials.py), for any capture whose container c2pa
+supports (JPEG, PNG, WebP, MP4/M4A/MOV, WAV, MP3, ...; not WebM). It is
+signed and timestamped anew on each request, so it is not deterministic.
 """
 
 from __future__ import annotations
@@ -25,17 +30,30 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import piexif
+from sqlalchemy import select
 
 from ..core.manifest import parse_time
-from ..db import Capture
+from ..db import Capture, LogEntry
 from ..errors import Conflict, FieldProofError, IntegrityFailure, NotFound, TooLarge
 from ..storage import ObjectStore
+from ..tsa import EmbeddedTSA
 from .accounts import Principal
+from .credentials import (
+    CaptureFacts,
+    UnsupportedFormat,
+    c2pa_format,
+    credential_copy,
+    credential_filename,
+)
 from .ingest import Ingest
+from .log import TransparencyLog
+from .server_identity import ServerIdentity
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("display", "privacy")
+VARIANTS = ("display", "privacy")  # pure JPEG derivations (derive_bytes)
+CREDENTIAL_VARIANT = "c2pa"  # content credentials: Deriver.credential
+ALL_VARIANTS = (*VARIANTS, CREDENTIAL_VARIANT)
 MAX_DERIVE_BYTES = 64 << 20  # derived copies are built in memory
 _SECONDS_DENOM = 10000  # GPS seconds to 1/10000 s (about 3 mm)
 
@@ -47,12 +65,12 @@ class Derived:
     sha256: str
     original_sha256: str
     filename: str
+    mime: str = "image/jpeg"  # the body's media type (c2pa copies keep the original's)
 
 
-class UnsupportedFormat(FieldProofError):
-    code = "unsupported_format"
-    status = 409
-    title = "Conflict"
+__all__ = ["ALL_VARIANTS", "CREDENTIAL_VARIANT", "VARIANTS", "Derived", "Deriver",
+           "UnsupportedFormat", "check_derivable", "derive_bytes", "derive_capture",
+           "read_original"]
 
 
 # ----------------------------------------------------------------- pure part
@@ -264,8 +282,7 @@ def read_original(store: ObjectStore, capture: Capture) -> bytes:
 def derive_capture(store: ObjectStore, capture: Capture, variant: str) -> Derived:
     check_derivable(capture)
     if variant not in VARIANTS:
-        raise NotFound(f"unknown derivation {variant!r}; one of {', '.join(VARIANTS)}",
-                       code="not_found")
+        raise _unknown(variant)
     original = read_original(store, capture)
     data = derive_bytes(original, json.loads(capture.manifest), variant)
     return Derived(variant=variant, data=data, sha256=hashlib.sha256(data).hexdigest(),
@@ -274,14 +291,68 @@ def derive_capture(store: ObjectStore, capture: Capture, variant: str) -> Derive
 
 
 # ----------------------------------------------------------------- service
+def _unknown(variant: str) -> NotFound:
+    return NotFound(f"unknown derivation {variant!r}; one of {', '.join(ALL_VARIANTS)}",
+                    code="not_found")
+
+
 class Deriver:
-    def __init__(self, ingest: Ingest, store: ObjectStore) -> None:
+    def __init__(self, ingest: Ingest, store: ObjectStore,
+                 identity: ServerIdentity | None = None,
+                 log: TransparencyLog | None = None) -> None:
         self.ingest = ingest
         self.store = store
+        self.identity = identity  # signs c2pa copies; None: no c2pa variant
+        self.log = log  # leaf index for c2pa copies, and the embedded TSA
 
     def derive(self, principal: Principal, capture_id: str, variant: str) -> Derived:
         capture, _ = self.ingest.get(principal, capture_id)  # 404 unless the caller's
+        if variant == CREDENTIAL_VARIANT:
+            return self.credential(capture)
         if variant not in VARIANTS:
-            raise NotFound(f"unknown derivation {variant!r}; one of {', '.join(VARIANTS)}",
-                           code="not_found")
+            raise _unknown(variant)
         return derive_capture(self.store, capture, variant)
+
+    # ------------------------------------------------------------- c2pa
+    def tsas(self) -> list[EmbeddedTSA | str]:
+        """Who timestamps c2pa signatures, in order: external TSAs, then the embedded one.
+
+        An external TSA is the independent witness, so it goes first; the
+        embedded TSA is the fallback when none is configured or none answers
+        (c2pa waits up to 30 s for a TSA that accepts and never replies).
+        """
+        out: list[EmbeddedTSA | str] = [spec.partition("|")[0]
+                                        for spec in self.ingest.settings.tsa_urls]
+        if self.log is not None:
+            out += [t for t in self.log.tsas if isinstance(t, EmbeddedTSA)]
+        return out
+
+    def leaf_index(self, capture_id: str) -> int | None:
+        if self.log is None:
+            return None
+        with self.log.db.reading() as s:
+            index = s.scalar(select(LogEntry.leaf_index)
+                             .where(LogEntry.capture_id == capture_id,
+                                    LogEntry.kind == "capture"))
+        return None if index is None else int(index)
+
+    def credential(self, capture: Capture) -> Derived:
+        """The capture's original with C2PA Content Credentials (variant ``c2pa``)."""
+        fmt = c2pa_format(capture.media_mime, capture.sniffed_mime)  # 409 unsupported_format
+        if self.identity is None:
+            raise FieldProofError("this server has no C2PA signing identity",
+                                  code="c2pa_unavailable", status=503)
+        if capture.media_size > MAX_DERIVE_BYTES:
+            raise TooLarge(f"content credentials are made in memory, for originals up to "
+                           f"{MAX_DERIVE_BYTES} bytes")
+        original = read_original(self.store, capture)
+        index = self.leaf_index(capture.id)
+        facts = CaptureFacts.from_capture(
+            capture, leaf_index=index,
+            log_origin=self.log.origin if self.log is not None and index is not None
+            else None)
+        data = credential_copy(original, fmt, facts, self.identity.get("c2pa"), self.tsas())
+        return Derived(variant=CREDENTIAL_VARIANT, data=data,
+                       sha256=hashlib.sha256(data).hexdigest(),
+                       original_sha256=capture.media_sha256,
+                       filename=f"{capture.id}-{credential_filename(fmt)}", mime=fmt)

@@ -1,0 +1,640 @@
+"""C2PA Content Credentials: a copy of the original that carries its provenance inside.
+
+The credentialed copy is the original with a C2PA manifest store embedded
+(c2pa-python, the Rust c2pa SDK). It is signed with the server's "c2pa"
+identity (services/server_identity.py) and its signature is RFC 3161
+timestamped. The manifest holds:
+
+- the original as the ``parentOf`` ingredient (its SHA-256 in the ingredient's
+  ``instanceID`` and ``metadata``);
+- ``c2pa.actions.v2``: ``c2pa.created`` with the IPTC digital source type
+  ``digitalCapture`` (``screenCapture`` for screen recordings), ``when`` = the
+  device's capture start, the capture app as ``softwareAgent``; for files the
+  device imported (manifest ``kind: import``) ``c2pa.opened`` of the ingredient
+  and no source type, since nobody here saw the file being made;
+- ``c2pa.metadata``: the signed GPS fix and the capture time as EXIF (XMP)
+  fields, the C2PA 2.x home for them (``stds.exif`` is deprecated);
+- ``org.fieldproof.capture``: the capture id, the exact signed manifest, its
+  SHA-256, the device signature and key id, device metadata, device and
+  server times, the original's SHA-256/size/MIME and, once sequenced, the
+  log origin and leaf index.
+
+For JPEG and PNG the SDK only inserts the manifest, so the copy's hard binding
+(``c2pa.hash.data``, the hash of every byte outside the manifest) equals the
+original's SHA-256. Other containers rewrite a header (RIFF sizes, BMFF
+offsets) and their binding hash differs from the file hash.
+
+Each copy is signed anew: the manifest label, the ECDSA signature and the
+timestamp differ between two copies of the same capture, so unlike the
+display/privacy copies it is not a pure function of the original.
+
+Every copy is read back with our root as the only trust anchor before it is
+returned; anything but ``Trusted`` without failures raises.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import IO, Any, Final
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import c2pa
+
+from .. import __version__
+from ..core.bundle import safe_name
+from ..core.checks import base_mime, same_container
+from ..core.keys import b64url_encode
+from ..core.manifest import parse_time
+from ..db import Capture
+from ..errors import FieldProofError
+from ..tsa.embedded import EmbeddedTSA
+from .server_identity import SigningIdentity
+
+log = logging.getLogger(__name__)
+
+DIGITAL_CAPTURE: Final = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+SCREEN_CAPTURE: Final = "http://cv.iptc.org/newscodes/digitalsourcetype/screenCapture"
+CAPTURE_ASSERTION: Final = "org.fieldproof.capture"
+METADATA_ASSERTION: Final = "c2pa.metadata"
+INGREDIENT_ID: Final = "fieldproof-original"  # builder-side label, for ingredientIds
+TRUSTED: Final = "Trusted"
+
+# MIME names c2pa spells differently from recorders and sniffers.
+_ALIASES: Final = {
+    "image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg",
+    "audio/x-m4a": "audio/mp4", "audio/m4a": "audio/mp4",
+    "audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/vnd.wave": "audio/wav",
+    "audio/mp3": "audio/mpeg", "audio/x-mp3": "audio/mpeg", "audio/mpeg3": "audio/mpeg",
+    "image/x-webp": "image/webp",
+}
+# Captures are pictures and recordings; c2pa also signs documents and SVG,
+# which no capture is.
+_MEDIA_PREFIXES: Final = ("image/", "audio/", "video/")
+_NOT_MEDIA: Final = frozenset({"image/svg+xml"})
+_EXT: Final = {
+    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
+    "image/heic": ".heic", "image/heif": ".heif", "image/avif": ".avif", "image/tiff": ".tif",
+    "image/dng": ".dng", "image/x-adobe-dng": ".dng", "image/jxl": ".jxl",
+    "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/wav": ".wav", "audio/flac": ".flac",
+    "video/mp4": ".mp4", "video/quicktime": ".mov", "video/x-m4v": ".m4v",
+    "application/mp4": ".mp4", "video/avi": ".avi", "video/msvideo": ".avi",
+    "video/x-msvideo": ".avi",
+}
+
+# Builder settings: no thumbnails (the copy IS the picture, and a 12 MP photo's
+# thumbnails cost ~0.7 s and ~0.5 MB), and never reach out while reading an
+# ingredient (OCSP, remote manifests named by a user's file).
+_BUILD_SETTINGS: Final = {"builder": {"thumbnail": {"enabled": False}},
+                          "verify": {"ocsp_fetch": False, "remote_manifest_fetch": False}}
+_MAX_TSA_REQUEST: Final = 16 * 1024
+
+
+class UnsupportedFormat(FieldProofError):
+    code = "unsupported_format"
+    status = 409
+    title = "Conflict"
+
+
+class CredentialError(FieldProofError):
+    """Signing failed, or the signed copy did not read back as Trusted."""
+
+    code = "c2pa_failed"
+    status = 500
+    title = "Content credentials could not be made"
+
+
+# --------------------------------------------------------------------------- formats
+def _normalize(mime: str) -> str:
+    base = base_mime(mime)
+    return _ALIASES.get(base, base)
+
+
+@cache
+def _c2pa_types() -> frozenset[str]:
+    return frozenset(m.lower() for m in c2pa.Builder.get_supported_mime_types())
+
+
+def supported(mime: str) -> bool:
+    """True when c2pa can embed a manifest in a ``mime`` file (image/audio/video only).
+
+    Parameters such as ``;codecs=opus`` are ignored. WebM and Ogg (what
+    browsers record) are not supported by c2pa.
+    """
+    fmt = _normalize(mime)
+    return fmt.startswith(_MEDIA_PREFIXES) and fmt not in _NOT_MEDIA and fmt in _c2pa_types()
+
+
+def c2pa_format(mime: str, sniffed: str | None = None) -> str:
+    """The c2pa format for a capture: the claimed type, unless the bytes say otherwise.
+
+    A claim in the same container family as the sniffed type stays (the claim
+    names audio vs video, the sniffer only sees the container); a claim the
+    bytes contradict gives way to the sniffed type. Raises UnsupportedFormat.
+    """
+    fmt = _normalize(mime)
+    if sniffed and not same_container(fmt, sniffed):
+        fmt = _normalize(sniffed)
+    if not supported(fmt):
+        raise UnsupportedFormat(
+            f"content credentials cannot be embedded in {fmt or 'this file'}; "
+            "C2PA supports e.g. JPEG, PNG, WebP, HEIC, MP4/M4A/MOV, WAV, MP3, "
+            "but not WebM or Ogg")
+    return fmt
+
+
+def file_extension(mime: str) -> str:
+    return _EXT.get(_normalize(mime), ".bin")
+
+
+def credential_filename(mime: str) -> str:
+    """The copy's name inside an evidence bundle's ``derived/`` folder, e.g. ``c2pa.jpg``."""
+    return "c2pa" + file_extension(mime)
+
+
+# --------------------------------------------------------------------------- facts
+@dataclass(frozen=True)
+class CaptureFacts:
+    """What the manifest says about one capture (all of it signed or server-recorded)."""
+
+    capture_id: str
+    kind: str
+    manifest: dict[str, Any]  # the signed manifest (a partial stream: its signed header)
+    manifest_jcs: str  # the exact signed bytes, as text
+    manifest_sha256: str
+    media_sha256: str
+    media_size: int
+    media_mime: str
+    received_at: datetime  # server clock
+    signature_b64url: str | None = None  # the device's signature over manifest_jcs
+    partial: bool = False
+    leaf_index: int | None = None  # log position, once sequenced
+    log_origin: str | None = None
+
+    @classmethod
+    def from_capture(cls, capture: Capture, *, leaf_index: int | None = None,
+                     log_origin: str | None = None) -> CaptureFacts:
+        return cls(capture_id=capture.id, kind=capture.kind,
+                   manifest=json.loads(capture.manifest), manifest_jcs=capture.manifest,
+                   manifest_sha256=capture.manifest_hash, media_sha256=capture.media_sha256,
+                   media_size=capture.media_size, media_mime=capture.media_mime,
+                   received_at=capture.received_at,
+                   signature_b64url=b64url_encode(capture.signature) if capture.signature
+                   else None,
+                   partial=bool(capture.partial), leaf_index=leaf_index,
+                   log_origin=log_origin)
+
+    @property
+    def imported(self) -> bool:
+        return self.kind == "import" or self.manifest.get("kind") == "import"
+
+    @property
+    def device(self) -> dict[str, Any]:
+        return dict(self.manifest.get("device") or {})
+
+    @property
+    def started(self) -> str | None:
+        """Device clock: the capture start (a stream header calls it started_at)."""
+        captured = self.manifest.get("captured") or {}
+        value = captured.get("start") or self.manifest.get("started_at")
+        return str(value) if value else None
+
+    @property
+    def ended(self) -> str | None:
+        value = (self.manifest.get("captured") or {}).get("end")
+        return str(value) if value else None
+
+    @property
+    def geo(self) -> dict[str, Any] | None:
+        geo = self.manifest.get("geo")
+        if isinstance(geo, dict) and "lat" in geo and "lon" in geo:
+            return geo
+        return None
+
+
+def _utc(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _xmp_coordinate(value: float, pos: str, neg: str) -> str:
+    """XMP GPS coordinate "DDD,MM.mmmmmmK" (EXIF in XMP), integer math for stable digits."""
+    micro_minutes = round(abs(value) * 60 * 1_000_000)  # 1e-6 minute: ~2 mm
+    deg, rest = divmod(micro_minutes, 60_000_000)
+    minutes, frac = divmod(rest, 1_000_000)
+    return f"{deg},{minutes}.{frac:06d}{pos if value >= 0 else neg}"
+
+
+def _rational(value: float, denom: int = 100) -> str:
+    return f"{round(abs(value) * denom)}/{denom}"
+
+
+def _local_time(start: str, tz_name: str) -> str:
+    """The capture start as an XMP date in the device's zone (UTC if unknown)."""
+    t = parse_time(start)
+    try:
+        tz: Any = ZoneInfo(tz_name) if tz_name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = UTC
+    return str(t.astimezone(tz).isoformat(timespec="milliseconds"))
+
+
+def _metadata(facts: CaptureFacts) -> dict[str, Any] | None:
+    """``c2pa.metadata``: only EXIF fields C2PA 2.x allows there (GPS, DateTimeOriginal)."""
+    data: dict[str, Any] = {}
+    geo = facts.geo
+    if geo is not None:
+        lat, lon = float(geo["lat"]), float(geo["lon"])
+        data["exif:GPSVersionID"] = "2.3.0.0"
+        data["exif:GPSLatitude"] = _xmp_coordinate(lat, "N", "S")
+        data["exif:GPSLongitude"] = _xmp_coordinate(lon, "E", "W")
+        data["exif:GPSMapDatum"] = "WGS-84"
+        alt = geo.get("altitude")
+        if isinstance(alt, int | float):
+            data["exif:GPSAltitudeRef"] = "0" if alt >= 0 else "1"
+            data["exif:GPSAltitude"] = _rational(alt)
+        acc = geo.get("accuracy")
+        if isinstance(acc, int | float):
+            data["exif:GPSHPositioningError"] = _rational(acc)
+        if isinstance(geo.get("fixed_at"), str):
+            data["exif:GPSTimeStamp"] = geo["fixed_at"]
+    started = facts.started
+    if started and not facts.imported:  # an import's start is when it was picked
+        with suppress(ValueError):
+            data["exif:DateTimeOriginal"] = _local_time(
+                started, str(facts.device.get("timezone") or ""))
+    if not data:
+        return None
+    return {"@context": {"exif": "http://ns.adobe.com/exif/1.0/"}, **data}
+
+
+def _capture_assertion(facts: CaptureFacts) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "capture_id": facts.capture_id,
+        "kind": facts.kind,
+        "imported": facts.imported,
+        "partial": facts.partial,
+        "manifest_sha256": facts.manifest_sha256,
+        "manifest": facts.manifest_jcs,  # hashes to manifest_sha256; what the device signed
+        "device_signature": facts.signature_b64url,  # ECDSA P-256 r||s, base64url
+        "device": facts.device,  # includes key_id (the device key's JWK thumbprint)
+        "original": {"sha256": facts.media_sha256, "size": facts.media_size,
+                     "mime": facts.media_mime},
+        "time": {"device_start": facts.started, "device_end": facts.ended,
+                 "server_received": _utc(facts.received_at)},
+        "geo": facts.manifest.get("geo"),
+        "log": (None if facts.leaf_index is None
+                else {"origin": facts.log_origin, "leaf_index": facts.leaf_index}),
+    }
+
+
+def _action(facts: CaptureFacts) -> dict[str, Any]:
+    device = facts.device
+    action: dict[str, Any]
+    if facts.imported:
+        action = {"action": "c2pa.opened",
+                  "parameters": {"ingredientIds": [INGREDIENT_ID]},
+                  "description": "A file imported from the device's storage: it proves "
+                                 "existence from upload time only."}
+    else:
+        action = {"action": "c2pa.created",
+                  "digitalSourceType": SCREEN_CAPTURE if facts.kind == "screen"
+                  else DIGITAL_CAPTURE,
+                  "description": f"{facts.kind} captured and signed on the device "
+                                 f"(key {device.get('key_id', '?')})"}
+    if facts.started:
+        action["when"] = facts.started
+    app = device.get("app_version")
+    if isinstance(app, str) and app:
+        action["softwareAgent"] = {"name": app}
+    return action
+
+
+def manifest_definition(fmt: str, facts: CaptureFacts) -> dict[str, Any]:
+    """The c2pa Builder's manifest JSON for ``facts`` (without the ingredient)."""
+    assertions: list[dict[str, Any]] = [
+        {"label": "c2pa.actions.v2", "data": {"actions": [_action(facts)]}}]
+    metadata = _metadata(facts)
+    if metadata is not None:
+        assertions.append({"label": METADATA_ASSERTION, "kind": "Json", "data": metadata})
+    assertions.append({"label": CAPTURE_ASSERTION, "kind": "Json",
+                       "data": _capture_assertion(facts)})
+    return {
+        "claim_generator_info": [{"name": "FieldProof", "version": __version__}],
+        "title": f"{facts.capture_id}-{credential_filename(fmt)}",
+        "format": fmt,
+        "assertions": assertions,
+    }
+
+
+def _ingredient(fmt: str, facts: CaptureFacts) -> dict[str, Any]:
+    name = (facts.manifest.get("media") or {}).get("name")
+    title = safe_name(name, default="original") if isinstance(name, str) and name.strip() \
+        else "original" + file_extension(fmt)
+    return {
+        "title": title,
+        "relationship": "parentOf",
+        "label": INGREDIENT_ID,
+        "instance_id": f"fieldproof:sha256:{facts.media_sha256}",
+        "description": "The original, as signed by the device and stored byte-exact",
+        "metadata": {"dateTime": _utc(facts.received_at),
+                     "org.fieldproof.sha256": facts.media_sha256,
+                     "org.fieldproof.capture_id": facts.capture_id},
+    }
+
+
+# --------------------------------------------------------------------------- TSA
+# c2pa-python takes the timestamp authority only as an http(s) URL: the SDK
+# builds the TimeStampReq over its COSE signature and POSTs it itself, also
+# with Signer.from_callback (the callback signs, it cannot supply a token).
+# So the embedded TSA, which has no HTTP endpoint, gets one for the length of
+# one signing: a ThreadingHTTPServer on 127.0.0.1, an ephemeral port and a
+# random path (another local process cannot guess it during that second) that
+# hands the request to EmbeddedTSA.respond. In-process, nothing to configure,
+# gone when signing returns.
+_PROXY_VARS: Final = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+                      "ALL_PROXY", "all_proxy")
+_env_lock = threading.Lock()
+
+
+def _loopback_unproxied() -> None:
+    """Keep c2pa's HTTP client from sending 127.0.0.1 to a configured proxy.
+
+    The Rust client honours HTTP_PROXY and friends even for loopback (measured),
+    so with a proxy set the local TSA would be unreachable. Adding 127.0.0.1 to
+    NO_PROXY changes nothing else. Done at import (single-threaded) and again
+    before each local signing, in case the environment changed since.
+    """
+    with _env_lock:
+        if not any(os.environ.get(v) for v in _PROXY_VARS):
+            return
+        for var in ("NO_PROXY", "no_proxy"):
+            entries = [e.strip() for e in os.environ.get(var, "").split(",") if e.strip()]
+            if "127.0.0.1" not in entries and "*" not in entries:
+                os.environ[var] = ",".join([*entries, "127.0.0.1"])
+
+
+_loopback_unproxied()
+
+
+class _TsaServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, tsa: EmbeddedTSA) -> None:
+        super().__init__(("127.0.0.1", 0), _TsaHandler)
+        self.tsa = tsa
+        self.path = "/" + secrets.token_urlsafe(16)
+
+
+class _TsaHandler(BaseHTTPRequestHandler):
+    server: _TsaServer
+    timeout = 10
+
+    def do_POST(self) -> None:  # http.server's naming
+        if self.path != self.server.path:
+            self.send_error(404)
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or "-1")
+        except ValueError:
+            length = -1
+        if not 0 < length <= _MAX_TSA_REQUEST:
+            self.send_error(400, "a DER TimeStampReq of at most 16 KiB is expected")
+            return
+        try:
+            reply = self.server.tsa.respond(self.rfile.read(length))
+        except FieldProofError as exc:
+            self.send_error(400, exc.detail)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/timestamp-reply")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("local TSA: " + format, *args)
+
+
+@contextmanager
+def _loopback_tsa(tsa: EmbeddedTSA) -> Iterator[str]:
+    _loopback_unproxied()
+    server = _TsaServer(tsa)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              name="c2pa-local-tsa", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{server.path}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _url_name(url: str) -> str:
+    """host[:port]/path: no credentials, as tsa/http.py names external TSAs."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.hostname}{port}{parts.path}".rstrip("/")
+
+
+@contextmanager
+def _tsa_url(target: EmbeddedTSA | str | None) -> Iterator[str | None]:
+    if target is None or isinstance(target, str):
+        yield target
+    else:
+        with _loopback_tsa(target) as url:
+            yield url
+
+
+def _tsa_name(target: EmbeddedTSA | str | None) -> str:
+    if target is None:
+        return "none"
+    if isinstance(target, str):
+        return _url_name(target)
+    return f"{target.name} (embedded)"
+
+
+# --------------------------------------------------------------------------- signing
+def _settings(extra: dict[str, Any] | None = None) -> Any:
+    data = json.loads(json.dumps(_BUILD_SETTINGS))
+    if extra:
+        data.update(extra)
+    return c2pa.Settings.from_dict(data)
+
+
+def _sign_once(src: IO[bytes], dst: IO[bytes], fmt: str, definition: dict[str, Any],
+               ingredient: dict[str, Any], identity: SigningIdentity,
+               tsa_url: str | None) -> None:
+    info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, identity.chain_pem,
+                               identity.key_pem, tsa_url)
+    with c2pa.Signer.from_info(info) as signer, \
+            c2pa.Context(_settings()) as context, \
+            c2pa.Builder(definition, context) as builder:
+        src.seek(0)
+        builder.add_ingredient(ingredient, fmt, src)
+        src.seek(0)
+        builder.sign(signer, fmt, src, dst)
+
+
+@dataclass(frozen=True)
+class Signed:
+    format: str
+    tsa: str  # which TSA timestamped the signature ("none" when none was given)
+
+
+def write_credential_copy(src: IO[bytes], dst: IO[bytes], mime: str, facts: CaptureFacts,
+                          identity: SigningIdentity,
+                          tsas: Sequence[EmbeddedTSA | str] = (), *,
+                          sniffed: str | None = None) -> Signed:
+    """Write the credentialed copy of ``src`` (the original) to ``dst``.
+
+    ``src`` must be seekable; ``dst`` seekable, readable and writable (it is
+    truncated first and read back for the self-check), e.g. a ``w+b``
+    temporary file for recordings too large for memory.
+
+    ``tsas`` are tried in order until one answers: a URL is given to c2pa as
+    is (an external RFC 3161 TSA); an EmbeddedTSA is served on 127.0.0.1 for
+    the signing (see _loopback_tsa). Empty: no timestamp. All failing raises
+    CredentialError ``c2pa_signing_failed`` (503); a file c2pa cannot parse
+    raises UnsupportedFormat (409); a copy that does not read back Trusted
+    under ``identity.root_pem`` raises CredentialError ``c2pa_self_check_failed``.
+    """
+    fmt = c2pa_format(mime, sniffed)
+    definition = manifest_definition(fmt, facts)
+    ingredient = _ingredient(fmt, facts)
+    targets: list[EmbeddedTSA | str | None] = list(tsas) or [None]
+    failures: list[str] = []
+    used: EmbeddedTSA | str | None = None
+    for target in targets:
+        name = _tsa_name(target)
+        dst.seek(0)
+        dst.truncate()
+        try:
+            with _tsa_url(target) as url:
+                _sign_once(src, dst, fmt, definition, ingredient, identity, url)
+        except (c2pa.C2paError.Signature, c2pa.C2paError.Verify) as exc:
+            # Signature: a TSA that is down or refuses (or, for every TSA alike, a
+            # bad key). Verify: c2pa checks its own result before returning and
+            # rejects a TSA certificate outside the C2PA profile (e.g. one with no
+            # authority key identifier: "signingCredential.invalid").
+            reason = str(exc)
+            if isinstance(target, str):
+                reason = reason.replace(target, name)  # no credentials in messages
+            log.warning("c2pa signing with TSA %s failed: %s", name, reason)
+            failures.append(f"{name}: {reason}")
+            continue
+        except c2pa.C2paError as exc:
+            raise UnsupportedFormat(f"c2pa cannot embed credentials in this {fmt} file: "
+                                    f"{exc}") from exc
+        used = target
+        break
+    else:
+        raise CredentialError("the content credentials could not be signed and "
+                              "timestamped: " + "; ".join(failures),
+                              code="c2pa_signing_failed", status=503)
+    dst.seek(0)
+    report = read_credential(dst, fmt, [identity.root_pem])
+    if report.state != TRUSTED or report.failure:
+        raise CredentialError(f"the signed copy reads back as {report.state} "
+                              f"({', '.join(report.failure) or 'no failure codes'})",
+                              code="c2pa_self_check_failed")
+    dst.seek(0)
+    return Signed(format=fmt, tsa=_tsa_name(used))
+
+
+def credential_copy(original: bytes, mime: str, facts: CaptureFacts,
+                    identity: SigningIdentity, tsas: Sequence[EmbeddedTSA | str] = (), *,
+                    sniffed: str | None = None) -> bytes:
+    """The credentialed copy of ``original``, in memory. See write_credential_copy."""
+    out = io.BytesIO()
+    write_credential_copy(io.BytesIO(original), out, mime, facts, identity, tsas,
+                          sniffed=sniffed)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass(frozen=True)
+class CredentialReport:
+    """What c2pa's Reader says about a file, trusting only the given anchors."""
+
+    state: str | None  # "Trusted", "Valid" (signature fine, issuer not trusted), "Invalid"
+    success: list[str]
+    informational: list[str]
+    failure: list[str]
+    store: dict[str, Any]  # Reader.json()
+    detailed: dict[str, Any]  # Reader.detailed_json(): the raw assertion store
+    explanations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return dict(self.store["manifests"][self.store["active_manifest"]])
+
+    def assertion(self, label: str) -> Any:
+        for a in self.manifest.get("assertions", []):
+            if a.get("label") == label:
+                return a.get("data")
+        return None
+
+    @property
+    def assertion_store(self) -> dict[str, Any]:
+        m = self.detailed["manifests"][self.detailed["active_manifest"]]
+        return dict(m.get("assertion_store") or {})
+
+    @property
+    def hard_binding(self) -> tuple[str, dict[str, Any]] | None:
+        for label, value in self.assertion_store.items():
+            if label.startswith("c2pa.hash."):
+                return label, value
+        return None
+
+    @property
+    def ingredients(self) -> list[dict[str, Any]]:
+        return list(self.manifest.get("ingredients") or [])
+
+
+def read_credential(data: bytes | IO[bytes], mime: str,
+                    trust_anchors: Sequence[bytes] = ()) -> CredentialReport:
+    """Read and validate a credentialed file offline; ``trust_anchors`` are PEM roots."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    extra: dict[str, Any] = {}
+    if trust_anchors:
+        extra["trust"] = {"trust_anchors": b"".join(trust_anchors).decode("ascii")}
+    try:
+        with c2pa.Context(_settings(extra)) as context, \
+                c2pa.Reader(_normalize(mime), stream, context=context) as reader:
+            store = json.loads(reader.json())
+            detailed = json.loads(reader.detailed_json())
+            state = reader.get_validation_state()
+            results = reader.get_validation_results() or {}
+    except c2pa.C2paError as exc:
+        raise CredentialError(f"no readable content credentials: {exc}",
+                              code="c2pa_unreadable", status=422) from exc
+    active = results.get("activeManifest") or {}
+    codes = {k: [str(s.get("code")) for s in active.get(k) or []]
+             for k in ("success", "informational", "failure")}
+    explanations = {str(s.get("code")): str(s.get("explanation", ""))
+                    for k in ("success", "informational", "failure")
+                    for s in active.get(k) or []}
+    return CredentialReport(state=state, success=codes["success"],
+                            informational=codes["informational"], failure=codes["failure"],
+                            store=store, detailed=detailed, explanations=explanations)
+
+
+__all__ = ["CAPTURE_ASSERTION", "DIGITAL_CAPTURE", "SCREEN_CAPTURE", "CaptureFacts",
+           "CredentialError", "CredentialReport", "Signed", "UnsupportedFormat",
+           "c2pa_format", "credential_copy", "credential_filename", "file_extension",
+           "manifest_definition", "read_credential", "supported", "write_credential_copy"]
