@@ -120,6 +120,16 @@ def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
     assert {"SHA256SUMS", "manifest", "device_key", "signature", "media", "log_entry",
             "checkpoint", "inclusion", "timestamp", "custody"} <= names_checked
     assert ("chunks" in names_checked) == (kind != "photo")
+    assert "certificate" in names_checked and {"certificate.pdf", "keys/server-ca.pem"} <= names
+    if kind == "photo":  # a JPEG: display, privacy and C2PA-credentialed copies
+        assert {"derived/display.jpg", "derived/privacy.jpg", "derived/c2pa.jpg"} <= names
+        from fieldproof.services.credentials import read_credential
+
+        c2pa = read_credential(files["derived/c2pa.jpg"], "image/jpeg",
+                               [files["keys/server-ca.pem"]])
+        assert c2pa.state == "Trusted", c2pa.failure
+    else:  # WebM: no C2PA support
+        assert not any(n.startswith("derived/") for n in names)
     assert all(not a.pinned for a in report.anchors) and len(report.anchors) >= 2
     readme = files[README].decode()
     assert cid in readme and "fieldproof.local/log" in readme
@@ -139,6 +149,11 @@ def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
     sums = subprocess.run(["sha256sum", "-c", SUMS], cwd=out_dir, capture_output=True,
                           text=True)
     assert sums.returncode == 0, sums.stdout + sums.stderr
+    # the certificate PDF, checked by an independent tool (poppler)
+    sig = subprocess.run(["pdfsig", "-no-ocsp", "certificate.pdf"], cwd=out_dir,
+                         capture_output=True, text=True)
+    assert "Signature is Valid" in sig.stdout and "Total document signed" in sig.stdout, \
+        sig.stdout + sig.stderr
     assert sums.stdout.count(": OK") == len(files) - 1
     for tsr in sorted((out_dir / "timestamps").glob("*.tsr")):
         stem = tsr.stem
@@ -176,7 +191,8 @@ def _expected(name: str) -> str | None:
     return {"manifest.json": "signature", "manifest.sig": "signature",
             "device.jwk": "device_key", CHUNKS: "chunks", "log-entry.json": "inclusion",
             "receipt.json": "inclusion", "checkpoint.txt": "checkpoint",
-            "keys/log.vkey": "log_key", CUSTODY: "custody",
+            "keys/log.vkey": "log_key", CUSTODY: "custody", "certificate.pdf": "certificate",
+            "keys/server-ca.pem": "certificate",
             "custody-checkpoint.txt": "custody", "custody-consistency.json": "custody"}.get(name)
 
 
@@ -260,12 +276,26 @@ def test_cli_verify_exit_codes(user: User, client: Any, services: Services,
     root = tmp_path / "root.pem"
     root.write_bytes(b"-----BEGIN CERTIFICATE-----" + tsa_pem.split(
         b"-----BEGIN CERTIFICATE-----")[-1])
-    pinned = verify(str(good), "--log-key", vkey, "--tsa-root", str(root), "--json")
+    ca = tmp_path / "server-ca.pem"
+    ca.write_bytes(files["keys/server-ca.pem"])
+    pinned = verify(str(good), "--log-key", vkey, "--tsa-root", str(root), "--server-ca",
+                    str(ca), "--json")
     assert pinned.returncode == 0, pinned.stdout + pinned.stderr
     import json
 
     body = json.loads(pinned.stdout)
     assert body["ok"] and all(a["pinned"] for a in body["anchors"])
+    assert {a["kind"] for a in body["anchors"]} >= {"log key", "TSA root", "server CA"}
+
+    # another deployment's server CA pinned: the certificate PDF is not trusted
+    from fieldproof.services.server_identity import ServerIdentity
+
+    other = tmp_path / "other-ca.pem"
+    other.write_bytes(ServerIdentity(tmp_path / "other").get("pdf").root_pem)
+    foreign = verify(str(good), "--server-ca", str(other))
+    assert foreign.returncode == 1
+    assert "FAIL    certificate" in foreign.stdout and "does not chain to the pinned server CA" \
+        in foreign.stdout, foreign.stdout
 
     # a foreign log key pinned: the checkpoint fails
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

@@ -317,7 +317,11 @@ def export(ctx: click.Context, capture_id: str, output: Path) -> None:
 @click.option("--tsa-root", "tsa_roots", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="pin a TSA root certificate (PEM); repeatable")
-def verify(bundle: Path, as_json: bool, log_key: str | None, tsa_roots: tuple[Path, ...]) -> None:
+@click.option("--server-ca", "server_ca", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="pin the root of the server's certificate-PDF signer (PEM)")
+def verify(bundle: Path, as_json: bool, log_key: str | None, tsa_roots: tuple[Path, ...],
+           server_ca: Path | None) -> None:
     """Verify an evidence bundle offline (no network, no database).
 
     Exit 0 if every check passes, 1 if any fails, 2 if BUNDLE is unusable.
@@ -344,7 +348,8 @@ def verify(bundle: Path, as_json: bool, log_key: str | None, tsa_roots: tuple[Pa
                 raise BundleUnusable(f"--tsa-root {path} is not a PEM certificate",
                                      code="tsa_root_invalid") from exc
         with zipfile.ZipFile(bundle) as zf:
-            report = verify_bundle(ZipBundle(zf), log_vkey=pinned_key, tsa_roots=roots or None)
+            report = verify_bundle(ZipBundle(zf), log_vkey=pinned_key, tsa_roots=roots or None,
+                                   server_ca=server_ca.read_bytes() if server_ca else None)
     except (OSError, zipfile.BadZipFile) as exc:
         click.echo(f"error: {bundle} is not a readable zip: {exc}", err=True)
         sys.exit(2)

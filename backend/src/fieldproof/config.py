@@ -54,6 +54,9 @@ class Settings:
     stream_max_bytes_per_second: int = 16 * 1024 * 1024  # per connection
     stream_max_chunks_per_second: int = 100  # per connection
     pwa_dir: Path | None = None  # the built PWA; default: the repository's pwa/dist
+    # Where people reach this server (the certificate's QR code links here);
+    # default: the host the request that made the bundle came to.
+    public_url: str | None = None
     testing: bool = False
 
     @property
@@ -87,6 +90,7 @@ class Settings:
             sequencer_interval=float(env.get("FIELDPROOF_SEQUENCER_INTERVAL") or 1.0),
             embedded_tsa=env.get("FIELDPROOF_EMBEDDED_TSA", "1") not in ("0", "false", "no"),
             pwa_dir=Path(env["FIELDPROOF_PWA_DIR"]) if env.get("FIELDPROOF_PWA_DIR") else None,
+            public_url=(env.get("FIELDPROOF_PUBLIC_URL") or "").rstrip("/") or None,
             stream_timeout_seconds=float(env.get("FIELDPROOF_STREAM_TIMEOUT") or 120),
             stream_max_chunk_bytes=_int(env, "FIELDPROOF_STREAM_MAX_CHUNK", 4 * 1024 * 1024),
             tsa_urls=tuple(u.strip() for u in env.get("FIELDPROOF_TSA_URLS", "").split(",")

@@ -51,6 +51,8 @@ RECEIPT = "receipt.json"
 CHECKPOINT = "checkpoint.txt"
 LOG_VKEY = "keys/log.vkey"
 CUSTODY = "custody.jsonl"
+CERTIFICATE = "certificate.pdf"
+SERVER_CA = "keys/server-ca.pem"
 CUSTODY_CHECKPOINT = "custody-checkpoint.txt"
 CUSTODY_CONSISTENCY = "custody-consistency.json"
 SUMS = "SHA256SUMS"
@@ -181,6 +183,13 @@ def _cert_fingerprint(pem: bytes) -> tuple[str, str]:
     return cert.subject.rfc4514_string(), "sha256:" + cert.fingerprint(hashes.SHA256()).hex()
 
 
+def _asn1_cert(pem: bytes) -> Any:
+    from asn1crypto import pem as asn1_pem
+    from asn1crypto import x509 as asn1_x509
+
+    return asn1_x509.Certificate.load(asn1_pem.unarmor(pem)[2])
+
+
 @dataclass
 class _MediaDigest:
     sha256: str = ""
@@ -221,7 +230,8 @@ def _hash_stream(fh: IO[bytes], boundaries: list[int]) -> _MediaDigest:
 
 class _Verify:
     def __init__(self, reader: BundleReader, log_vkey: str | None,
-                 tsa_roots: list[bytes] | None) -> None:
+                 tsa_roots: list[bytes] | None, server_ca: bytes | None = None) -> None:
+        self.pinned_ca = server_ca
         self.reader = reader
         self.pinned_vkey = log_vkey
         self.pinned_roots = tsa_roots or None
@@ -237,6 +247,7 @@ class _Verify:
         self.chunks: list[dict[str, Any]] = []
         self.checkpoint: Checkpoint | None = None
         self.log_verifier: Verifier | None = None
+        self.tsa_chains: dict[str, list[bytes]] = {}
 
     # -- plumbing ---------------------------------------------------------
     def run(self, name: str, fn: Any) -> None:
@@ -601,6 +612,7 @@ class _Verify:
                 if b"".join(c.public_bytes(Encoding.PEM) for c in certs) != raw:
                     raise _Bad(f"{name}: certificates are not in canonical PEM form")
                 parsed[stem] = pems
+                self.tsa_chains[stem] = pems
                 subject, fp = _cert_fingerprint(pems[-1])
                 if not self.pinned_roots:
                     self.report.anchors.append(Anchor("TSA root", f"{subject} for {stem}", fp,
@@ -749,6 +761,57 @@ class _Verify:
                        f"{exc.detail}") from exc
         return cp
 
+    def check_certificate(self) -> str:
+        """certificate.pdf: a PAdES signature over the whole file by a signer under
+        keys/server-ca.pem, with a valid RFC 3161 signature timestamp."""
+        from pyhanko.pdf_utils.reader import PdfFileReader
+        from pyhanko.sign.validation import validate_pdf_signature
+        from pyhanko.sign.validation.settings import KeyUsageConstraints
+        from pyhanko.sign.validation.status import SignatureCoverageLevel
+        from pyhanko_certvalidator import ValidationContext
+
+        raw = self.need(CERTIFICATE)
+        source = "the pinned server CA" if self.pinned_ca else SERVER_CA
+        ca = split_pem_chain(self.pinned_ca or self.need(SERVER_CA))
+        if len(ca) != 1 or ca[0] != (self.pinned_ca or self.files[SERVER_CA]):
+            raise _Bad(f"{source} must be exactly one PEM certificate")
+        try:
+            subject, fp = _cert_fingerprint(ca[0])
+        except ValueError as exc:
+            raise _Bad(f"{source} is not a certificate: {exc}") from exc
+        self.report.anchors.append(Anchor("server CA", subject, fp, bool(self.pinned_ca)))
+        tsa_roots = [c[-1] for c in self.tsa_chains.values()] + list(self.pinned_roots or [])
+        try:
+            sigs = PdfFileReader(io.BytesIO(raw), strict=False).embedded_signatures
+            if len(sigs) != 1:
+                raise _Bad(f"{CERTIFICATE} holds {len(sigs)} signatures, expected 1")
+            status = validate_pdf_signature(
+                sigs[0], ValidationContext(trust_roots=[_asn1_cert(ca[0])]),
+                ts_validation_context=ValidationContext(
+                    trust_roots=[_asn1_cert(p) for p in tsa_roots]),
+                key_usage_settings=KeyUsageConstraints(
+                    key_usage={"digital_signature", "non_repudiation"},
+                    match_all_key_usages=False))
+        except _Bad:
+            raise
+        except Exception as exc:  # pyHanko raises a zoo of types on a damaged PDF
+            raise _Bad(f"{CERTIFICATE} cannot be validated: {type(exc).__name__}: {exc}"
+                       ) from exc
+        if not status.intact:
+            raise _Bad(f"{CERTIFICATE} was changed after it was signed (digest mismatch)")
+        if not status.valid:
+            raise _Bad(f"{CERTIFICATE}: the signature does not verify")
+        if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+            raise _Bad(f"{CERTIFICATE}: content was added after the signature")
+        if not status.trusted:
+            raise _Bad(f"{CERTIFICATE}: the signer does not chain to {source}")
+        ts = status.timestamp_validity
+        if ts is None or not (ts.intact and ts.valid and ts.trusted):
+            raise _Bad(f"{CERTIFICATE}: no valid, trusted signature timestamp")
+        signer = status.signing_cert.subject.human_friendly
+        return (f"{CERTIFICATE}: PAdES signature by {signer} over the whole file, "
+                f"time-stamped {ts.timestamp.isoformat()}")
+
     # -- all of it --------------------------------------------------------
     def verify(self) -> Report:
         self.load()
@@ -766,6 +829,10 @@ class _Verify:
         self.run("checkpoint", self.check_checkpoint)
         self.run("inclusion", self.check_receipt)
         self.check_timestamps()
+        if CERTIFICATE in self.names:
+            self.run("certificate", self.check_certificate)
+        else:
+            self.report.fail("certificate", f"{CERTIFICATE} is missing")
         if CUSTODY in self.names:
             self.run("custody", self.check_custody)
         else:
@@ -780,7 +847,8 @@ class _Verify:
 
 
 def verify_bundle(files: Mapping[str, bytes] | BundleReader, *, log_vkey: str | None = None,
-                  tsa_roots: list[bytes] | None = None) -> Report:
+                  tsa_roots: list[bytes] | None = None,
+                  server_ca: bytes | None = None) -> Report:
     """Check every claim of an evidence bundle, offline.
 
     ``log_vkey`` / ``tsa_roots`` pin the trust anchors; without them the keys
@@ -789,7 +857,7 @@ def verify_bundle(files: Mapping[str, bytes] | BundleReader, *, log_vkey: str | 
     missing); every other problem is a failed check in the report.
     """
     reader: BundleReader = MemoryBundle(files) if isinstance(files, Mapping) else files
-    return _Verify(reader, log_vkey, tsa_roots).verify()
+    return _Verify(reader, log_vkey, tsa_roots, server_ca).verify()
 
 
 def iter_blocks(fh: IO[bytes], size: int = BLOCK) -> Iterator[bytes]:

@@ -18,7 +18,7 @@ class Result:
 
 @dataclass(frozen=True)
 class Anchor:
-    kind: str  # "log key" | "TSA root"
+    kind: str  # "log key" | "TSA root" | "server CA"
     description: str
     fingerprint: str  # sha256:<hex>
     pinned: bool

@@ -76,12 +76,13 @@ class Services:
         ingest = Ingest(db, store, settings, on_stored=sequencer.notify)
         streams = Streams(db, store, settings, ingest, tlog.signer)
         custody = Custody(db)
-        exporter = Exporter(ingest, tlog, store, custody, tmp_dir=settings.data_dir / "tmp")
+        identity = ServerIdentity(keys / "server-ca")
+        deriver = Deriver(ingest, store, identity, tlog)
+        exporter = Exporter(ingest, tlog, store, custody, deriver, identity,
+                            tmp_dir=settings.data_dir / "tmp", public_url=settings.public_url)
         return cls(settings=settings, db=db, store=store, accounts=Accounts(db),
                    ingest=ingest, log=tlog, sequencer=sequencer, streams=streams,
-                   exporter=exporter,
-                   deriver=Deriver(ingest, store, ServerIdentity(keys / "server-ca"), tlog),
-                   custody=custody, identity=ServerIdentity(keys / "server-ca"))
+                   exporter=exporter, deriver=deriver, custody=custody, identity=identity)
 
     def start_background(self, *, sequencer: bool = True) -> None:
         """The sequencer and the interrupted-stream reaper, as threads."""

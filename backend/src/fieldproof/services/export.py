@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import mimetypes
 import tempfile
 import zipfile
@@ -25,11 +26,18 @@ from ..core.canonical import canonicalize
 from ..core.keys import DeviceKey, b64url_encode
 from ..db import Capture, Device, StreamChunk
 from ..db.models import utcnow
+from ..errors import FieldProofError
 from ..storage import ObjectStore
 from .accounts import Principal
+from .certificate import facts_from_records, make_certificate
+from .credentials import credential_filename, supported
 from .custody import SYSTEM, Custody, Origin
-from .ingest import Ingest, iso
+from .derived import Deriver
+from .ingest import Ingest, capture_json, iso
 from .log import TransparencyLog, node_getter
+from .server_identity import ServerIdentity
+
+log = logging.getLogger(__name__)
 
 _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
         "image/heic": ".heic", "audio/webm": ".webm", "video/webm": ".webm",
@@ -38,7 +46,10 @@ _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
         "text/plain": ".txt"}
 
 DERIVED_DIR = "derived/"
-DERIVED_WHAT = {"display": "the signed GPS fix and capture time written into EXIF",
+DERIVED_WHAT = {"c2pa": "C2PA Content Credentials: the original as ingredient, the capture's "
+                        "device, time and place as signed assertions, signed by the server's "
+                        "C2PA certificate (root: keys/server-ca.pem) and time-stamped",
+                "display": "the signed GPS fix and capture time written into EXIF",
                 "privacy": "all EXIF, GPS, XMP and comments removed, for sharing"}
 
 
@@ -70,17 +81,35 @@ class Bundle:
 
 class Exporter:
     def __init__(self, ingest: Ingest, log: TransparencyLog, store: ObjectStore,
-                 custody: Custody, tmp_dir: Path | None = None) -> None:
+                 custody: Custody, deriver: Deriver, identity: ServerIdentity,
+                 tmp_dir: Path | None = None, public_url: str | None = None) -> None:
         self.ingest = ingest
         self.log = log
         self.store = store
         self.custody = custody
+        self.deriver = deriver
+        self.identity = identity
         self.tmp_dir = tmp_dir
+        self.public_url = public_url
 
     def export(self, principal: Principal, capture_id: str, *,
-               origin: Origin = SYSTEM) -> Bundle:
+               origin: Origin = SYSTEM, base_url: str = "http://127.0.0.1:8000") -> Bundle:
+        """``base_url``: where the request came to; the certificate's QR code links
+        there unless FIELDPROOF_PUBLIC_URL says otherwise."""
         capture, key_id = self.ingest.get(principal, capture_id)  # 404 unless the caller's
         receipt = self.log.receipt(capture_id)  # 409 not_anchored before a timestamp
+        manifest = json.loads(capture.manifest)
+        media_name = b.MEDIA_DIR + media_file_name(manifest, capture.media_mime)
+        # The signed certificate first: if no TSA can stamp it, fail before
+        # anything is recorded (503 certificate_timestamp_unavailable).
+        certificate = make_certificate(
+            facts_from_records(capture_json(capture, key_id), receipt,
+                               media_name=media_name,
+                               public_base_url=self.public_url or base_url,
+                               exported_at=iso(utcnow()) or ""),
+            self.identity.get("pdf"), self.log.tsas,
+            on_fallback=lambda name, why: log.warning("TSA %s did not stamp a certificate: %s",
+                                                      name, why))
         # The export is itself a custody event, recorded before the bundle that
         # lists it is written (where it shows as not yet in the log).
         self.custody.record(principal, capture, "export", origin=origin)
@@ -112,7 +141,8 @@ class Exporter:
         fh = tempfile.TemporaryFile(dir=self.tmp_dir)  # noqa: SIM115 - closed by Bundle
         try:
             self._write(fh, capture, key_id, device, receipt, info,
-                        (header, header_sig, chunks) if capture.stream_id else None, custody)
+                        (header, header_sig, chunks) if capture.stream_id else None, custody,
+                        certificate)
             size = fh.seek(0, 2)
         except BaseException:
             fh.close()
@@ -123,7 +153,7 @@ class Exporter:
     def _write(self, fh: IO[bytes], capture: Capture, key_id: str, device: Device,
                receipt: dict[str, Any], info: dict[str, Any],
                stream: tuple[str | None, bytes | None, list[StreamChunk]] | None,
-               custody: dict[str, Any]) -> None:
+               custody: dict[str, Any], certificate: bytes) -> None:
         now = utcnow()
         stamp = now.timetuple()[:6]
         digests: dict[str, str] = {}
@@ -154,8 +184,8 @@ class Exporter:
             digests[media_name] = digest.hexdigest()
 
             derived = self._derived(capture) if stream is None else {}
-            for variant, data in derived.items():
-                put(f"{DERIVED_DIR}{variant}.jpg", data)
+            for name, data in derived.items():
+                put(f"{DERIVED_DIR}{name}", data)
 
             if stream is not None:
                 header, header_sig, chunks = stream
@@ -192,6 +222,8 @@ class Exporter:
                 tsa_files.append((stem, t["tsa"], t["tsa"] in embedded or t.get("embedded"),
                                   t.get("gen_time") or ""))
 
+            put(b.CERTIFICATE, certificate)
+            put(b.SERVER_CA, self.identity.get("pdf").root_pem)
             put(b.CUSTODY, b"".join(canonicalize(line) + b"\n"
                                     for line in custody["lines"]))
             put(b.CUSTODY_CHECKPOINT, custody["checkpoint"].encode("utf-8"))
@@ -207,17 +239,27 @@ class Exporter:
             zf.writestr(zi, sums)
 
     def _derived(self, capture: Capture) -> dict[str, bytes]:
-        """The derived copies of a JPEG photo; none for anything else."""
-        from ..errors import FieldProofError
+        """File name -> bytes of the derived copies: for a JPEG photo the display
+        and privacy copies; for any format C2PA supports, the credentialed copy."""
         from . import derived as dv
 
+        out: dict[str, bytes] = {}
         try:
             dv.check_derivable(capture)
             original = dv.read_original(self.store, capture)
             manifest = json.loads(capture.manifest)
-            return {v: dv.derive_bytes(original, manifest, v) for v in dv.VARIANTS}
+            out = {f"{v}.jpg": dv.derive_bytes(original, manifest, v) for v in dv.VARIANTS}
         except FieldProofError:
-            return {}
+            pass
+        if supported(capture.media_mime) and capture.media_size <= dv.MAX_DERIVE_BYTES:
+            try:
+                d = self.deriver.credential(capture)
+            except FieldProofError as exc:  # no TSA answered, or the self-check failed
+                log.warning("no content credentials for capture %s: %s", capture.id,
+                            exc.code)
+            else:
+                out[credential_filename(d.mime)] = d.data
+        return out
 
 
 SNIPPET = '''\
@@ -325,8 +367,9 @@ def verify_md(*, capture: Capture, key_id: str, media_name: str, origin: str,
         "| `device.jwk` | the device public key (JWK) |",
         f"| `{media_name}` | the original bytes, byte-exact |",
     ]
-    for variant in derived or []:
-        lines.append(f"| `{DERIVED_DIR}{variant}.jpg` | a derived copy ({DERIVED_WHAT[variant]}); "
+    for name in derived or []:
+        what = DERIVED_WHAT[name.split(".")[0]]
+        lines.append(f"| `{DERIVED_DIR}{name}` | a derived copy ({what}); "
                      "made by the server from the original, which it does not replace |")
     if stream:
         lines.append("| `chunks.json` | the stream header and every chunk header the device "
@@ -338,6 +381,9 @@ def verify_md(*, capture: Capture, key_id: str, media_name: str, origin: str,
         "| `timestamps/*.tsr` | RFC 3161 TimeStampResp tokens over `checkpoint.txt` |",
         "| `keys/log.vkey` | the log's verifier key (C2SP vkey) |",
         "| `keys/tsa/*.pem` | each TSA's certificate chain, root last |",
+        "| `certificate.pdf` | the evidence certificate (存证证书, zh-CN and English), "
+        "PAdES-signed by the server and time-stamped |",
+        "| `keys/server-ca.pem` | the root of the server's document and C2PA signers |",
         "| `custody.jsonl` | chain of custody: every read and status change, each a log leaf |",
         "| `custody-checkpoint.txt` | the latest signed checkpoint, which the custody proofs "
         "end in |",

@@ -159,7 +159,7 @@ class ServerIdentity:
             .not_valid_before(now - _BACKDATE)
             .not_valid_after(now + timedelta(days=365 * _LEAF_YEARS))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(cert_sign=False), critical=True)
+            .add_extension(_leaf_key_usage(purpose), critical=True)
             .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
                            critical=False)
@@ -170,6 +170,15 @@ class ServerIdentity:
         _write_atomic(d / f"{purpose}.pem", cert.public_bytes(serialization.Encoding.PEM),
                       0o644)  # last: its presence marks the pair complete
         _fsync_dir(d)
+
+
+def _leaf_key_usage(purpose: str) -> x509.KeyUsage:
+    # A signed document is a statement the server stands behind: PDF validators
+    # (pyHanko's default, Adobe's) want nonRepudiation on a document signer.
+    return x509.KeyUsage(digital_signature=True, content_commitment=purpose == "pdf",
+                         key_encipherment=False, data_encipherment=False,
+                         key_agreement=False, key_cert_sign=False, crl_sign=False,
+                         encipher_only=False, decipher_only=False)
 
 
 def _state_error(detail: str) -> FieldProofError:

@@ -155,7 +155,8 @@ def make_blueprint(services: Services) -> Blueprint:
     @bp.get("/captures/<capture_id>/bundle")
     @authenticated
     def bundle(capture_id: str) -> Any:
-        built = services.exporter.export(principal(), capture_id, origin=origin())
+        built = services.exporter.export(principal(), capture_id, origin=origin(),
+                                         base_url=request.host_url)
         resp = Response(built.iter_and_close(), mimetype="application/zip", headers={
             "Content-Disposition": f'attachment; filename="{built.filename}"',
             "Cache-Control": "private, no-store"})
@@ -205,7 +206,7 @@ def make_blueprint(services: Services) -> Blueprint:
         capture, _ = services.ingest.get(principal(), capture_id)
         services.custody.record(principal(), capture, "derive", origin=origin(),
                                 detail={"variant": d.variant, "sha256": d.sha256})
-        resp = Response(d.data, mimetype="image/jpeg", headers={
+        resp = Response(d.data, mimetype=d.mime, headers={
             "X-FieldProof-Original-SHA256": d.original_sha256,
             "X-FieldProof-Derived-SHA256": d.sha256,
             "X-FieldProof-Derivation": d.variant,
