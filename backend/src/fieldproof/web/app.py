@@ -15,6 +15,7 @@ from .log_api import make_log_blueprint
 from .pwa import default_pwa_dir, make_pwa_blueprint
 from .streams_ns import install as install_streams
 from .upload import SpoolingRequest, discard_spools
+from .verify_api import make_verify_blueprint
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     problems.install(app)
     app.register_blueprint(make_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_log_blueprint(services), url_prefix="/api/v1")
+    app.register_blueprint(make_verify_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_pwa_blueprint(settings.pwa_dir or default_pwa_dir()))
     # Threading mode: works under gunicorn's gthread worker (simple-websocket)
     # and keeps psycopg and SQLite in ordinary threads.

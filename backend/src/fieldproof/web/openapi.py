@@ -158,6 +158,46 @@ def spec() -> dict[str, Any]:
                 "Leaf data (canonical JSON) for leaves [start, end), at most 1000",
                 {"200": {"description": "OK"}}, auth=False,
                 parameters=[_q("start", True), _q("end", True)])},
+            "/lookup/{sha256}": {"get": _op(
+                "Was a file with this SHA-256 (media or manifest hash) anchored, and when. "
+                "Tells kind, receipt time, leaf index, checkpoint and TSA genTimes; never "
+                "owner, device, place or capture id. Rate-limited per address",
+                {"200": _json("Lookup"),
+                 "400": {"description": "hash_invalid: not 64 hex digits"},
+                 "429": {"description": "rate_limited, with retry_after and Retry-After"}},
+                auth=False,
+                parameters=[{"name": "sha256", "in": "path", "required": True,
+                             "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}])},
+            "/lookup": {"post": _op(
+                "As GET /lookup/{sha256}, with the hash in the body (kept out of access "
+                "logs); what the /verify page uses",
+                {"200": _json("Lookup"),
+                 "400": {"description": "hash_invalid or json_invalid"},
+                 "429": {"description": "rate_limited"}},
+                auth=False,
+                requestBody={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["sha256"],
+                    "properties": {"sha256": {"type": "string"}}}}}})},
+            "/verify/timestamp": {"post": _op(
+                "Explain an RFC 3161 token over a checkpoint step by step (status, TSA, "
+                "genTime, policy, hash, imprint, signer, chain to this server's TSAs, CMS "
+                "signature, embedded or external). Send only the token and the checkpoint "
+                "text. Rate-limited per address",
+                {"200": _json("TimestampExplanation"),
+                 "400": {"description": "json_invalid or bad_request (missing field, "
+                                        "token not base64)"},
+                 "413": {"description": "too_large: body over 64 KiB, token over 32 KiB or "
+                                        "checkpoint over 8 KiB"},
+                 "429": {"description": "rate_limited"}},
+                auth=False,
+                requestBody={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["token_b64", "checkpoint"],
+                    "properties": {
+                        "token_b64": {"type": "string",
+                                      "description": "DER TimeStampResp, standard base64"},
+                        "checkpoint": {"type": "string",
+                                       "description": "the signed note text the token "
+                                                      "time-stamps, exactly"}}}}}})},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -188,6 +228,33 @@ def spec() -> dict[str, Any]:
                     "timestamps": {"type": "array", "items": {"type": "object", "properties": {
                         "tsa": {"type": "string"}, "embedded": {"type": "boolean"},
                         "token_b64": {"type": "string"}, "gen_time": {"type": "string"}}}}}},
+                "Lookup": {"type": "object", "required": ["sha256", "found", "matches"],
+                           "properties": {
+                    "sha256": {"type": "string"}, "found": {"type": "boolean"},
+                    "truncated": {"type": "boolean", "description": "more than 20 matches"},
+                    "matches": {"type": "array", "items": {"type": "object", "properties": {
+                        "matched": {"type": "string", "enum": ["media", "manifest"]},
+                        "kind": {"type": "string"}, "partial": {"type": "boolean"},
+                        "received_at": {"type": "string"},
+                        "anchored": {"type": "boolean"},
+                        "leaf_index": {"type": ["integer", "null"]},
+                        "checkpoint": {"type": ["object", "null"], "properties": {
+                            "tree_size": {"type": "integer"},
+                            "created_at": {"type": "string"},
+                            "timestamps": {"type": "array", "items": {
+                                "type": "object", "properties": {
+                                    "tsa": {"type": "string"},
+                                    "embedded": {"type": "boolean"},
+                                    "gen_time": {"type": "string"}}}}}}}}}}},
+                "TimestampExplanation": {"type": "object", "properties": {
+                    "ok": {"type": "boolean", "description": "every step passed"},
+                    "tsa": {"type": ["string", "null"]},
+                    "embedded": {"type": ["boolean", "null"]},
+                    "gen_time": {"type": ["string", "null"]},
+                    "steps": {"type": "array", "items": {
+                        "type": "object", "required": ["step", "ok", "detail"],
+                        "properties": {"step": {"type": "string"}, "ok": {"type": "boolean"},
+                                       "detail": {"type": "string"}}}}}},
                 "Check": {"type": "object", "required": ["name", "ok", "detail"],
                           "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"},
                                          "detail": {"type": "string"}}},
