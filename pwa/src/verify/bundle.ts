@@ -1,0 +1,768 @@
+// The evidence-bundle verifier, in the browser. A port of the backend's
+// offline verifier (backend/src/fieldproof/core/bundle.py, the reference):
+// the same checks, names and order, one result line each. What a browser
+// cannot do itself (CMS / X.509 for the RFC 3161 tokens) goes to the server
+// through `timestamp`, which is sent only a token and the checkpoint text.
+//
+// Messages are i18n keys with parameters, so the page shows them in the
+// user's language.
+import type { Key } from '../i18n';
+import { b64 as b64Text, b64url, equalBytes, fromB64url, fromHex, hex, sha256, utf8 } from '../shared/bytes';
+import { canonicalText } from '../shared/jcs';
+import { thumbprint } from '../shared/keys';
+import { leafHash, verifyInclusion } from '../shared/merkle';
+import { nextChain } from '../shared/protocol';
+import { consistencyError } from './consistency';
+import { hashBlob, type MediaDigest } from './hash';
+import { b64Strict, NoteError, openCheckpoint, parseVkey, type Checkpoint, type VerifierKey } from './note';
+import { ZipError, ZipReader } from './zip';
+
+// File names, as template literals: the i18n test reads any single-quoted
+// "device." + "jwk" as a translation key.
+export const MANIFEST = `manifest.json`;
+export const SIGNATURE = `manifest.sig`;
+export const DEVICE_KEY = `device.jwk`;
+export const CHUNKS = `chunks.json`;
+export const LOG_ENTRY = `log-entry.json`;
+export const RECEIPT = `receipt.json`;
+export const CHECKPOINT = `checkpoint.txt`;
+export const LOG_VKEY = `keys/log.vkey`;
+export const CUSTODY = `custody.jsonl`;
+export const CUSTODY_CHECKPOINT = `custody-checkpoint.txt`;
+export const CUSTODY_CONSISTENCY = `custody-consistency.json`;
+const CUSTODY_RECORD = 'fieldproof.custody-record';
+const CUSTODY_EVENTS = ['view', 'download', 'derive', 'export', 'anchored'];
+export const SUMS = `SHA256SUMS`;
+export const MEDIA_DIR = `media/`;
+export const TIMESTAMP_DIR = `timestamps/`;
+export const CERTIFICATE = `certificate.pdf`;
+const REQUIRED = [MANIFEST, SIGNATURE, DEVICE_KEY, LOG_ENTRY, RECEIPT, CHECKPOINT, SUMS];
+const RECEIPT_MEMBERS = ['inclusion_proof', 'leaf_hash', 'leaf_index', 'origin', 'tree_size'];
+const CHUNK_MEMBERS = ['chain', 'header', 'sha256', 'seq', 'signature', 'size'];
+export const MAX_SMALL_FILE = 64 << 20;
+const MAX_INFLATED_MEDIA = 256 << 20;
+
+export interface Msg {
+  key: Key;
+  params?: Record<string, string | number>;
+}
+/** info: a note that is not a check (a file verified elsewhere), never a failure. */
+export type Status = 'pass' | 'fail' | 'skip' | 'info';
+export interface TimestampStep {
+  step: string;
+  ok: boolean;
+  detail: string;
+}
+/** What POST /api/v1/verify/timestamp answers. */
+export interface TimestampExplanation {
+  ok: boolean;
+  tsa: string | null;
+  embedded: boolean | null;
+  gen_time: string | null;
+  steps: TimestampStep[];
+}
+export interface Check {
+  name: string;
+  status: Status;
+  msg: Msg;
+  steps?: TimestampStep[];
+  embedded?: boolean | null;
+}
+export interface BundleReport {
+  checks: Check[];
+  ok: boolean; // every check ran and passed
+  failed: number;
+  skipped: number;
+  capture: {
+    manifestSha256: string;
+    media: string;
+    mediaSha256: string;
+    mediaSize: number;
+    mediaMs: number;
+    keyId: string;
+    kind: string;
+    origin: string | null;
+    partial: boolean;
+  };
+}
+export interface VerifyOptions {
+  /** Explain one RFC 3161 token over the checkpoint text (the server does this). */
+  timestamp?: (token: Uint8Array, checkpoint: string) => Promise<TimestampExplanation>;
+  /** The log key this server publishes (GET /api/v1/log), to say whether the bundle is from this log. */
+  serverVkey?: string | null;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Where the bundle's files come from: a zip file, or (tests) a map of bytes. */
+export interface BundleSource {
+  names(): string[];
+  read(name: string): Promise<Uint8Array>;
+  blob(name: string): Promise<Blob>;
+}
+
+export class ZipSource implements BundleSource {
+  constructor(readonly zip: ZipReader) {}
+  names(): string[] {
+    return this.zip.names();
+  }
+  read(name: string): Promise<Uint8Array> {
+    return this.zip.read(name, MAX_SMALL_FILE);
+  }
+  async blob(name: string): Promise<Blob> {
+    if (this.zip.entry(name).method === 0) return this.zip.storedBlob(name);
+    // Not what our exports write (the media is STORED), but a valid zip all the same.
+    return new Blob([(await this.zip.read(name, MAX_INFLATED_MEDIA)) as Uint8Array<ArrayBuffer>]);
+  }
+}
+
+export class MemorySource implements BundleSource {
+  constructor(readonly files: Map<string, Uint8Array>) {}
+  names(): string[] {
+    return [...this.files.keys()];
+  }
+  async read(name: string): Promise<Uint8Array> {
+    const data = this.files.get(name);
+    if (!data) throw new Error(`${name} is missing`);
+    return data;
+  }
+  async blob(name: string): Promise<Blob> {
+    return new Blob([(await this.read(name)) as Uint8Array<ArrayBuffer>]);
+  }
+}
+
+/** Not a bundle at all: nothing to verify. */
+export class BundleUnusable extends Error {
+  constructor(readonly msg: Msg) {
+    super(msg.key);
+  }
+}
+
+/** The zip's reader if `file` is a zip holding an evidence bundle, else null. */
+export async function openBundleZip(file: Blob): Promise<ZipReader | null> {
+  try {
+    const zip = await ZipReader.open(file);
+    const names = new Set(zip.names());
+    return names.has(MANIFEST) && names.has(SUMS) && names.has(LOG_ENTRY) ? zip : null;
+  } catch (err) {
+    if (err instanceof ZipError) return null;
+    throw err;
+  }
+}
+
+class Bad extends Error {
+  constructor(readonly msg: Msg) {
+    super(msg.key);
+  }
+}
+
+function bad(key: Key, params?: Record<string, string | number>): Bad {
+  return new Bad({ key, params });
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const sameKeys = (o: Json, keys: string[]) => Object.keys(o).sort().join(',') === [...keys].sort().join(',');
+const strict = new TextDecoder('utf-8', { fatal: true });
+
+function text(raw: Uint8Array, file: string): string {
+  try {
+    return strict.decode(raw);
+  } catch {
+    throw bad('vb.json.notUtf8', { file });
+  }
+}
+
+function json(raw: Uint8Array, file: string): unknown {
+  const s = text(raw, file);
+  try {
+    return JSON.parse(s);
+  } catch (err) {
+    throw bad('vb.json.invalid', { file, reason: reason(err) });
+  }
+}
+
+/** JSON that must be an object in its canonical (JCS) form, byte for byte. */
+function jcs(raw: Uint8Array, file: string): Json {
+  const value = json(raw, file);
+  if (!isObject(value)) throw bad('vb.json.notObject', { file });
+  if (canonicalText(value) !== text(raw, file)) throw bad('vb.json.notCanonical', { file });
+  return value;
+}
+
+function b64urlStrict(value: unknown, what: string): Uint8Array {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value)) throw bad('vb.b64url', { what });
+  const raw = fromB64url(value);
+  if (b64url(raw) !== value) throw bad('vb.b64url', { what });
+  return raw;
+}
+
+function b64Field(value: unknown, what: string): Uint8Array {
+  try {
+    return b64Strict(value);
+  } catch {
+    throw bad('vb.b64', { what });
+  }
+}
+
+const isHex64 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+
+async function importDeviceKey(jwk: Json): Promise<CryptoKey> {
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') throw new Error('not an EC P-256 key');
+  for (const c of ['x', 'y'] as const) {
+    const v = jwk[c];
+    if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(v) || b64url(fromB64url(v)) !== v) throw new Error(`${c} is not 32 bytes of base64url`);
+  }
+  return crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x as string, y: jwk.y as string, ext: true },
+    { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+}
+
+async function ecdsaVerify(key: CryptoKey, sig: Uint8Array, data: Uint8Array): Promise<boolean> {
+  if (sig.length !== 64) return false;
+  return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, sig as Uint8Array<ArrayBuffer>, data as Uint8Array<ArrayBuffer>);
+}
+
+const sha256Hex = async (data: Uint8Array) => hex(await sha256(data));
+
+class Verify {
+  checks: Check[] = [];
+  names: string[] = [];
+  files = new Map<string, Uint8Array>();
+  digests = new Map<string, string>();
+  mediaName = '';
+  media: MediaDigest & { error?: Msg } = { sha256: '', size: 0, slices: [], ms: 0 };
+  manifest: Json = {};
+  manifestOk = false;
+  device: CryptoKey | null = null;
+  deviceKeyId = '';
+  entry: Json = {};
+  chunkSizes: number[] = [];
+  checkpoint: Checkpoint | null = null;
+  logKey: VerifierKey | null = null;
+
+  constructor(readonly source: BundleSource, readonly opts: VerifyOptions) {}
+
+  add(name: string, status: Status, msg: Msg, extra: Partial<Check> = {}): void {
+    this.checks.push({ name, status, msg, ...extra });
+  }
+
+  async run(name: string, fn: () => Promise<Msg>): Promise<void> {
+    try {
+      this.add(name, 'pass', await fn());
+    } catch (err) {
+      if (err instanceof Bad) this.add(name, 'fail', err.msg);
+      else if (err instanceof DOMException && err.name === 'AbortError') throw err;
+      else this.add(name, 'fail', { key: 'vb.error', params: { reason: reason(err) } });
+    }
+  }
+
+  need(name: string): Uint8Array {
+    const data = this.files.get(name);
+    if (!data) throw bad('vb.missing', { file: name });
+    return data;
+  }
+
+  get partial(): boolean {
+    return this.manifest.type === 'fieldproof.stream';
+  }
+
+  get keyId(): string {
+    const device = this.manifest.device;
+    return isObject(device) ? String(device.key_id) : '';
+  }
+
+  // -- reading -------------------------------------------------------------
+  async load(): Promise<void> {
+    const names = this.source.names();
+    const dupes = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].sort();
+    if (dupes.length) throw new BundleUnusable({ key: 'vb.unusable.dupes', params: { files: dupes.join(', ') } });
+    this.names = [...names].sort();
+    const missing = REQUIRED.filter((n) => !names.includes(n));
+    if (missing.length) throw new BundleUnusable({ key: 'vb.unusable.missing', params: { files: missing.join(', ') } });
+    const media = names.filter((n) => n.startsWith(MEDIA_DIR));
+    if (media.length !== 1) throw new BundleUnusable({ key: 'vb.unusable.media', params: { n: media.length } });
+    this.mediaName = media[0];
+    for (const name of this.names) {
+      if (name === this.mediaName) continue;
+      try {
+        const data = await this.source.read(name);
+        this.files.set(name, data);
+        this.digests.set(name, await sha256Hex(data));
+      } catch (err) {
+        this.add('read', 'fail', { key: 'vb.read.failed', params: { file: name, reason: reason(err) } });
+      }
+    }
+  }
+
+  parseChunks(): void {
+    const raw = this.files.get(CHUNKS);
+    if (!raw) return;
+    try {
+      const body = json(raw, CHUNKS);
+      const chunks = isObject(body) ? body.chunks : null;
+      if (Array.isArray(chunks) && chunks.every((c) => isObject(c) && isInt(c.size) && c.size >= 0)) {
+        this.chunkSizes = chunks.map((c) => (c as Json).size as number);
+      }
+    } catch {
+      this.chunkSizes = [];
+    }
+  }
+
+  async hashMedia(): Promise<void> {
+    try {
+      const blob = await this.source.blob(this.mediaName);
+      this.media = await hashBlob(blob, {
+        chunkSizes: this.files.has(CHUNKS) ? this.chunkSizes : undefined,
+        onProgress: this.opts.onProgress,
+        signal: this.opts.signal,
+      });
+      this.digests.set(this.mediaName, this.media.sha256);
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') throw err;
+      const msg: Msg = { key: 'vb.read.failed', params: { file: this.mediaName, reason: reason(err) } };
+      this.media = { sha256: '', size: 0, slices: [], ms: 0, error: msg };
+      this.add('read', 'fail', msg);
+    }
+  }
+
+  // -- checks --------------------------------------------------------------
+  sums(): void {
+    const raw = this.files.get(SUMS);
+    if (!raw) return this.add('SHA256SUMS', 'fail', { key: 'vb.missing', params: { file: SUMS } });
+    let s: string;
+    try {
+      s = strict.decode(raw);
+    } catch {
+      return this.add('SHA256SUMS', 'fail', { key: 'vb.json.notUtf8', params: { file: SUMS } });
+    }
+    const problems: Msg[] = [];
+    const listed = new Map<string, string>();
+    if (!s.endsWith('\n')) problems.push({ key: 'vb.sums.newline' });
+    s.split('\n').slice(0, -1).forEach((line, i) => {
+      const m = /^([0-9a-f]{64}) [ *]([^\r\n]+)$/.exec(line);
+      if (!m) return void problems.push({ key: 'vb.sums.line', params: { line: i + 1 } });
+      if (listed.has(m[2])) problems.push({ key: 'vb.sums.twice', params: { file: m[2] } });
+      listed.set(m[2], m[1]);
+    });
+    for (const name of this.names) {
+      if (name === SUMS) continue;
+      if (!listed.has(name)) problems.push({ key: 'vb.sums.unlisted', params: { file: name } });
+      else if (this.digests.has(name) && this.digests.get(name) !== listed.get(name)) problems.push({ key: 'vb.sums.differs', params: { file: name } });
+    }
+    for (const name of listed.keys()) {
+      if (!this.names.includes(name) || name === SUMS) problems.push({ key: 'vb.sums.extra', params: { file: name } });
+    }
+    if (problems.length) problems.forEach((p) => this.add('SHA256SUMS', 'fail', p));
+    else this.add('SHA256SUMS', 'pass', { key: 'vb.sums.ok', params: { n: listed.size } });
+  }
+
+  async checkManifest(): Promise<Msg> {
+    this.manifest = jcs(this.need(MANIFEST), MANIFEST);
+    const type = this.manifest.type;
+    if (type !== 'fieldproof.capture' && type !== 'fieldproof.stream') throw bad('vb.manifest.type', { type: String(type) });
+    this.manifestOk = true;
+    const digest = await sha256Hex(this.need(MANIFEST));
+    return this.partial
+      ? { key: 'vb.manifest.partial', params: { sha256: digest } }
+      : { key: 'vb.manifest.ok', params: { v: String(this.manifest.v), kind: String(this.manifest.kind), sha256: digest } };
+  }
+
+  async checkDeviceKey(): Promise<Msg> {
+    const jwk = jcs(this.need(DEVICE_KEY), DEVICE_KEY);
+    if (!sameKeys(jwk, ['crv', 'kty', 'x', 'y'])) throw bad('vb.device.members', { file: DEVICE_KEY });
+    let key: CryptoKey;
+    try {
+      key = await importDeviceKey(jwk);
+    } catch (err) {
+      throw bad('vb.device.invalid', { file: DEVICE_KEY, reason: reason(err) });
+    }
+    if (!this.manifestOk) throw bad('vb.cannotCompare', { file: MANIFEST });
+    const thumb = await thumbprint(jwk);
+    if (thumb !== this.keyId) throw bad('vb.device.mismatch', { file: DEVICE_KEY, thumb, keyId: this.keyId });
+    this.device = key;
+    this.deviceKeyId = thumb;
+    return { key: 'vb.device.ok', params: { keyId: thumb } };
+  }
+
+  async checkSignature(): Promise<Msg> {
+    const sig = this.need(SIGNATURE);
+    if (!this.device) throw bad('vb.signature.noKey');
+    if (sig.length !== 64) throw bad('vb.signature.length', { file: SIGNATURE, n: sig.length });
+    if (!(await ecdsaVerify(this.device, sig, this.need(MANIFEST)))) throw bad('vb.signature.bad', { file: SIGNATURE, keyId: this.deviceKeyId });
+    return { key: 'vb.signature.ok', params: { keyId: this.deviceKeyId, file: MANIFEST } };
+  }
+
+  async checkLogEntry(): Promise<void> {
+    let e: Json;
+    try {
+      e = this.entry = jcs(this.need(LOG_ENTRY), LOG_ENTRY);
+    } catch (err) {
+      if (err instanceof Bad) return this.add('log_entry', 'fail', err.msg);
+      throw err;
+    }
+    const problems: Key[] = [];
+    if (e.type !== 'fieldproof.capture' || e.v !== 1) problems.push('vb.entry.type');
+    if (e.manifest_sha256 !== (await sha256Hex(this.files.get(MANIFEST) ?? new Uint8Array()))) problems.push('vb.entry.manifest');
+    if (e.signature !== b64url(this.files.get(SIGNATURE) ?? new Uint8Array())) problems.push('vb.entry.signature');
+    if (e.key_id !== this.keyId) problems.push('vb.entry.keyId');
+    const media = isObject(this.manifest.media) ? this.manifest.media : {};
+    if (!this.partial && e.media_sha256 !== media.sha256) problems.push('vb.entry.media');
+    const stream = e.stream;
+    if (this.partial && !(isObject(stream) && stream.partial === true)) problems.push('vb.entry.notPartial');
+    if (!this.partial && isObject(this.manifest.stream)) {
+      const want = { ...this.manifest.stream, partial: false };
+      if (!isObject(stream) || canonicalText(stream) !== canonicalText(want)) problems.push('vb.entry.stream');
+    }
+    if (this.files.has(CHUNKS) !== ('stream' in e)) problems.push('vb.entry.chunks');
+    if (problems.length) return problems.forEach((key) => this.add('log_entry', 'fail', { key }));
+    this.add('log_entry', 'pass', {
+      key: 'vb.entry.ok',
+      params: {
+        manifest: String(e.manifest_sha256).slice(0, 16),
+        keyId: String(e.key_id),
+        media: String(e.media_sha256).slice(0, 16),
+        received: String(e.received_at),
+      },
+    });
+  }
+
+  async checkMedia(): Promise<Msg> {
+    if (this.media.error) throw new Bad(this.media.error);
+    if (!this.manifestOk) throw bad('vb.cannotCompare', { file: MANIFEST });
+    const file = this.mediaName;
+    const speed = this.media.ms > 0 ? (this.media.size / 1e6 / (this.media.ms / 1000)).toFixed(0) : '-';
+    const ok = { file, size: this.media.size, sha256: this.media.sha256, speed };
+    if (this.partial) {
+      const want = this.entry.media_sha256;
+      if (this.media.sha256 !== want) throw bad('vb.media.hashEntry', { file, got: this.media.sha256, want: String(want) });
+      return { key: 'vb.media.okPartial', params: ok };
+    }
+    const media = isObject(this.manifest.media) ? this.manifest.media : {};
+    if (this.media.sha256 !== media.sha256) throw bad('vb.media.hash', { file, got: this.media.sha256, want: String(media.sha256) });
+    if (this.media.size !== media.size) throw bad('vb.media.size', { file, got: this.media.size, want: String(media.size) });
+    return { key: 'vb.media.ok', params: ok };
+  }
+
+  async checkChunks(): Promise<Msg> {
+    const raw = this.need(CHUNKS);
+    if (!this.device) throw bad('vb.chunks.noKey');
+    const body = json(raw, CHUNKS);
+    if (!isObject(body) || !sameKeys(body, ['chunks', 'header_signature', 'stream_header'])) throw bad('vb.chunks.shape', { file: CHUNKS });
+    if (canonicalText(body) !== text(raw, CHUNKS)) throw bad('vb.json.notCanonical', { file: CHUNKS });
+    if (typeof body.stream_header !== 'string') throw bad('vb.chunks.headerText');
+    const headerRaw = utf8.encode(body.stream_header);
+    const header = jcs(headerRaw, 'stream_header');
+    const streamId = await sha256Hex(headerRaw);
+    const headerSig = b64urlStrict(body.header_signature, 'header_signature');
+    if (!isObject(header.device) || header.device.key_id !== this.keyId) throw bad('vb.chunks.otherDevice');
+    if (!(await ecdsaVerify(this.device, headerSig, headerRaw))) throw bad('vb.chunks.headerSig');
+    let headClaim: unknown;
+    let countClaim: unknown;
+    if (this.partial) {
+      if (!equalBytes(headerRaw, this.files.get(MANIFEST) ?? new Uint8Array())) throw bad('vb.chunks.headerDiffers');
+      if (!equalBytes(headerSig, this.files.get(SIGNATURE) ?? new Uint8Array())) throw bad('vb.chunks.sigDiffers');
+      const s = isObject(this.entry.stream) ? this.entry.stream : {};
+      headClaim = s.chain_head;
+      countClaim = s.chunks;
+    } else {
+      const s = isObject(this.manifest.stream) ? this.manifest.stream : {};
+      if (s.id !== streamId) throw bad('vb.chunks.streamId', { claim: String(s.id), got: streamId });
+      headClaim = s.chain_head;
+      countClaim = s.chunks;
+    }
+    const chunks = body.chunks;
+    if (!Array.isArray(chunks) || !chunks.length) throw bad('vb.chunks.none');
+    if (this.media.error) throw new Bad(this.media.error);
+    const total = chunks.reduce((n: number, c: unknown) => n + (isObject(c) && isInt(c.size) ? c.size : 0), 0);
+    if (this.media.slices.length !== chunks.length || total !== this.media.size) {
+      throw bad('vb.chunks.sizes', { file: this.mediaName, size: this.media.size });
+    }
+    let chain = fromHex(streamId);
+    for (let seq = 0; seq < chunks.length; seq++) {
+      const c = chunks[seq] as unknown;
+      if (!isObject(c) || !sameKeys(c, CHUNK_MEMBERS)) throw bad('vb.chunks.chunkShape', { seq });
+      if (typeof c.header !== 'string') throw bad('vb.chunks.chunkText', { seq });
+      const headRaw = utf8.encode(c.header);
+      const head = jcs(headRaw, `chunk ${seq} header`);
+      if (head.type !== 'fieldproof.chunk' || head.stream !== streamId) throw bad('vb.chunks.notThisStream', { seq, stream: streamId });
+      for (const k of ['seq', 'size', 'sha256', 'chain']) {
+        if (head[k] !== c[k]) throw bad('vb.chunks.field', { seq, field: k });
+      }
+      if (c.seq !== seq) throw bad('vb.chunks.seq', { seq, got: String(c.seq) });
+      let sig: Uint8Array;
+      try {
+        sig = b64urlStrict(c.signature, `chunk ${seq} signature`);
+      } catch {
+        throw bad('vb.chunks.chunkSig', { seq });
+      }
+      if (!(await ecdsaVerify(this.device, sig, headRaw))) throw bad('vb.chunks.chunkSig', { seq });
+      if (!isHex64(c.sha256)) throw bad('vb.chunks.chunkHash', { seq });
+      if (this.media.slices[seq] !== c.sha256) {
+        throw bad('vb.chunks.bytes', { seq, file: this.mediaName, got: this.media.slices[seq], want: c.sha256 });
+      }
+      chain = await nextChain(chain, seq, fromHex(c.sha256));
+      if (hex(chain) !== c.chain) throw bad('vb.chunks.chain', { seq });
+    }
+    if (countClaim !== chunks.length || headClaim !== hex(chain)) {
+      throw bad(this.partial ? 'vb.chunks.headEntry' : 'vb.chunks.headManifest',
+        { n: chunks.length, head: hex(chain), count: String(countClaim), claim: String(headClaim) });
+    }
+    if (this.partial) {
+      const last = isObject(this.entry.stream) ? this.entry.stream.last_chunk_signature : undefined;
+      let same = false;
+      try {
+        same = last !== undefined && equalBytes(b64Strict(last), b64urlStrict((chunks[chunks.length - 1] as Json).signature, 'signature'));
+      } catch {
+        same = false;
+      }
+      if (!same) throw bad('vb.chunks.lastSig');
+    }
+    return { key: this.partial ? 'vb.chunks.okEntry' : 'vb.chunks.okManifest', params: { stream: streamId, n: chunks.length, head: hex(chain) } };
+  }
+
+  async checkLogKey(): Promise<VerifierKey> {
+    const raw = this.files.get(LOG_VKEY);
+    if (!raw) throw bad('vb.logKey.missing', { file: LOG_VKEY });
+    let key: VerifierKey;
+    try {
+      key = await parseVkey(text(raw, LOG_VKEY));
+    } catch (err) {
+      if (err instanceof Bad) throw err;
+      throw bad('vb.logKey.invalid', { file: LOG_VKEY, reason: reason(err) });
+    }
+    if (!equalBytes(raw, utf8.encode(key.vkey + '\n'))) throw bad('vb.logKey.oneLine', { file: LOG_VKEY });
+    return key;
+  }
+
+  async checkCheckpoint(): Promise<void> {
+    let key: VerifierKey;
+    try {
+      key = await this.checkLogKey();
+      this.add('log_key', 'pass', { key: 'vb.logKey.ok', params: { file: LOG_VKEY, name: key.name, fp: `sha256:${key.fingerprint}` } });
+    } catch (err) {
+      this.add('log_key', 'fail', err instanceof Bad ? err.msg : { key: 'vb.error', params: { reason: reason(err) } });
+      return this.add('checkpoint', 'fail', { key: 'vb.checkpoint.noKey' });
+    }
+    if (this.opts.serverVkey) {
+      if (this.opts.serverVkey.trim() === key.vkey) this.add('log_key', 'pass', { key: 'vb.logKey.server' });
+      else this.add('log_key', 'skip', { key: 'vb.logKey.otherServer', params: { name: key.name } });
+    }
+    let opened: Awaited<ReturnType<typeof openCheckpoint>>;
+    try {
+      opened = await openCheckpoint(this.need(CHECKPOINT), key);
+    } catch (err) {
+      if (err instanceof Bad) return this.add('checkpoint', 'fail', err.msg);
+      return this.add('checkpoint', 'fail', { key: 'vb.checkpoint.invalid', params: { file: CHECKPOINT, reason: err instanceof NoteError ? err.message : reason(err) } });
+    }
+    const cp = opened.checkpoint;
+    if (cp.origin !== key.name) return this.add('checkpoint', 'fail', { key: 'vb.checkpoint.origin', params: { origin: cp.origin, name: key.name } });
+    this.checkpoint = cp;
+    this.logKey = key;
+    const params = { file: CHECKPOINT, name: key.name, size: cp.size, root: b64Text(cp.root) };
+    if (opened.verified === null) this.add('checkpoint', 'skip', { key: 'vb.checkpoint.noEd25519', params });
+    else this.add('checkpoint', 'pass', { key: 'vb.checkpoint.ok', params });
+  }
+
+  async checkReceipt(): Promise<Msg> {
+    const receipt = json(this.need(RECEIPT), RECEIPT);
+    if (!isObject(receipt) || !sameKeys(receipt, RECEIPT_MEMBERS)) throw bad('vb.inclusion.members', { file: RECEIPT, members: RECEIPT_MEMBERS.join(', ') });
+    const leaf = await leafHash(this.need(LOG_ENTRY));
+    if (!equalBytes(b64Field(receipt.leaf_hash, 'leaf_hash'), leaf)) throw bad('vb.inclusion.leaf', { file: LOG_ENTRY });
+    const cp = this.checkpoint;
+    if (!cp) throw bad('vb.inclusion.noCheckpoint');
+    if (receipt.origin !== cp.origin || receipt.tree_size !== cp.size) {
+      throw bad('vb.inclusion.mismatch', { origin: String(receipt.origin), size: String(receipt.tree_size), cpOrigin: cp.origin, cpSize: cp.size });
+    }
+    const index = receipt.leaf_index;
+    const proof = receipt.inclusion_proof;
+    if (!isInt(index) || !Array.isArray(proof)) throw bad('vb.inclusion.types');
+    const path = proof.map((p, i) => b64Field(p, `inclusion_proof[${i}]`));
+    if (!(await verifyInclusion(index, cp.size, leaf, path, cp.root))) throw bad('vb.inclusion.proof', { index, size: cp.size });
+    return { key: 'vb.inclusion.ok', params: { index, size: cp.size } };
+  }
+
+  async checkTimestamps(): Promise<void> {
+    const tokens = this.names.filter((n) => n.startsWith(TIMESTAMP_DIR)).sort();
+    if (!tokens.length) return this.add('timestamp', 'fail', { key: 'vb.timestamp.none' });
+    let note: string | null = null;
+    try {
+      note = text(this.need(CHECKPOINT), CHECKPOINT);
+    } catch (err) {
+      if (!(err instanceof Bad)) throw err;
+    }
+    for (const file of tokens) {
+      const token = this.files.get(file);
+      if (!file.endsWith('.tsr')) {
+        this.add('timestamp', 'fail', { key: 'vb.timestamp.ext', params: { file } });
+        continue;
+      }
+      if (!token || note === null) {
+        this.add('timestamp', 'fail', { key: 'vb.missing', params: { file: token ? CHECKPOINT : file } });
+        continue;
+      }
+      if (!this.opts.timestamp) {
+        this.add('timestamp', 'skip', { key: 'vb.timestamp.offline', params: { file } });
+        continue;
+      }
+      let ex: TimestampExplanation;
+      try {
+        ex = await this.opts.timestamp(token, note);
+      } catch (err) {
+        this.add('timestamp', 'skip', { key: 'vb.timestamp.unreachable', params: { file, reason: reason(err) } });
+        continue;
+      }
+      const failed = ex.steps.find((s) => !s.ok);
+      if (ex.ok && !failed) {
+        this.add('timestamp', 'pass', { key: ex.embedded ? 'vb.timestamp.okEmbedded' : 'vb.timestamp.ok', params: { file, tsa: ex.tsa ?? '?', genTime: ex.gen_time ?? '?' } },
+          { steps: ex.steps, embedded: ex.embedded });
+      } else {
+        this.add('timestamp', 'fail', { key: 'vb.timestamp.failed', params: { file, step: failed?.step ?? '?', detail: failed?.detail ?? '' } },
+          { steps: ex.steps, embedded: ex.embedded });
+      }
+    }
+  }
+
+  /** custody-checkpoint.txt: signed by the log key and consistent with checkpoint.txt. */
+  async custodyCheckpoint(): Promise<Checkpoint | null> {
+    if (!this.names.includes(CUSTODY_CHECKPOINT)) return null;
+    if (!this.checkpoint || !this.logKey) throw bad('vb.custody.noCheckpoint');
+    let cp: Checkpoint;
+    try {
+      const opened = await openCheckpoint(this.need(CUSTODY_CHECKPOINT), this.logKey);
+      if (opened.verified === null) throw new NoteError('this browser has no Ed25519');
+      cp = opened.checkpoint;
+    } catch (err) {
+      if (err instanceof Bad) throw err;
+      throw bad('vb.custody.cpInvalid', { file: CUSTODY_CHECKPOINT, reason: reason(err) });
+    }
+    if (cp.origin !== this.checkpoint.origin) throw bad('vb.custody.cpOrigin', { file: CUSTODY_CHECKPOINT, origin: cp.origin });
+    const body = jcs(this.need(CUSTODY_CONSISTENCY), CUSTODY_CONSISTENCY);
+    const shape = { file: CUSTODY_CONSISTENCY, first: this.checkpoint.size, second: cp.size };
+    if (!sameKeys(body, ['consistency_proof', 'first', 'second']) || body.first !== this.checkpoint.size || body.second !== cp.size ||
+      !Array.isArray(body.consistency_proof)) throw bad('vb.custody.consistencyShape', shape);
+    const proof = body.consistency_proof.map((p, i) => b64Field(p, `consistency_proof[${i}]`));
+    const err = await consistencyError(this.checkpoint.size, cp.size, this.checkpoint.root, cp.root, proof);
+    if (err) throw bad('vb.custody.consistency', { file: CUSTODY_CHECKPOINT, base: CHECKPOINT, reason: err });
+    return cp;
+  }
+
+  /** Each custody record: bound to this capture, and its leaf in the log (as core/bundle.py). */
+  async checkCustody(): Promise<Msg> {
+    const s = text(this.need(CUSTODY), CUSTODY);
+    if (!s.endsWith('\n')) throw bad('vb.custody.noNewline', { file: CUSTODY });
+    const lines = s.split('\n').slice(0, -1);
+    if (!lines.length) throw bad('vb.custody.empty', { file: CUSTODY });
+    const cp = await this.custodyCheckpoint();
+    const manifestSha = await sha256Hex(this.files.get(MANIFEST) ?? new Uint8Array());
+    const events: string[] = [];
+    let proven = 0;
+    let lastIndex = -1;
+    let lastAt: bigint | null = null;
+    for (let i = 0; i < lines.length; i++) {
+      const line = i + 1;
+      const item = jcs(utf8.encode(lines[i]), `${CUSTODY} line ${line}`);
+      const keys = Object.keys(item);
+      if (!keys.includes('record') || !keys.includes('leaf_index') || keys.some((k) => !['record', 'leaf_index', 'inclusion_proof'].includes(k))) {
+        throw bad('vb.custody.lineShape', { line });
+      }
+      if (typeof item.record !== 'string') throw bad('vb.custody.recordText', { line });
+      const recordRaw = utf8.encode(item.record);
+      const rec = jcs(recordRaw, `${CUSTODY} line ${line} record`);
+      if (rec.type !== CUSTODY_RECORD || rec.v !== 1) throw bad('vb.custody.recordType', { line });
+      if (rec.manifest_sha256 !== manifestSha) throw bad('vb.custody.otherManifest', { line, got: String(rec.manifest_sha256), want: manifestSha });
+      if (typeof rec.event !== 'string' || !CUSTODY_EVENTS.includes(rec.event)) throw bad('vb.custody.event', { line, event: String(rec.event) });
+      const at = timeKey(rec.at);
+      if (at === null) throw bad('vb.custody.at', { line });
+      if (lastAt !== null && at < lastAt) throw bad('vb.custody.order', { line });
+      lastAt = at;
+      const index = item.leaf_index;
+      const proof = item.inclusion_proof;
+      events.push(rec.event);
+      if (index === null) {
+        if (proof !== undefined) throw bad('vb.custody.proofNoIndex', { line });
+        continue;
+      }
+      if (!isInt(index) || index <= lastIndex) throw bad('vb.custody.index', { line });
+      lastIndex = index;
+      if (proof === undefined) {
+        if (cp && index < cp.size) throw bad('vb.custody.noProof', { line, index });
+        continue;
+      }
+      if (!cp || !Array.isArray(proof)) throw bad('vb.custody.proofNeedsCp', { line, file: CUSTODY_CHECKPOINT });
+      const leaf = await leafHash(utf8.encode(canonicalText({
+        v: 1, type: 'fieldproof.custody', manifest_sha256: rec.manifest_sha256, event: rec.event, at: rec.at,
+        record_sha256: await sha256Hex(recordRaw),
+      })));
+      const path = proof.map((p, k) => b64Field(p, `${CUSTODY} line ${line} inclusion_proof[${k}]`));
+      if (!(await verifyInclusion(index, cp.size, leaf, path, cp.root))) throw bad('vb.custody.inclusion', { line, event: rec.event, index, size: cp.size });
+      proven++;
+    }
+    const params = { n: events.length, events: events.join(', '), proven, size: cp ? cp.size : '-', pending: events.length - proven };
+    return { key: params.pending ? 'vb.custody.okPending' : 'vb.custody.ok', params };
+  }
+
+  async verify(): Promise<BundleReport> {
+    await this.load();
+    this.parseChunks();
+    await this.hashMedia();
+    this.sums();
+    await this.run('manifest', () => this.checkManifest());
+    await this.run('device_key', () => this.checkDeviceKey());
+    await this.run('signature', () => this.checkSignature());
+    await this.checkLogEntry();
+    await this.run('media', () => this.checkMedia());
+    if (this.names.includes(CHUNKS) || (this.manifestOk && (this.partial || 'stream' in this.manifest))) {
+      await this.run('chunks', () => this.checkChunks());
+    }
+    await this.checkCheckpoint();
+    await this.run('inclusion', () => this.checkReceipt());
+    await this.checkTimestamps();
+    if (this.names.includes(CUSTODY)) await this.run('custody', () => this.checkCustody());
+    else this.add('custody', 'fail', { key: 'vb.missing', params: { file: CUSTODY } });
+    // The server-signed PDF summary: a PAdES signature needs a PDF and X.509 stack this page does not carry.
+    if (this.names.includes(CERTIFICATE)) this.add('certificate', 'info', { key: 'vb.certificate.info', params: { file: CERTIFICATE } });
+    const failed = this.checks.filter((c) => c.status === 'fail').length;
+    const skipped = this.checks.filter((c) => c.status === 'skip').length;
+    return {
+      checks: this.checks,
+      ok: this.checks.length > 0 && failed === 0 && skipped === 0,
+      failed,
+      skipped,
+      capture: {
+        manifestSha256: await sha256Hex(this.files.get(MANIFEST) ?? new Uint8Array()),
+        media: this.mediaName,
+        mediaSha256: this.media.sha256,
+        mediaSize: this.media.size,
+        mediaMs: this.media.ms,
+        keyId: this.keyId,
+        kind: String(this.manifest.kind ?? ''),
+        origin: this.checkpoint?.origin ?? null,
+        partial: this.partial,
+      },
+    };
+  }
+}
+
+/** A sortable instant (ns since the epoch) of an RFC 3339 time, or null. */
+function timeKey(value: unknown): bigint | null {
+  if (typeof value !== 'string') return null;
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(value);
+  if (!m) return null;
+  const ms = Date.parse(m[1] + (m[3] === 'Z' ? 'Z' : m[3]));
+  if (Number.isNaN(ms)) return null;
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/**
+ * Check every claim of an evidence bundle. Throws BundleUnusable when there
+ * is nothing to verify (required files missing); every other problem is a
+ * failed check in the report.
+ */
+export async function verifyBundle(source: BundleSource, opts: VerifyOptions = {}): Promise<BundleReport> {
+  return new Verify(source, opts).verify();
+}
