@@ -233,6 +233,8 @@ export class Controller {
   // -- routing ---------------------------------------------------------------------
 
   navigate(r: Route): void {
+    // The verification page is outside the app's hash routes: leave it for the app.
+    if (location.pathname.startsWith('/verify')) return void location.assign(`/#/${r}`);
     const hash = `#/${r}`;
     if (location.hash === hash) this.route();
     else location.hash = hash;

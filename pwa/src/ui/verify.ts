@@ -1,26 +1,265 @@
-// /verify?capture=<id>: checks a capture's receipt in this browser: the leaf
-// hash against the entry, the inclusion proof against the checkpoint root,
-// and (where WebCrypto has Ed25519) the checkpoint signature against the
-// log's published key.
-import { fmtTime, t, tx, type Key } from '../i18n';
+// /verify: the public verification page (no account needed).
+//
+// - Drop or pick an evidence bundle (.zip): every check of the offline
+//   verifier runs in this browser (verify/bundle.ts); only the RFC 3161
+//   tokens and the checkpoint text go to the server, which explains them.
+// - Drop or pick any original file: it is hashed here and only the SHA-256 is
+//   sent, to learn whether and when it was anchored.
+// - Signed in, /verify?capture=<id> also checks that capture's receipt.
+//
+// Files are never uploaded: they are read with Blob.slice, a few MiB at a time.
+import { fmtBytes, fmtTime, t, tx, type Key } from '../i18n';
 import { apiFetch, ApiError, type Receipt, type ServerCapture } from '../shared/api';
 import { b64, fromB64, utf8 } from '../shared/bytes';
 import { leafHash, parseCheckpoint, verifyCheckpointSignature, verifyInclusion } from '../shared/merkle';
+import { explainTimestamp, lookupHash, serverVkey, type LookupMatch } from '../verify/api';
+import { BundleUnusable, openBundleZip, verifyBundle, ZipSource, type BundleReport, type Check } from '../verify/bundle';
+import { hashBlob } from '../verify/hash';
 import { h, type View } from './dom';
+
+const CHECK_LABEL: Record<string, Key> = {
+  SHA256SUMS: 'verify.check.sums',
+  read: 'verify.check.read',
+  manifest: 'verify.check.manifest',
+  device_key: 'verify.check.deviceKey',
+  signature: 'verify.check.signature',
+  log_entry: 'verify.check.logEntry',
+  media: 'verify.check.media',
+  chunks: 'verify.check.chunks',
+  log_key: 'verify.check.logKey',
+  checkpoint: 'verify.check.checkpoint',
+  inclusion: 'verify.check.inclusion',
+  timestamp: 'verify.check.timestamp',
+  custody: 'verify.check.custody',
+  certificate: 'verify.check.certificate',
+};
+
+const STEP_LABEL: Record<string, Key> = {
+  parse: 'verify.step.parse',
+  status: 'verify.step.status',
+  tsa: 'verify.step.tsa',
+  gen_time: 'verify.step.genTime',
+  policy: 'verify.step.policy',
+  hash_algorithm: 'verify.step.hashAlgorithm',
+  message_imprint: 'verify.step.imprint',
+  signer_certificate: 'verify.step.signer',
+  chain: 'verify.step.chain',
+  signature: 'verify.step.signature',
+  independence: 'verify.step.independence',
+};
+
+const MARK = { pass: '\u2713', fail: '\u2717', skip: '\u2013', info: '\u2139' } as const;
+const STATUS_LABEL: Record<Check['status'], Key> = {
+  pass: 'verify.status.pass',
+  fail: 'verify.status.fail',
+  skip: 'verify.status.skip',
+  info: 'verify.status.info',
+};
+
+function problemText(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.code === 'rate_limited') return t('verify.rateLimited', { seconds: String(err.problem.retry_after ?? '?') });
+    return err.status === 0 ? t('verify.offline') : `${err.code}: ${err.detail}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
 
 export class VerifyView implements View {
   readonly el: HTMLElement;
+  private receiptBox: HTMLElement;
   private body: HTMLElement;
+  private out: HTMLElement;
+  private progress: HTMLElement;
+  private bar: HTMLProgressElement;
+  private progressText: HTMLElement;
+  private bundleInput: HTMLInputElement;
+  private fileInput: HTMLInputElement;
+  private zone: HTMLElement;
+  private job: AbortController | null = null;
 
   constructor() {
     this.body = h('div', { class: 'verify-body', 'aria-live': 'polite' });
+    this.receiptBox = h('section', { class: 'card verify-receipt', hidden: true },
+      tx(h('h2', {}), 'verify.receiptTitle'), this.body);
+    this.bundleInput = h('input', { type: 'file', id: 'bundle-input', class: 'vh', accept: '.zip,application/zip', 'data-testid': 'bundle-input',
+      on: { change: () => this.picked(this.bundleInput, 'bundle') } });
+    this.fileInput = h('input', { type: 'file', id: 'file-input', class: 'vh', 'data-testid': 'file-input',
+      on: { change: () => this.picked(this.fileInput, 'file') } });
+    this.zone = h('div', { class: 'dropzone', 'data-testid': 'dropzone',
+      on: {
+        dragover: (e) => {
+          e.preventDefault();
+          this.zone.classList.add('over');
+        },
+        dragleave: () => this.zone.classList.remove('over'),
+        drop: (e) => {
+          e.preventDefault();
+          this.zone.classList.remove('over');
+          const file = (e as DragEvent).dataTransfer?.files?.[0];
+          if (file) void this.handle(file, 'auto');
+        },
+      } },
+      tx(h('p', { class: 'dropzone-title' }), 'verify.drop'),
+      h('div', { class: 'dropzone-buttons' },
+        this.bundleInput, tx(h('label', { class: 'btn primary', htmlFor: 'bundle-input' }), 'verify.pickBundle'),
+        this.fileInput, tx(h('label', { class: 'btn', htmlFor: 'file-input' }), 'verify.pickFile')));
+    this.bar = h('progress', { max: 100, value: 0 });
+    this.progressText = h('span', {});
+    this.progress = h('div', { class: 'verify-progress', hidden: true, 'data-testid': 'verify-progress' }, this.bar, this.progressText);
+    this.out = h('section', { class: 'verify-out', 'aria-live': 'polite', 'data-testid': 'verify-out' });
     this.el = h('section', { class: 'view verify', 'aria-labelledby': 'verify-title' },
-      tx(h('h1', { id: 'verify-title' }), 'verify.title'), this.body,
+      tx(h('h1', { id: 'verify-title' }), 'verify.title'),
+      tx(h('p', { class: 'intro' }), 'verify.intro'),
+      this.receiptBox,
+      this.zone,
+      tx(h('p', { class: 'note verify-privacy' }), 'verify.privacy'),
+      this.progress,
+      this.out,
       tx(h('a', { class: 'btn secondary wide', href: '/' }), 'verify.open'));
   }
 
+  private picked(input: HTMLInputElement, as: 'bundle' | 'file'): void {
+    const file = input.files?.[0];
+    input.value = '';
+    if (file) void this.handle(file, as);
+  }
+
+  // -- dropped or picked files -------------------------------------------------
+
+  private async handle(file: File, as: 'bundle' | 'file' | 'auto'): Promise<void> {
+    this.job?.abort();
+    const job = (this.job = new AbortController());
+    this.out.replaceChildren();
+    try {
+      const zip = as === 'file' ? null : await openBundleZip(file);
+      if (job.signal.aborted) return;
+      if (zip) await this.checkBundle(file, new ZipSource(zip), job.signal);
+      else if (as === 'bundle') this.out.replaceChildren(tx(h('p', { class: 'error', 'data-testid': 'verify-error' }), 'verify.notBundle', { name: file.name }));
+      else await this.lookup(file, job.signal);
+    } catch (err) {
+      if (job.signal.aborted) return;
+      const text = err instanceof BundleUnusable ? t(err.msg.key, err.msg.params) : problemText(err);
+      this.out.replaceChildren(h('p', { class: 'error', 'data-testid': 'verify-error' }, t('err.generic', { detail: text })));
+    } finally {
+      if (this.job === job) {
+        this.progress.hidden = true;
+        this.job = null;
+      }
+    }
+  }
+
+  private showProgress(name: string): (done: number, total: number) => void {
+    const t0 = performance.now();
+    this.progress.hidden = false;
+    this.bar.value = 0;
+    return (done, total) => {
+      const percent = total ? Math.floor((100 * done) / total) : 100;
+      const secs = (performance.now() - t0) / 1000;
+      this.bar.value = percent;
+      tx(this.progressText, 'verify.hashing', { name, percent, speed: secs > 0 ? (done / 1e6 / secs).toFixed(0) : '-' });
+    };
+  }
+
+  private async checkBundle(file: File, source: ZipSource, signal: AbortSignal): Promise<void> {
+    const vkey = serverVkey(signal);
+    const report = await verifyBundle(source, {
+      timestamp: (token, checkpoint) => explainTimestamp(token, checkpoint, signal),
+      serverVkey: await vkey,
+      onProgress: this.showProgress(file.name),
+      signal,
+    });
+    if (signal.aborted) return;
+    this.renderReport(file.name, report);
+  }
+
+  private renderReport(name: string, report: BundleReport): void {
+    const passed = report.checks.filter((c) => c.status === 'pass').length;
+    const summary = report.failed
+      ? tx(h('p', { class: 'result fail' }), 'verify.result.fail', { n: report.failed })
+      : report.skipped
+        ? tx(h('p', { class: 'result skip' }), 'verify.result.skip', { n: passed, skipped: report.skipped })
+        : tx(h('p', { class: 'result ok' }), 'verify.result.ok', { n: passed });
+    summary.dataset.testid = 'verify-result';
+    summary.dataset.ok = String(report.ok);
+    summary.dataset.failed = String(report.failed);
+    const c = report.capture;
+    this.out.replaceChildren(
+      tx(h('h2', {}), 'verify.bundleTitle', { name }),
+      summary,
+      h('ul', { class: 'checks bundle-checks' }, ...report.checks.map((check) => this.checkLine(check))),
+      h('dl', { class: 'kv' },
+        tx(h('dt', {}), 'verify.media'), h('dd', {}, h('code', {}, c.media), ' · ', fmtBytes(c.mediaSize)),
+        tx(h('dt', {}), 'detail.sha256'), h('dd', {}, h('code', { class: 'hash', 'data-testid': 'media-sha256' }, c.mediaSha256)),
+        tx(h('dt', {}), 'detail.keyId'), h('dd', {}, h('code', { class: 'hash' }, c.keyId)),
+        tx(h('dt', {}), 'verify.hashSpeed'),
+        tx(h('dd', { 'data-testid': 'hash-speed', 'data-ms': String(Math.round(c.mediaMs)), 'data-bytes': String(c.mediaSize) }), 'verify.speed',
+          { seconds: (c.mediaMs / 1000).toFixed(2), speed: c.mediaMs > 0 ? (c.mediaSize / 1e6 / (c.mediaMs / 1000)).toFixed(0) : '-' })),
+      tx(h('p', { class: 'note' }), 'verify.trustNote'));
+  }
+
+  private checkLine(check: Check): HTMLElement {
+    const li = h('li', { class: { pass: 'ok', fail: 'flag bad', skip: 'skip', info: 'info' }[check.status],
+      'data-testid': 'check', 'data-name': check.name, 'data-status': check.status },
+      h('span', { class: 'check-mark', 'aria-hidden': 'true' }, MARK[check.status]),
+      tx(h('span', { class: 'vh' }), STATUS_LABEL[check.status]),
+      tx(h('strong', {}), CHECK_LABEL[check.name] ?? 'verify.check.other'), ': ',
+      tx(h('span', { class: 'check-detail', 'data-testid': 'check-detail' }), check.msg.key, check.msg.params));
+    if (check.embedded) li.append(tx(h('p', { class: 'embedded-note' }), 'verify.embedded'));
+    if (check.steps?.length) {
+      li.append(h('details', { class: 'steps' },
+        tx(h('summary', {}), 'verify.steps'),
+        h('ol', {}, ...check.steps.map((s) => h('li', { class: s.ok ? 'ok' : 'flag', 'data-step': s.step },
+          h('span', { class: 'check-mark', 'aria-hidden': 'true' }, s.ok ? MARK.pass : MARK.fail),
+          STEP_LABEL[s.step] ? tx(h('strong', {}), STEP_LABEL[s.step]) : h('strong', {}, s.step), ': ',
+          h('span', { class: 'check-detail' }, s.detail))))));
+    }
+    return li;
+  }
+
+  private async lookup(file: File, signal: AbortSignal): Promise<void> {
+    const digest = await hashBlob(file, { onProgress: this.showProgress(file.name), signal });
+    if (signal.aborted) return;
+    const head = [
+      tx(h('h2', {}), 'verify.lookupTitle', { name: file.name }),
+      h('p', {}, fmtBytes(digest.size), ' · SHA-256 ', h('code', { class: 'hash', 'data-testid': 'lookup-sha256' }, digest.sha256)),
+    ];
+    this.out.replaceChildren(...head, tx(h('p', { class: 'note' }), 'verify.lookup.asking'));
+    const res = await lookupHash(digest.sha256, signal);
+    if (signal.aborted) return;
+    const result = res.found
+      ? tx(h('p', { class: 'result ok' }), 'verify.lookup.found', { n: res.matches.length })
+      : tx(h('p', { class: 'result fail' }), 'verify.lookup.notFound');
+    result.dataset.testid = 'lookup-result';
+    result.dataset.found = String(res.found);
+    this.out.replaceChildren(...head, result,
+      ...(res.found ? [h('ul', { class: 'checks lookup-matches' }, ...res.matches.map((m) => this.matchLine(m)))] : []),
+      tx(h('p', { class: 'note' }), res.found ? 'verify.lookup.noteFound' : 'verify.lookup.noteMissing'));
+  }
+
+  private matchLine(m: LookupMatch): HTMLElement {
+    const kind = t(`mode.${m.kind}` as Key);
+    const li = h('li', { class: m.anchored ? 'ok' : 'skip', 'data-testid': 'lookup-match', 'data-anchored': String(m.anchored),
+      'data-leaf': m.leaf_index === null ? '' : String(m.leaf_index) },
+      h('strong', {}, kind),
+      m.partial ? tx(h('span', { class: 'badge status-interrupted' }), 'status.interrupted') : null, ' ',
+      tx(h('span', {}), m.matched === 'media' ? 'verify.lookup.byMedia' : 'verify.lookup.byManifest'),
+      h('br', {}),
+      tx(h('span', {}), 'verify.lookup.received', { time: fmtTime(m.received_at) }));
+    if (m.anchored && m.checkpoint) {
+      li.append(h('br', {}), tx(h('span', {}), 'verify.lookup.anchored', { index: m.leaf_index ?? '?', size: m.checkpoint.tree_size, time: fmtTime(m.checkpoint.created_at) }));
+      li.append(h('ul', { class: 'stamps' }, ...m.checkpoint.timestamps.map((s) =>
+        tx(h('li', { 'data-testid': 'lookup-stamp' }), s.embedded ? 'verify.lookup.stampEmbedded' : 'verify.lookup.stamp', { tsa: s.tsa, time: fmtTime(s.gen_time) }))));
+    } else {
+      li.append(h('br', {}), tx(h('span', {}), 'verify.lookup.pending'));
+    }
+    return li;
+  }
+
+  // -- a signed-in user's own capture (/verify?capture=<id>) ---------------------
+
   async check(id: string | null, token: string | null): Promise<void> {
-    if (!id) return void this.body.replaceChildren(tx(h('p', {}), 'verify.missing'));
+    this.receiptBox.hidden = !id;
+    if (!id) return;
     if (!token) return void this.body.replaceChildren(h('p', {}, h('code', {}, id)), tx(h('p', {}), 'verify.signIn'));
     const out: Node[] = [h('p', {}, t('verify.capture'), ' ', h('code', { class: 'hash' }, id))];
     try {
