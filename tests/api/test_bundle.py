@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -22,6 +23,7 @@ from fieldproof.core.bundle import (
     README,
     SUMS,
     ZipBundle,
+    sums_text,
     verify_bundle,
 )
 from fieldproof.db import Capture
@@ -128,6 +130,16 @@ def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
         c2pa = read_credential(files["derived/c2pa.jpg"], "image/jpeg",
                                [files["keys/server-ca.pem"]])
         assert c2pa.state == "Trusted", c2pa.failure
+        assert "credentials" in names_checked
+        # C2PA leaves padding in its manifest box unsigned (SHA256SUMS still names
+        # the file), but a changed picture breaks the credential itself
+        c2pa_bytes = bytearray(files["derived/c2pa.jpg"])
+        c2pa_bytes[-20] ^= 0x01  # in the scan data (the 732-byte JPEG is at the end)
+        changed = {**files, "derived/c2pa.jpg": bytes(c2pa_bytes)}
+        changed[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest()
+                                   for n, d in changed.items() if n != SUMS})
+        failed = {r.name: r.detail for r in verify_bundle(changed).failed()}
+        assert set(failed) == {"credentials"} and "Invalid" in failed["credentials"], failed
     else:  # WebM: no C2PA support
         assert not any(n.startswith("derived/") for n in names)
     assert all(not a.pinned for a in report.anchors) and len(report.anchors) >= 2
@@ -233,7 +245,10 @@ def test_media_from_another_capture_is_refused(user: User, client: Any,
     files[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in files.items()
                              if n != SUMS})
     report = verify_bundle(files)
-    assert {r.name for r in report.failed()} == {"media"}, report.lines()
+    # the media, and the C2PA copy whose parent ingredient is the real original
+    assert {r.name for r in report.failed()} == {"media", "credentials"}, report.lines()
+    assert "its parent ingredient is not" in next(
+        r.detail for r in report.failed() if r.name == "credentials")
 
 
 def test_not_anchored_and_private(user: User, make_user: Any, client: Any,

@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -53,6 +54,10 @@ LOG_VKEY = "keys/log.vkey"
 CUSTODY = "custody.jsonl"
 CERTIFICATE = "certificate.pdf"
 SERVER_CA = "keys/server-ca.pem"
+DERIVED_DIR = "derived/"
+_C2PA_MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+              "mp4": "video/mp4", "m4a": "audio/mp4", "mov": "video/quicktime",
+              "wav": "audio/wav", "mp3": "audio/mpeg"}
 CUSTODY_CHECKPOINT = "custody-checkpoint.txt"
 CUSTODY_CONSISTENCY = "custody-consistency.json"
 SUMS = "SHA256SUMS"
@@ -812,6 +817,46 @@ class _Verify:
         return (f"{CERTIFICATE}: PAdES signature by {signer} over the whole file, "
                 f"time-stamped {ts.timestamp.isoformat()}")
 
+    def check_credentials(self, name: str) -> str:
+        """A C2PA-credentialed copy: Trusted under the server CA, and its parent
+        ingredient is this bundle's original (by SHA-256)."""
+        import c2pa
+
+        ext = name.rsplit(".", 1)[-1].lower()
+        mime = _C2PA_MIME.get(ext)
+        if mime is None:
+            raise _Bad(f"{name}: not a format C2PA carries")
+        ca = self.pinned_ca or self.files.get(SERVER_CA)
+        if not ca:
+            raise _Bad(f"no server CA to trust ({SERVER_CA} is missing)")
+        settings = {"verify": {"ocsp_fetch": False, "remote_manifest_fetch": False},
+                    "trust": {"trust_anchors": ca.decode("ascii", "replace")}}
+        try:
+            with c2pa.Context(c2pa.Settings.from_dict(settings)) as ctx, \
+                    c2pa.Reader(mime, io.BytesIO(self.need(name)), context=ctx) as reader:
+                state = reader.get_validation_state()
+                store = json.loads(reader.json())
+        except _Bad:
+            raise
+        except Exception as exc:  # c2pa raises its own types for unreadable files
+            raise _Bad(f"{name}: no readable C2PA manifest ({type(exc).__name__}: {exc})"
+                       ) from exc
+        failures = [str(f.get("code")) for f in store.get("validation_status") or []
+                    if isinstance(f, dict)]
+        if state != "Trusted":
+            raise _Bad(f"{name}: C2PA validation state {state}"
+                       + (f" ({', '.join(failures)})" if failures else ""))
+        active = (store.get("manifests") or {}).get(store.get("active_manifest")) or {}
+        parents = [i for i in active.get("ingredients") or []
+                   if i.get("relationship") == "parentOf"]
+        want = f"fieldproof:sha256:{self.media.sha256}"
+        if [i.get("instance_id") for i in parents] != [want]:
+            raise _Bad(f"{name}: its parent ingredient is not {self.media_name} "
+                       f"(want instance_id {want})")
+        return (f"{name}: C2PA manifest Trusted under the server CA, signed by "
+                f"{(active.get('signature_info') or {}).get('common_name', '?')}; "
+                f"parent ingredient = {self.media_name}")
+
     # -- all of it --------------------------------------------------------
     def verify(self) -> Report:
         self.load()
@@ -833,6 +878,9 @@ class _Verify:
             self.run("certificate", self.check_certificate)
         else:
             self.report.fail("certificate", f"{CERTIFICATE} is missing")
+        for name in self.names:
+            if name.startswith(DERIVED_DIR + "c2pa."):
+                self.run("credentials", lambda name=name: self.check_credentials(name))
         if CUSTODY in self.names:
             self.run("custody", self.check_custody)
         else:
