@@ -26,6 +26,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request
 
 from fieldproof.client import Client, DeviceKeyFile
+from tests.e2e.conftest import PASSWORD, Account, sign_in
 from tests.live import LiveServer
 
 MEDIA_BYTES = 24 * 1024 * 1024  # several 4 MiB slices; large enough to time the hashing
@@ -36,6 +37,7 @@ BUNDLE_CHECKS = {"SHA256SUMS", "manifest", "device_key", "signature", "log_entry
 
 @dataclass
 class Evidence:
+    account: Account
     original: Path
     bundle: Path
     capture: dict[str, Any]
@@ -46,7 +48,8 @@ class Evidence:
 @pytest.fixture(scope="module")
 def evidence(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Evidence:
     tmp = tmp_path_factory.mktemp("verify-page")
-    token = server.create_user(f"verify-page-{time.monotonic_ns() % 10**8}@example.org")
+    email = f"verify-page-{time.monotonic_ns() % 10**8}@example.org"
+    token = server.create_user(email, PASSWORD)
     api = Client(server.url, token)
     key = DeviceKeyFile.load_or_create(tmp / "device.pem", create=True)
     api.enroll(key)
@@ -63,7 +66,8 @@ def evidence(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Ev
     with zipfile.ZipFile(bundle) as zf:
         [media_name] = [n for n in zf.namelist() if n.startswith("media/")]
     api.close()
-    return Evidence(original, bundle, capture, receipt, media_name)
+    return Evidence(Account(email, token, server), original, bundle, capture, receipt,
+                    media_name)
 
 
 @pytest.fixture
@@ -209,3 +213,25 @@ def test_verify_page_checks_bundles_and_files_without_uploading_them(
     lookups = [json.loads(r.post_data_buffer or b"{}")["sha256"] for r in posts
                if r.url.endswith("/lookup")]
     assert lookups[0] == sha and len(lookups) == 2
+
+
+def test_receipt_check_signed_in_and_the_hint_signed_out(
+        context: BrowserContext, public: BrowserContext, server: LiveServer,
+        evidence: Evidence) -> None:
+    url = f"{server.url}/verify?capture={evidence.capture['id']}"
+    # signed out: the receipt needs the owner; the page says so and still offers the drop zone
+    page = public.new_page()
+    page.goto(url)
+    page.wait_for_selector(".verify-receipt:not([hidden])")
+    assert "Sign in to check the receipt" in page.inner_text(".verify-receipt")
+    assert page.is_visible('[data-testid="dropzone"]')
+    # signed in as the owner: leaf hash, inclusion proof and checkpoint signature, in this browser
+    owner = context.new_page()
+    owner.set_default_timeout(30_000)
+    sign_in(owner, server, evidence.account)
+    owner.goto(url)
+    owner.wait_for_selector(".verify-receipt ul.checks")
+    lines = [li.get_attribute("class") for li in
+             owner.query_selector_all(".verify-receipt ul.checks li")]
+    assert lines == ["ok", "ok", "ok"], owner.inner_text(".verify-receipt")
+    assert evidence.capture["media"]["sha256"] in owner.inner_text(".verify-receipt")
