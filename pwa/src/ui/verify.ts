@@ -193,7 +193,7 @@ export class VerifyView implements View {
         tx(h('dt', {}), 'detail.keyId'), h('dd', {}, h('code', { class: 'hash' }, c.keyId)),
         tx(h('dt', {}), 'verify.hashSpeed'),
         tx(h('dd', { 'data-testid': 'hash-speed', 'data-ms': String(Math.round(c.mediaMs)), 'data-bytes': String(c.mediaSize) }), 'verify.speed',
-          { seconds: (c.mediaMs / 1000).toFixed(2), speed: c.mediaMs > 0 ? (c.mediaSize / 1e6 / (c.mediaMs / 1000)).toFixed(0) : '-' })),
+          { seconds: (c.mediaMs / 1000).toFixed(2), speed: c.mediaMs > 0 && c.mediaSize >= 1e6 ? (c.mediaSize / 1e6 / (c.mediaMs / 1000)).toFixed(0) : '-' })),
       tx(h('p', { class: 'note' }), 'verify.trustNote'));
   }
 

@@ -435,8 +435,7 @@ class Verify {
     if (this.media.error) throw new Bad(this.media.error);
     if (!this.manifestOk) throw bad('vb.cannotCompare', { file: MANIFEST });
     const file = this.mediaName;
-    const speed = this.media.ms > 0 ? (this.media.size / 1e6 / (this.media.ms / 1000)).toFixed(0) : '-';
-    const ok = { file, size: this.media.size, sha256: this.media.sha256, speed };
+    const ok = { file, size: this.media.size, sha256: this.media.sha256 };
     if (this.partial) {
       const want = this.entry.media_sha256;
       if (this.media.sha256 !== want) throw bad('vb.media.hashEntry', { file, got: this.media.sha256, want: String(want) });
