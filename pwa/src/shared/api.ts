@@ -87,6 +87,16 @@ export interface Receipt {
   timestamps: { tsa: string; embedded: boolean; token_b64: string; gen_time: string }[];
 }
 
+/** GET /captures/{id}/custody: every read and status change, each a log leaf. */
+export interface CustodyEvent {
+  event: 'view' | 'download' | 'derive' | 'export' | 'anchored';
+  at: string;
+  actor: { user_id?: number; email?: string; system?: string };
+  origin: { ip?: string; user_agent?: string };
+  detail: Record<string, unknown>;
+  leaf_index: number | null;
+}
+
 /** Multipart body for POST /captures: manifest, signature, then the media last. */
 export function captureForm(manifest: string, signature: string, media: Blob, filename: string): FormData {
   const form = new FormData();

@@ -7,7 +7,7 @@ import { session } from '../app/session';
 import { debugFlags } from '../app/signer';
 import { streamClient, type ProgressEvent } from '../app/socket';
 import { anchorTimes, Tracker } from '../app/tracker';
-import { ApiError, apiFetch, type Receipt, type ServerCapture } from '../shared/api';
+import { ApiError, apiFetch, type CustodyEvent, type Receipt, type ServerCapture } from '../shared/api';
 import { allItems, countNonces, onChanged, openDb, type OutboxItem } from '../shared/db';
 import { isUnsent } from '../shared/outbox';
 import type { StreamKind } from '../shared/protocol';
@@ -328,6 +328,7 @@ export class Controller {
     let server = row?.server ?? null;
     let receipt: Receipt | null = null;
     let checkpointAt: string | null = null;
+    let custody: CustodyEvent[] | null = null;
     let offline = false;
     this.detail.render({ row, server, receipt, checkpointAt, offline: false });
     if (!fetch || !id || !session.token) return;
@@ -337,10 +338,11 @@ export class Controller {
         receipt = await apiFetch<Receipt>(`/captures/${id}/receipt`, { token: session.token });
         checkpointAt = (await anchorTimes(receipt)).checkpointAt;
       }
+      custody = (await apiFetch<{ events: CustodyEvent[] }>(`/captures/${id}/custody`, { token: session.token })).events;
     } catch (err) {
       offline = err instanceof ApiError && err.status === 0;
     }
-    if (this.detailKey === key) this.detail.render({ row, server, receipt, checkpointAt, offline });
+    if (this.detailKey === key) this.detail.render({ row, server, receipt, checkpointAt, custody, offline });
   }
 
   private async renderDevice(): Promise<void> {

@@ -1,6 +1,6 @@
 // One capture in full: hashes, location, device, server checks and receipt.
 import { fmtBytes, fmtNumber, fmtTime, t, tx, type Key } from '../i18n';
-import type { Receipt, ServerCapture } from '../shared/api';
+import type { CustodyEvent, Receipt, ServerCapture } from '../shared/api';
 import { isFix, type Geo } from '../shared/protocol';
 import { h, svg, type View } from './dom';
 import type { Row } from './list';
@@ -10,7 +10,26 @@ export interface DetailData {
   server: ServerCapture | null;
   receipt: Receipt | null;
   checkpointAt: string | null;
+  custody?: CustodyEvent[] | null;
   offline: boolean;
+}
+
+/** The chain of custody, oldest first: who read the capture, when, from where. */
+function custodyList(events: CustodyEvent[]): HTMLElement {
+  const ol = h('ol', { class: 'custody', 'data-testid': 'custody' });
+  for (const e of events) {
+    const who = e.actor.system ? t('custody.system') : (e.actor.email ?? '');
+    const what = e.event === 'download' && Array.isArray(e.detail.range)
+      ? t('custody.range', { from: String(e.detail.range[0]), to: String(e.detail.range[1]) })
+      : e.event === 'derive' ? String(e.detail.variant ?? '') : '';
+    ol.append(h('li', { 'data-event': e.event },
+      h('strong', {}, t(`custody.${e.event}` as Key)), what ? ` · ${what}` : '', h('br'),
+      h('span', { class: 'custody-when' }, fmtTime(e.at)), ' · ', who,
+      e.origin.ip ? ` · ${e.origin.ip}` : '', h('br'),
+      h('span', { class: 'custody-leaf' }, e.leaf_index === null
+        ? t('custody.pending') : t('custody.leaf', { index: String(e.leaf_index) }))));
+  }
+  return ol;
 }
 
 function dl(...pairs: [Key, Node | string | null | undefined][]): HTMLElement {
@@ -142,6 +161,7 @@ export class DetailView implements View {
     } else {
       parts.push(tx(h('p', {}), 'detail.noReceipt'));
     }
+    if (d.custody?.length) parts.push(h('h2', {}, t('custody.title')), custodyList(d.custody));
     const id = server?.id ?? row?.serverId;
     if (id) parts.push(tx(h('a', { class: 'btn primary wide', href: `/verify?capture=${encodeURIComponent(id)}` }), 'detail.verify'));
     if (d.offline) parts.push(tx(h('p', { class: 'note' }), 'detail.offline'));
