@@ -88,5 +88,15 @@ def test_pwa_photo_to_verified_bundle(page: Page, account: Account, server: Live
                   for li in p.query_selector_all('[data-testid="check"]')}
         assert result.get_attribute("data-ok") == "true", checks  # type: ignore[union-attr]
         assert {"signature", "media", "inclusion", "checkpoint", "timestamp"} <= set(checks)
+
+        # Scanning the certificate's QR code, signed out: the media hash is looked up.
+        sha = next(line.split()[0] for line in (out_dir / "SHA256SUMS").read_text().splitlines()
+                   if line.split()[1].startswith("media/"))
+        qr = f"{server.url}/verify?capture={cid}&sha256={sha}"
+        assert qr.encode() in (out_dir / "certificate.pdf").read_bytes()  # its link annotation
+        p.goto(qr)
+        found = p.wait_for_selector('[data-testid="lookup-result"]')
+        assert found.get_attribute("data-found") == "true"  # type: ignore[union-attr]
+        assert p.query_selector('[data-testid="lookup-match"][data-anchored="true"]')
     finally:
         public.close()

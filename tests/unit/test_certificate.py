@@ -457,7 +457,7 @@ def test_facts_from_the_servers_records() -> None:
                                "gen_time": "2026-11-25T09:03:17.402Z", "token_b64": "AA=="}]}
     facts = facts_from_records(capture, receipt, media_name="a.jpg",
                                public_base_url="https://e.example/", exported_at="T")
-    assert facts.verify_url == "https://e.example/verify?capture=cap%2F1%20x"
+    assert facts.verify_url == f"https://e.example/verify?capture=cap%2F1%20x&sha256={MEDIA_SHA}"
     assert (facts.checkpoint_origin, facts.checkpoint_size, facts.checkpoint_root) == \
         ("fieldproof.example/log", 42, ROOT_B64)
     assert (facts.leaf_index, facts.tree_size, facts.size, facts.key_id) == (41, 42, 7, KEY_ID)

@@ -65,7 +65,9 @@ export class Controller {
     if (location.pathname.startsWith('/verify')) {
       this.shell.setSignedIn(session.signedIn);
       this.swap(this.verify);
-      void this.verify.check(new URLSearchParams(location.search).get('capture'), session.token);
+      const params = new URLSearchParams(location.search);
+      void this.verify.check(params.get('capture'), session.token);
+      void this.verify.lookupLink(params.get('sha256'));
     } else if (session.signedIn) {
       this.shell.setSignedIn(true);
       this.route();

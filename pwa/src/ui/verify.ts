@@ -223,8 +223,19 @@ export class VerifyView implements View {
       tx(h('h2', {}), 'verify.lookupTitle', { name: file.name }),
       h('p', {}, fmtBytes(digest.size), ' · SHA-256 ', h('code', { class: 'hash', 'data-testid': 'lookup-sha256' }, digest.sha256)),
     ];
+    await this.showLookup(head, digest.sha256, signal);
+  }
+
+  /** /verify?sha256=<hex> (the certificate's QR code): look the hash up, no file needed. */
+  async lookupLink(sha256: string | null): Promise<void> {
+    if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) return;
+    const head = [h('p', {}, 'SHA-256 ', h('code', { class: 'hash', 'data-testid': 'lookup-sha256' }, sha256))];
+    await this.showLookup(head, sha256, new AbortController().signal);
+  }
+
+  private async showLookup(head: Node[], sha256: string, signal: AbortSignal): Promise<void> {
     this.out.replaceChildren(...head, tx(h('p', { class: 'note' }), 'verify.lookup.asking'));
-    const res = await lookupHash(digest.sha256, signal);
+    const res = await lookupHash(sha256, signal);
     if (signal.aborted) return;
     const result = res.found
       ? tx(h('p', { class: 'result ok' }), 'verify.lookup.found', { n: res.matches.length })

@@ -112,9 +112,12 @@ class CertificateFacts:
     signer_root_sha256: str | None = None  # fingerprint of the CA that signs this PDF
 
 
-def verify_url(public_base_url: str, capture_id: str) -> str:
-    """The verification page for a capture (the PWA's /verify route)."""
-    return f"{public_base_url.rstrip('/')}/verify?capture={quote(capture_id, safe='')}"
+def verify_url(public_base_url: str, capture_id: str, media_sha256: str | None = None) -> str:
+    """The verification page for a capture (the PWA's /verify route). With the
+    media hash, anyone who scans it sees, signed out, whether and when that file
+    was anchored; the owner, signed in, also gets the receipt checked."""
+    url = f"{public_base_url.rstrip('/')}/verify?capture={quote(capture_id, safe='')}"
+    return url + (f"&sha256={media_sha256}" if media_sha256 else "")
 
 
 def facts_from_records(capture: Mapping[str, Any], receipt: Mapping[str, Any], *,
@@ -153,7 +156,8 @@ def facts_from_records(capture: Mapping[str, Any], receipt: Mapping[str, Any], *
         checkpoint_root=base64.b64encode(cp.root).decode("ascii"),
         checks=tuple(CheckFact(str(c["name"]), bool(c["ok"]), str(c.get("detail") or ""))
                      for c in capture.get("checks") or ()),
-        verify_url=verify_url(public_base_url, str(capture["id"])), exported_at=exported_at,
+        verify_url=verify_url(public_base_url, str(capture["id"]), str(media["sha256"])),
+        exported_at=exported_at,
         partial=bool(stream.get("partial")), signer_root_sha256=signer_root_sha256)
 
 
