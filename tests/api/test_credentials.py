@@ -289,23 +289,32 @@ def test_supported_types() -> None:
                  "video/mp4", "video/quicktime", "audio/mp4", "audio/mp4;codecs=mp4a.40.2",
                  "audio/x-m4a", "audio/wav", "audio/x-wav", "audio/mpeg", "audio/mp3"):
         assert supported(mime), mime
-    for mime in ("video/webm", "audio/webm;codecs=opus", "audio/ogg", "video/x-matroska",
-                 "application/pdf", "image/svg+xml", "text/plain", ""):
+    # what browsers record: converted to MP4 first (tests/api/test_credentials_av.py)
+    for mime in ("video/webm", "audio/webm;codecs=opus", "audio/ogg", "video/x-matroska"):
+        assert supported(mime), mime
+    for mime in ("application/pdf", "image/svg+xml", "text/plain", "video/x-flv", ""):
         assert not supported(mime), mime
     assert credential_filename("image/jpeg") == "c2pa.jpg"
     assert credential_filename("audio/x-m4a") == "c2pa.m4a"
+    assert credential_filename("audio/webm;codecs=opus") == "c2pa.m4a"
+    assert credential_filename("video/webm") == "c2pa.mp4"
 
 
 def test_unsupported_and_broken_originals(keys: Any) -> None:
     ours, tsa, _ = keys
-    with pytest.raises(UnsupportedFormat, match="WebM") as info:
+    # a WebM header and nothing else: no MP4 copy can be made of it
+    with pytest.raises(UnsupportedFormat, match="MP4 copy of this audio/webm") as info:
         credential_copy(WEBM, "audio/webm;codecs=opus", facts_for(WEBM, "audio/webm"), ours,
                         [tsa])
     assert info.value.code == "unsupported_format" and info.value.status == 409
+    assert "/tmp" not in info.value.detail and "original.webm" not in info.value.detail
     # claimed MP4, but the bytes are WebM (the sniffer saw it): the bytes win
-    with pytest.raises(UnsupportedFormat):
+    with pytest.raises(UnsupportedFormat, match="video/webm"):
         credential_copy(WEBM, "video/mp4", facts_for(WEBM, "video/mp4"), ours, [tsa],
                         sniffed="video/webm")
+    with pytest.raises(UnsupportedFormat, match="cannot be embedded in application/pdf"):
+        credential_copy(b"%PDF-1.7", "application/pdf", facts_for(b"%PDF", "application/pdf"),
+                        ours, [tsa])
     # a supported type whose bytes do not parse
     junk = b"not a jpeg at all" * 10
     with pytest.raises(UnsupportedFormat, match="cannot embed"):
@@ -424,6 +433,7 @@ def user_principal(services: Services, user: User) -> Any:
 
 def test_c2pa_variant_errors(user: User, make_user: Any, client: Any,
                              services: Services) -> None:
+    # real WebM recordings get an MP4 copy (test_credentials_av.py); a bare header cannot
     webm = _upload(user, WEBM, kind="audio", mime="audio/webm;codecs=opus")
     r = client.get(f"/api/v1/captures/{webm['id']}/derived/c2pa", headers=user.auth)
     assert_problem(r, 409, "unsupported_format")

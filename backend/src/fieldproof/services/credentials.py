@@ -24,6 +24,16 @@ For JPEG and PNG the SDK only inserts the manifest, so the copy's hard binding
 original's SHA-256. Other containers rewrite a header (RIFF sizes, BMFF
 offsets) and their binding hash differs from the file hash.
 
+WebM, Matroska and Ogg (what browsers record), which C2PA cannot carry, are
+first converted to MP4 (services/remux.py, in a child process): a stream copy
+of every packet where MP4 takes the codec (Opus, VP9, H.264, ...), a
+re-encode only where it does not (VP8 to H.264, Vorbis/PCM to AAC). The
+original stays the ``parentOf`` ingredient, and a second action,
+``c2pa.repackaged`` (stream copy) or ``c2pa.transcoded``, records the
+conversion in its ``org.fieldproof.derivation`` parameter: codecs, method,
+encoder and settings, PyAV/FFmpeg versions and per-stream payload hashes of
+source and copy (equal for copied streams).
+
 Each copy is signed anew: the manifest label, the ECDSA signature and the
 timestamp differ between two copies of the same capture, so unlike the
 display/privacy copies it is not a pure function of the original.
@@ -39,6 +49,7 @@ import json
 import logging
 import os
 import secrets
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -46,6 +57,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import IO, Any, Final
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,8 +70,10 @@ from ..core.checks import base_mime, same_container
 from ..core.keys import b64url_encode
 from ..core.manifest import parse_time
 from ..db import Capture
-from ..errors import FieldProofError
+from ..errors import FieldProofError, TooLarge
 from ..tsa.embedded import EmbeddedTSA
+from . import remux
+from .remux import Remux
 from .server_identity import SigningIdentity
 
 log = logging.getLogger(__name__)
@@ -69,6 +83,7 @@ SCREEN_CAPTURE: Final = "http://cv.iptc.org/newscodes/digitalsourcetype/screenCa
 CAPTURE_ASSERTION: Final = "org.fieldproof.capture"
 METADATA_ASSERTION: Final = "c2pa.metadata"
 INGREDIENT_ID: Final = "fieldproof-original"  # builder-side label, for ingredientIds
+DERIVATION_PARAMETER: Final = "org.fieldproof.derivation"  # in the remux/transcode action
 TRUSTED: Final = "Trusted"
 
 # MIME names c2pa spells differently from recorders and sniffers.
@@ -126,22 +141,36 @@ def _c2pa_types() -> frozenset[str]:
     return frozenset(m.lower() for m in c2pa.Builder.get_supported_mime_types())
 
 
-def supported(mime: str) -> bool:
-    """True when c2pa can embed a manifest in a ``mime`` file (image/audio/video only).
-
-    Parameters such as ``;codecs=opus`` are ignored. WebM and Ogg (what
-    browsers record) are not supported by c2pa.
-    """
+def embeddable(mime: str) -> bool:
+    """True when c2pa can embed a manifest in a ``mime`` file itself (image/audio/video only)."""
     fmt = _normalize(mime)
     return fmt.startswith(_MEDIA_PREFIXES) and fmt not in _NOT_MEDIA and fmt in _c2pa_types()
 
 
+def supported(mime: str) -> bool:
+    """True when a ``mime`` capture can have a credentialed copy.
+
+    Either c2pa embeds a manifest in the file's own container, or the
+    container is one converted to MP4 first (WebM, Matroska, Ogg: what
+    browsers record; see services/remux.py). Parameters such as
+    ``;codecs=opus`` are ignored.
+    """
+    return embeddable(mime) or remux.remuxable(_normalize(mime))
+
+
+def copy_format(mime: str) -> str:
+    """The credentialed copy's type, as far as the name tells (see remux.target_mime)."""
+    fmt = _normalize(mime)
+    return remux.target_mime(fmt) if remux.remuxable(fmt) and not embeddable(fmt) else fmt
+
+
 def c2pa_format(mime: str, sniffed: str | None = None) -> str:
-    """The c2pa format for a capture: the claimed type, unless the bytes say otherwise.
+    """The original's format for a capture: the claimed type, unless the bytes say otherwise.
 
     A claim in the same container family as the sniffed type stays (the claim
     names audio vs video, the sniffer only sees the container); a claim the
     bytes contradict gives way to the sniffed type. Raises UnsupportedFormat.
+    The copy has this format, or MP4 for a WebM/Matroska/Ogg original.
     """
     fmt = _normalize(mime)
     if sniffed and not same_container(fmt, sniffed):
@@ -150,17 +179,23 @@ def c2pa_format(mime: str, sniffed: str | None = None) -> str:
         raise UnsupportedFormat(
             f"content credentials cannot be embedded in {fmt or 'this file'}; "
             "C2PA supports e.g. JPEG, PNG, WebP, HEIC, MP4/M4A/MOV, WAV, MP3, "
-            "but not WebM or Ogg")
+            "and WebM/Matroska/Ogg recordings are converted to MP4")
     return fmt
 
 
 def file_extension(mime: str) -> str:
-    return _EXT.get(_normalize(mime), ".bin")
+    fmt = _normalize(mime)
+    return _EXT.get(fmt) or remux.SOURCE_EXT.get(fmt, ".bin")
 
 
 def credential_filename(mime: str) -> str:
-    """The copy's name inside an evidence bundle's ``derived/`` folder, e.g. ``c2pa.jpg``."""
-    return "c2pa" + file_extension(mime)
+    """The copy's name inside an evidence bundle's ``derived/`` folder, e.g. ``c2pa.jpg``.
+
+    ``mime`` is the copy's type or the original's: ``audio/webm`` gives
+    ``c2pa.m4a``, ``video/webm`` ``c2pa.mp4`` (a video/webm holding only
+    audio becomes an ``audio/mp4`` copy: name it from Derived.mime).
+    """
+    return "c2pa" + file_extension(copy_format(mime))
 
 
 # --------------------------------------------------------------------------- facts
@@ -323,10 +358,28 @@ def _action(facts: CaptureFacts) -> dict[str, Any]:
     return action
 
 
-def manifest_definition(fmt: str, facts: CaptureFacts) -> dict[str, Any]:
-    """The c2pa Builder's manifest JSON for ``facts`` (without the ingredient)."""
+def _derivation_action(derivation: Remux, when: datetime) -> dict[str, Any]:
+    """``c2pa.repackaged`` (stream copy) or ``c2pa.transcoded``: original -> MP4 copy."""
+    return {"action": derivation.action,
+            "when": _utc(when),
+            "softwareAgent": {"name": "FieldProof", "version": __version__},
+            "description": derivation.description(),
+            "parameters": {"ingredientIds": [INGREDIENT_ID],
+                           DERIVATION_PARAMETER: derivation.parameters()}}
+
+
+def manifest_definition(fmt: str, facts: CaptureFacts, derivation: Remux | None = None, *,
+                        when: datetime | None = None) -> dict[str, Any]:
+    """The c2pa Builder's manifest JSON for ``facts`` (without the ingredient).
+
+    ``fmt`` is the copy's format; ``derivation`` what converted the original
+    to it (WebM/Ogg to MP4), recorded as a second action at ``when`` (now).
+    """
+    actions = [_action(facts)]
+    if derivation is not None:
+        actions.append(_derivation_action(derivation, when or datetime.now(UTC)))
     assertions: list[dict[str, Any]] = [
-        {"label": "c2pa.actions.v2", "data": {"actions": [_action(facts)]}}]
+        {"label": "c2pa.actions.v2", "data": {"actions": actions}}]
     metadata = _metadata(facts)
     if metadata is not None:
         assertions.append({"label": METADATA_ASSERTION, "kind": "Json", "data": metadata})
@@ -478,22 +531,23 @@ def _settings(extra: dict[str, Any] | None = None) -> Any:
 
 def _sign_once(src: IO[bytes], dst: IO[bytes], fmt: str, definition: dict[str, Any],
                ingredient: dict[str, Any], identity: SigningIdentity,
-               tsa_url: str | None) -> None:
+               tsa_url: str | None, original: IO[bytes], original_fmt: str) -> None:
     info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, identity.chain_pem,
                                identity.key_pem, tsa_url)
     with c2pa.Signer.from_info(info) as signer, \
             c2pa.Context(_settings()) as context, \
             c2pa.Builder(definition, context) as builder:
-        src.seek(0)
-        builder.add_ingredient(ingredient, fmt, src)
+        original.seek(0)
+        builder.add_ingredient(ingredient, original_fmt, original)
         src.seek(0)
         builder.sign(signer, fmt, src, dst)
 
 
 @dataclass(frozen=True)
 class Signed:
-    format: str
+    format: str  # the copy's MIME type (MP4 for a converted WebM/Ogg original)
     tsa: str  # which TSA timestamped the signature ("none" when none was given)
+    derivation: Remux | None = None  # how a WebM/Ogg original became the MP4 copy
 
 
 def write_credential_copy(src: IO[bytes], dst: IO[bytes], mime: str, facts: CaptureFacts,
@@ -512,10 +566,38 @@ def write_credential_copy(src: IO[bytes], dst: IO[bytes], mime: str, facts: Capt
     CredentialError ``c2pa_signing_failed`` (503); a file c2pa cannot parse
     raises UnsupportedFormat (409); a copy that does not read back Trusted
     under ``identity.root_pem`` raises CredentialError ``c2pa_self_check_failed``.
+
+    A WebM/Matroska/Ogg original is converted to MP4 first (temporary files,
+    a child process; see services/remux.py): one that cannot be raises
+    UnsupportedFormat (409), one that takes too long TooLarge (413). The
+    returned Signed says what the copy is and how it was derived.
     """
     fmt = c2pa_format(mime, sniffed)
-    definition = manifest_definition(fmt, facts)
-    ingredient = _ingredient(fmt, facts)
+    if embeddable(fmt):
+        return _write_signed(src, dst, fmt, facts, identity, tsas, original=src,
+                             original_fmt=fmt)
+    with tempfile.TemporaryDirectory(prefix="fieldproof-c2pa-") as tmp:
+        try:
+            path, derivation = remux.to_mp4(src, fmt, Path(tmp))
+        except remux.RemuxError as exc:
+            if exc.timed_out:
+                raise TooLarge(f"converting this {fmt} recording to MP4 for content "
+                               f"credentials takes too long: {exc}") from exc
+            raise UnsupportedFormat(f"content credentials need an MP4 copy of this {fmt} "
+                                    f"file, which cannot be made: {exc}") from exc
+        log.info("c2pa copy of %s: %s", facts.capture_id, derivation.description())
+        with open(path, "rb") as media:
+            return _write_signed(media, dst, derivation.mime, facts, identity, tsas,
+                                 original=src, original_fmt=fmt, derivation=derivation)
+
+
+def _write_signed(src: IO[bytes], dst: IO[bytes], fmt: str, facts: CaptureFacts,
+                  identity: SigningIdentity, tsas: Sequence[EmbeddedTSA | str], *,
+                  original: IO[bytes], original_fmt: str,
+                  derivation: Remux | None = None) -> Signed:
+    """Sign ``src`` (a ``fmt`` file) into ``dst`` with ``original`` as the ingredient."""
+    definition = manifest_definition(fmt, facts, derivation)
+    ingredient = _ingredient(original_fmt, facts)
     targets: list[EmbeddedTSA | str | None] = list(tsas) or [None]
     failures: list[str] = []
     used: EmbeddedTSA | str | None = None
@@ -525,7 +607,8 @@ def write_credential_copy(src: IO[bytes], dst: IO[bytes], mime: str, facts: Capt
         dst.truncate()
         try:
             with _tsa_url(target) as url:
-                _sign_once(src, dst, fmt, definition, ingredient, identity, url)
+                _sign_once(src, dst, fmt, definition, ingredient, identity, url,
+                           original, original_fmt)
         except (c2pa.C2paError.Signature, c2pa.C2paError.Verify) as exc:
             # Signature: a TSA that is down or refuses (or, for every TSA alike, a
             # bad key). Verify: c2pa checks its own result before returning and
@@ -553,7 +636,7 @@ def write_credential_copy(src: IO[bytes], dst: IO[bytes], mime: str, facts: Capt
                               f"({', '.join(report.failure) or 'no failure codes'})",
                               code="c2pa_self_check_failed")
     dst.seek(0)
-    return Signed(format=fmt, tsa=_tsa_name(used))
+    return Signed(format=fmt, tsa=_tsa_name(used), derivation=derivation)
 
 
 def credential_copy(original: bytes, mime: str, facts: CaptureFacts,
@@ -634,7 +717,8 @@ def read_credential(data: bytes | IO[bytes], mime: str,
                             store=store, detailed=detailed, explanations=explanations)
 
 
-__all__ = ["CAPTURE_ASSERTION", "DIGITAL_CAPTURE", "SCREEN_CAPTURE", "CaptureFacts",
-           "CredentialError", "CredentialReport", "Signed", "UnsupportedFormat",
-           "c2pa_format", "credential_copy", "credential_filename", "file_extension",
-           "manifest_definition", "read_credential", "supported", "write_credential_copy"]
+__all__ = ["CAPTURE_ASSERTION", "DERIVATION_PARAMETER", "DIGITAL_CAPTURE", "SCREEN_CAPTURE",
+           "CaptureFacts", "CredentialError", "CredentialReport", "Signed", "UnsupportedFormat",
+           "c2pa_format", "copy_format", "credential_copy", "credential_filename",
+           "embeddable", "file_extension", "manifest_definition", "read_credential",
+           "supported", "write_credential_copy"]

@@ -13,8 +13,11 @@ capture always derives to the same bytes (and the same SHA-256).
 
 A third variant, ``c2pa``, is the original with C2PA Content Credentials
 embedded (services/credentials.py), for any capture whose container c2pa
-supports (JPEG, PNG, WebP, MP4/M4A/MOV, WAV, MP3, ...; not WebM). It is
-signed and timestamped anew on each request, so it is not deterministic.
+supports (JPEG, PNG, WebP, MP4/M4A/MOV, WAV, MP3, ...); WebM, Matroska and
+Ogg recordings become an MP4 first (stream copy where MP4 takes the codec,
+else a transcode; services/remux.py), the derivation recorded in the
+manifest. It is signed and timestamped anew on each request, so it is not
+deterministic.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ from .credentials import (
     CaptureFacts,
     UnsupportedFormat,
     c2pa_format,
-    credential_copy,
     credential_filename,
+    write_credential_copy,
 )
 from .ingest import Ingest
 from .log import TransparencyLog
@@ -65,7 +68,7 @@ class Derived:
     sha256: str
     original_sha256: str
     filename: str
-    mime: str = "image/jpeg"  # the body's media type (c2pa copies keep the original's)
+    mime: str = "image/jpeg"  # the body's media type (c2pa: the original's, or MP4)
 
 
 __all__ = ["ALL_VARIANTS", "CREDENTIAL_VARIANT", "VARIANTS", "Derived", "Deriver",
@@ -337,7 +340,11 @@ class Deriver:
         return None if index is None else int(index)
 
     def credential(self, capture: Capture) -> Derived:
-        """The capture's original with C2PA Content Credentials (variant ``c2pa``)."""
+        """The capture's original with C2PA Content Credentials (variant ``c2pa``).
+
+        A WebM/Matroska/Ogg original gives an MP4 copy (``audio/mp4`` or
+        ``video/mp4``, see services/remux.py): ``mime`` and ``filename`` say so.
+        """
         fmt = c2pa_format(capture.media_mime, capture.sniffed_mime)  # 409 unsupported_format
         if self.identity is None:
             raise FieldProofError("this server has no C2PA signing identity",
@@ -351,8 +358,12 @@ class Deriver:
             capture, leaf_index=index,
             log_origin=self.log.origin if self.log is not None and index is not None
             else None)
-        data = credential_copy(original, fmt, facts, self.identity.get("c2pa"), self.tsas())
+        out = io.BytesIO()
+        signed = write_credential_copy(io.BytesIO(original), out, fmt, facts,
+                                       self.identity.get("c2pa"), self.tsas())
+        data = out.getvalue()
         return Derived(variant=CREDENTIAL_VARIANT, data=data,
                        sha256=hashlib.sha256(data).hexdigest(),
                        original_sha256=capture.media_sha256,
-                       filename=f"{capture.id}-{credential_filename(fmt)}", mime=fmt)
+                       filename=f"{capture.id}-{credential_filename(signed.format)}",
+                       mime=signed.format)
