@@ -109,7 +109,8 @@ def test_bundle_custody_proven_and_forgeries_caught(user: User, client: Any,
     report = verify_bundle(files)
     assert report.ok, report.lines()
     detail = next(r.detail for r in report.results if r.name == "custody")
-    assert "3 events (anchored, view, export): 2 proven in the log" in detail, detail
+    assert detail.startswith("3 events (anchored, view, export) from "), detail
+    assert ": 2 proven in the log" in detail, detail
 
     lines = files[CUSTODY].decode().splitlines()
     item = json.loads(lines[1])

@@ -32,7 +32,10 @@ GEO = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 12}
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in
+# the main thread while it is open, which would break asyncio.run() (pyHanko's
+# sync validator) in every test collected after the browser tests.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run does this)")
@@ -42,7 +45,7 @@ def playwright() -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     b = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
     yield b

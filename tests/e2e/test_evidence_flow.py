@@ -100,3 +100,26 @@ def test_pwa_photo_to_verified_bundle(page: Page, account: Account, server: Live
         assert p.query_selector('[data-testid="lookup-match"][data-anchored="true"]')
     finally:
         public.close()
+
+
+def test_pwa_audio_recording_bundle_has_c2pa_copy(page: Page, account: Account,
+                                                   server: LiveServer, tmp_path: Path) -> None:
+    """A real MediaRecorder WebM/Opus recording, streamed by the PWA: its bundle
+    holds a C2PA copy (Opus repackaged into MP4, packets unchanged) that verifies."""
+    page.click('[data-testid="nav-capture"]')
+    page.click('[data-testid="mode-audio"]')
+    page.click('[data-testid="record"]')
+    page.wait_for_timeout(3000)
+    page.click('[data-testid="stop"]')
+    cid = newest_item(page, "anchored").get_attribute("data-id")
+    assert cid
+    bundle = tmp_path / "audio.zip"
+    env = {"FIELDPROOF_SERVER": server.url, "FIELDPROOF_TOKEN": account.token}
+    out = run_cli("client", "export", cid, "-o", str(bundle), env=env)
+    assert out.returncode == 0, out.stderr
+    with zipfile.ZipFile(bundle) as zf:
+        assert "derived/c2pa.m4a" in zf.namelist(), zf.namelist()
+    ok = run_cli("verify", str(bundle))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "PASS    credentials: derived/c2pa.m4a: C2PA manifest Trusted" in ok.stdout
+    assert "PASS    chunks" in ok.stdout

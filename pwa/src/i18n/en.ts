@@ -335,7 +335,6 @@ const en = {
   'vb.custody.otherManifest': 'custody.jsonl line {line}: the record is about manifest {got}, not this bundle\'s {want}',
   'vb.custody.event': 'custody.jsonl line {line}: unknown event {event}',
   'vb.custody.at': 'custody.jsonl line {line}: “at” is not an RFC 3339 time',
-  'vb.custody.order': 'custody.jsonl line {line}: events are out of time order',
   'vb.custody.proofNoIndex': 'custody.jsonl line {line}: a proof without a leaf index',
   'vb.custody.index': 'custody.jsonl line {line}: leaf_index must be an increasing integer',
   'vb.custody.noProof': 'custody.jsonl line {line}: leaf {index} is in the custody checkpoint\'s tree but has no inclusion proof',

@@ -337,7 +337,6 @@ const zh: Record<Key, string> = {
   'vb.custody.otherManifest': 'custody.jsonl 第 {line} 行：该记录针对清单 {got}，而非本证据包的 {want}',
   'vb.custody.event': 'custody.jsonl 第 {line} 行：未知事件 {event}',
   'vb.custody.at': 'custody.jsonl 第 {line} 行：“at” 不是 RFC 3339 时间',
-  'vb.custody.order': 'custody.jsonl 第 {line} 行：事件时间顺序错误',
   'vb.custody.proofNoIndex': 'custody.jsonl 第 {line} 行：有证明却没有叶子序号',
   'vb.custody.index': 'custody.jsonl 第 {line} 行：leaf_index 必须是递增的整数',
   'vb.custody.noProof': 'custody.jsonl 第 {line} 行：第 {index} 号叶子在保管检查点的树中，却没有包含证明',

@@ -23,6 +23,7 @@ import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any, Protocol
 
 from cryptography import x509
@@ -186,6 +187,20 @@ def _hex(text: Any, what: str) -> str:
 def _cert_fingerprint(pem: bytes) -> tuple[str, str]:
     cert = x509.load_pem_x509_certificate(pem)
     return cert.subject.rfc4514_string(), "sha256:" + cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion, also when the caller already runs an event
+    loop in this thread (an async application, Playwright's sync API)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _asn1_cert(pem: bytes) -> Any:
@@ -684,7 +699,9 @@ class _Verify:
         cp = self.custody_checkpoint()
         manifest_sha = hashlib.sha256(self.files.get(MANIFEST, b"")).hexdigest()
         events: list[str] = []
-        proven, last_index, last_at = 0, -1, None
+        proven, last_index = 0, -1
+        first_at: datetime | None = None
+        last_at: datetime | None = None
         for i, line in enumerate(lines, 1):
             where = f"{CUSTODY} line {i}"
             item = _jcs(line.encode("utf-8"), where)
@@ -706,9 +723,9 @@ class _Verify:
                 at = parse_time(rec["at"])
             except Exception as exc:  # missing, not a string, not a time
                 raise _Bad(f"{where}: 'at' is not an RFC 3339 time") from exc
-            if last_at is not None and at < last_at:
-                raise _Bad(f"{where}: events are out of time order")
-            last_at = at
+            # Lines are in log order; times of concurrent requests may interleave.
+            first_at = min(first_at or at, at)
+            last_at = max(last_at or at, at)
             index = item["leaf_index"]
             proof = item.get("inclusion_proof")
             events.append(rec["event"])
@@ -735,7 +752,9 @@ class _Verify:
                            f"{cp.size}: {exc.detail}") from exc
             proven += 1
         pending = len(events) - proven
-        return (f"{len(events)} events ({', '.join(events)}): {proven} proven in the log "
+        span = f" from {first_at.isoformat()} to {last_at.isoformat()}" \
+            if first_at and last_at else ""
+        return (f"{len(events)} events ({', '.join(events)}){span}: {proven} proven in the log "
                 f"(tree {cp.size if cp else '-'})"
                 + (f", {pending} recorded too recently to be in it yet" if pending else ""))
 
@@ -770,7 +789,7 @@ class _Verify:
         """certificate.pdf: a PAdES signature over the whole file by a signer under
         keys/server-ca.pem, with a valid RFC 3161 signature timestamp."""
         from pyhanko.pdf_utils.reader import PdfFileReader
-        from pyhanko.sign.validation import validate_pdf_signature
+        from pyhanko.sign.validation import async_validate_pdf_signature
         from pyhanko.sign.validation.settings import KeyUsageConstraints
         from pyhanko.sign.validation.status import SignatureCoverageLevel
         from pyhanko_certvalidator import ValidationContext
@@ -790,13 +809,13 @@ class _Verify:
             sigs = PdfFileReader(io.BytesIO(raw), strict=False).embedded_signatures
             if len(sigs) != 1:
                 raise _Bad(f"{CERTIFICATE} holds {len(sigs)} signatures, expected 1")
-            status = validate_pdf_signature(
+            status = _run_sync(async_validate_pdf_signature(
                 sigs[0], ValidationContext(trust_roots=[_asn1_cert(ca[0])]),
                 ts_validation_context=ValidationContext(
                     trust_roots=[_asn1_cert(p) for p in tsa_roots]),
                 key_usage_settings=KeyUsageConstraints(
                     key_usage={"digital_signature", "non_repudiation"},
-                    match_all_key_usages=False))
+                    match_all_key_usages=False)))
         except _Bad:
             raise
         except Exception as exc:  # pyHanko raises a zoo of types on a damaged PDF

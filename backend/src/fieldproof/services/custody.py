@@ -84,12 +84,16 @@ class Custody:
         self.on_new()
 
     def timeline(self, capture: Capture) -> list[dict[str, Any]]:
-        """The capture's custody events, oldest first, with their log positions."""
+        """The capture's custody events in log order, with their log positions.
+
+        Log order is the order of the queued leaves (``entry_seq``), which the
+        sequencer keeps; event times can interleave across concurrent requests.
+        """
         with self.db.reading() as s:
             rows = s.execute(select(CustodyEvent, LogEntry.leaf_index)
                              .join(LogEntry, LogEntry.seq == CustodyEvent.entry_seq)
                              .where(CustodyEvent.capture_id == capture.id)
-                             .order_by(CustodyEvent.id)).all()
+                             .order_by(CustodyEvent.entry_seq)).all()
         out = []
         for ev, leaf_index in rows:
             rec = parse_json(ev.record.encode("utf-8"))
@@ -106,7 +110,7 @@ class Custody:
             rows = s.execute(select(CustodyEvent.record, LogEntry.leaf_index)
                              .join(LogEntry, LogEntry.seq == CustodyEvent.entry_seq)
                              .where(CustodyEvent.capture_id == capture_id)
-                             .order_by(CustodyEvent.id)).all()
+                             .order_by(CustodyEvent.entry_seq)).all()
             nodes = getter(s)
             lines = []
             for record, leaf_index in rows:

@@ -183,7 +183,7 @@ class Exporter:
                     out.write(block)
             digests[media_name] = digest.hexdigest()
 
-            derived = self._derived(capture) if stream is None else {}
+            derived = self._derived(capture)
             for name, data in derived.items():
                 put(f"{DERIVED_DIR}{name}", data)
 

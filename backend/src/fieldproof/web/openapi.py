@@ -107,19 +107,29 @@ def spec() -> dict[str, Any]:
                  "206": {"description": "The requested byte range"}},
                 parameters=_CAPTURE_ID)},
             "/captures/{capture_id}/derived/{variant}": {"get": _op(
-                "A derived copy of a JPEG photo (the original is never changed): "
+                "A derived copy (the original is never changed). Of a JPEG photo: "
                 "`display` has the signed GPS fix and capture time in EXIF, `privacy` has "
-                "all metadata removed. Headers X-FieldProof-Original-SHA256, "
-                "X-FieldProof-Derived-SHA256 and X-FieldProof-Derivation link it to the "
-                "original",
-                {"200": {"description": "The derived JPEG", "content": {"image/jpeg": {}}},
+                "all metadata removed. Of any photo, audio or video C2PA can carry (WebM "
+                "and Ogg recordings repackaged into MP4 first): `c2pa`, the original with "
+                "signed, time-stamped Content Credentials. Headers "
+                "X-FieldProof-Original-SHA256, X-FieldProof-Derived-SHA256 and "
+                "X-FieldProof-Derivation link it to the original",
+                {"200": {"description": "The derived copy",
+                         "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {},
+                                     "audio/mp4": {}, "video/mp4": {}, "audio/wav": {},
+                                     "audio/mpeg": {}, "video/quicktime": {}}},
                  "404": {"description": "capture_not_found, or not_found for an unknown "
                                         "variant"},
-                 "409": {"description": "not_a_photo, or unsupported_format for a photo "
-                                        "that is not a JPEG"}},
+                 "409": {"description": "not_a_photo, or unsupported_format (display and "
+                                        "privacy: not a JPEG; c2pa: a format it cannot "
+                                        "carry or convert)"},
+                 "413": {"description": "too_large: c2pa copies are made for originals "
+                                        "up to 64 MiB"},
+                 "503": {"description": "c2pa_signing_failed: no TSA answered"}},
                 parameters=[*_CAPTURE_ID,
                             {"name": "variant", "in": "path", "required": True,
-                             "schema": {"type": "string", "enum": ["display", "privacy"]}}])},
+                             "schema": {"type": "string",
+                                        "enum": ["display", "privacy", "c2pa"]}}])},
             "/captures/{capture_id}/custody": {"get": _op(
                 "The chain of custody: every read and status change, each a log leaf",
                 {"200": {"description": "{capture_id, events: [{event, at, actor, origin, "
