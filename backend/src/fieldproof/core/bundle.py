@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..errors import FieldProofError
 from . import merkle
+from .aio import run_sync
 from .canonical import canonicalize, parse_json
 from .checkpoint import Checkpoint, Verifier, b64_strict
 from .keys import DeviceKey, b64url_encode
@@ -187,20 +188,6 @@ def _hex(text: Any, what: str) -> str:
 def _cert_fingerprint(pem: bytes) -> tuple[str, str]:
     cert = x509.load_pem_x509_certificate(pem)
     return cert.subject.rfc4514_string(), "sha256:" + cert.fingerprint(hashes.SHA256()).hex()
-
-
-def _run_sync(coro: Any) -> Any:
-    """Run a coroutine to completion, also when the caller already runs an event
-    loop in this thread (an async application, Playwright's sync API)."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def _asn1_cert(pem: bytes) -> Any:
@@ -809,7 +796,7 @@ class _Verify:
             sigs = PdfFileReader(io.BytesIO(raw), strict=False).embedded_signatures
             if len(sigs) != 1:
                 raise _Bad(f"{CERTIFICATE} holds {len(sigs)} signatures, expected 1")
-            status = _run_sync(async_validate_pdf_signature(
+            status = run_sync(async_validate_pdf_signature(
                 sigs[0], ValidationContext(trust_roots=[_asn1_cert(ca[0])]),
                 ts_validation_context=ValidationContext(
                     trust_roots=[_asn1_cert(p) for p in tsa_roots]),

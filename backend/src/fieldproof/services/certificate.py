@@ -18,13 +18,11 @@ so a reader can compare them character for character with the JSON.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import io
 import math
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
@@ -57,6 +55,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from ..core.aio import run_sync
 from ..core.checkpoint import Checkpoint
 from ..errors import FieldProofError
 from ..tsa import TimestampAuthority
@@ -701,7 +700,7 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, timestamper: TimeStamper) ->
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         pdf_signer = signers.PdfSigner(meta, signer, timestamper=timestamper)
-        _run(pdf_signer.async_sign_pdf(writer, output=out))
+        run_sync(pdf_signer.async_sign_pdf(writer, output=out))
     except (PdfError, SigningError) as exc:
         raise CertificateError(f"cannot sign the certificate: {exc}") from exc
     return out.getvalue()
@@ -721,17 +720,6 @@ def _signer(identity: SigningIdentity) -> signers.SimpleSigner:
     return signers.SimpleSigner(signing_cert=cert, signing_key=key,
                                 cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
                                     others))
-
-
-def _run(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a pyHanko coroutine from sync code, also when a loop is already running."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    # Called from inside an event loop (an async caller): a worker thread has none.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def make_certificate(facts: CertificateFacts, identity: SigningIdentity,
