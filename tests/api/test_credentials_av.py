@@ -244,22 +244,22 @@ def test_vp9_webm_is_stream_copied_into_mp4(keys: Any) -> None:
 
 
 # --------------------------------------------------------------------------- transcode
-def test_vp8_webm_is_transcoded_to_h264_and_keeps_its_opus(keys: Any) -> None:
+def test_vp8_webm_is_transcoded_to_vp9_and_keeps_its_opus(keys: Any) -> None:
     media = recording("libvpx", fps=15, seconds=2.0, gop=10)
     assert len(key_times(media)) == 3
     copy, signed, report = sign(keys, media, "video/webm;codecs=vp8,opus")
     assert signed.format == "video/mp4"
-    assert info(copy)["streams"] == [("video", "h264"), ("audio", "opus")]
+    assert info(copy)["streams"] == [("video", "vp9"), ("audio", "opus")]
     params = derivation_of(report, media, "video/webm")
     assert (params["action"], params["method"]) == ("c2pa.transcoded", "transcode")
-    assert "vp8 re-encoded to h264 (libx264)" in params["description"]
+    assert "vp8 re-encoded to vp9 (libvpx-vp9)" in params["description"]
     streams = by_type(params)
     video, audio = streams["video"], streams["audio"]
     assert (video["method"], video["source_codec"], video["target_codec"]) == \
-        ("encode", "vp8", "h264")
-    assert video["encoder"] == "libx264"
-    assert video["settings"] == {"preset": "veryfast", "crf": "18", "forced-idr": "1",
-                                 "pix_fmt": "yuv420p"}
+        ("encode", "vp8", "vp9")
+    assert video["encoder"] == "libvpx-vp9"  # BSD; the GPL x264 only if libvpx is missing
+    assert video["settings"] == {"crf": "24", "b": "0", "deadline": "realtime",
+                                 "cpu-used": "6", "row-mt": "1", "pix_fmt": "yuv420p"}
     assert video["payload_identical"] is False
     assert video["source_payload_sha256"] == hashlib.sha256(
         b"".join(payloads(media, "video"))).hexdigest()
@@ -280,14 +280,14 @@ def test_vp8_webm_is_transcoded_to_h264_and_keeps_its_opus(keys: Any) -> None:
                                                          abs=1 / 15)
 
 
-def test_odd_sized_vp8_is_scaled_to_even_and_says_so(keys: Any) -> None:
+def test_odd_sized_vp8_keeps_its_size_in_vp9(keys: Any) -> None:
     media = recording("libvpx", audio=None, size=(65, 49), seconds=1.0)
     copy, signed, report = sign(keys, media, "video/webm")
     assert signed.derivation is not None and signed.derivation.action == "c2pa.transcoded"
     video = by_type(derivation_of(report, media, "video/webm"))["video"]
-    assert video["details"]["scaled"] == "65x49 to 64x48 (4:2:0 needs even sizes)"
-    assert (video["details"]["source_width"], video["details"]["width"]) == (65, 64)
-    assert info(copy)["size"] == [(64, 48)] and info(copy)["streams"] == [("video", "h264")]
+    assert "scaled" not in video["details"]  # VP9 takes odd sizes; x264 would scale
+    assert (video["details"]["source_width"], video["details"]["width"]) == (65, 65)
+    assert info(copy)["size"] == [(65, 49)] and info(copy)["streams"] == [("video", "vp9")]
 
 
 def test_pcm_in_webm_is_transcoded_to_aac(keys: Any) -> None:

@@ -11,7 +11,7 @@ It can in ISO BMFF, so the credentialed copy of such a recording is an MP4
   video. Each packet's payload goes into the MP4 unchanged, with the same
   timestamps (rescaled to the MP4 track's time base). No decoding.
 - **transcode** (``c2pa.transcoded``) only for streams MP4 cannot carry: VP8
-  (and any other video codec) is re-encoded to H.264 with libx264 (settings
+  (and any other video codec) is re-encoded to VP9 with libvpx (settings
   below; the source's key frames stay key frames), Vorbis/PCM audio to AAC.
   Other streams of the same file are still copied.
 
@@ -65,13 +65,15 @@ COPY_CODECS: Final = {
     "video": frozenset({"h264", "hevc", "vp9", "av1"}),
 }
 # Re-encoding, only for streams that cannot be copied: the first encoder
-# available wins. H.264 plays everywhere; VP9 in MP4 is the fallback for an
-# FFmpeg without libx264. "forced-idr": the source's key frames, forced as I
-# frames, become IDR frames (seek points stay where they were).
+# available wins. The source's key frames are forced as key frames (seek points
+# stay where they were; "forced-idr" makes x264's IDR frames).
+# VP9 (libvpx, BSD) first: this Apache-2.0 server does not run the GPL x264
+# encoder that PyAV's wheel also ships unless libvpx is missing; VP9 in MP4 is
+# what C2PA's BMFF support and every current browser play.
 VIDEO_ENCODERS: Final[tuple[tuple[str, dict[str, str]], ...]] = (
-    ("libx264", {"preset": "veryfast", "crf": "18", "forced-idr": "1"}),
     ("libvpx-vp9", {"crf": "24", "b": "0", "deadline": "realtime", "cpu-used": "6",
                     "row-mt": "1"}),
+    ("libx264", {"preset": "veryfast", "crf": "18", "forced-idr": "1"}),
 )
 VIDEO_PIX_FMT: Final = "yuv420p"
 AUDIO_ENCODER: Final = "aac"  # FFmpeg's native AAC-LC encoder
