@@ -38,6 +38,7 @@ from fieldproof.services.certificate import (
     CertificateTimestampUnavailable,
     CheckFact,
     TimestampFact,
+    cjk_font,
     cut_word,
     facts_from_records,
     make_certificate,
@@ -223,6 +224,20 @@ def test_long_values_stay_inside_the_page(tmp_path: Path) -> None:
     assert right and max(right) <= page_w - 40, max(right)  # the 16 mm margin, less slack
 
 
+def test_chinese_font_is_embedded(signed: bytes, tmp_path: Path) -> None:
+    """Every font is embedded, so any reader (poppler without Chinese fonts too)
+    draws the Chinese text; .ci/run installs fonts-wqy-microhei for this."""
+    assert cjk_font() == "FieldProofCJK", "install fonts-wqy-microhei (see .ci/run)"
+    (tmp_path / "c.pdf").write_bytes(signed)
+    out = subprocess.run(["pdffonts", str(tmp_path / "c.pdf")], capture_output=True,
+                         text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
+    standard14 = {"Helvetica", "Helvetica-Bold", "Courier"}  # every reader has these
+    cjk = [r for r in rows if r[0] not in standard14]
+    assert cjk and all(r[-5] == "yes" and r[-4] == "yes" for r in cjk), out  # emb, sub
+    assert "证据" in pdftotext(signed, tmp_path) or "存证" in pdftotext(signed, tmp_path)
+
+
 def test_cut_word_keeps_every_character_and_the_width() -> None:
     from reportlab.pdfbase import pdfmetrics
 
@@ -230,7 +245,7 @@ def test_cut_word_keeps_every_character_and_the_width() -> None:
         pieces = cut_word(word, 100, font, 9)
         assert "".join(pieces) == word and len(pieces) > 1
         for p in pieces:
-            width = sum(pdfmetrics.stringWidth(c, "STSong-Light" if ord(c) > 255 else font, 9)
+            width = sum(pdfmetrics.stringWidth(c, cjk_font() if ord(c) > 255 else font, 9)
                         for c in p)
             assert width <= 100
     assert cut_word("short", 100, "Courier", 9) == ["short"]

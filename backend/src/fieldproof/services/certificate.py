@@ -21,10 +21,13 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import logging
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -61,6 +64,8 @@ from ..errors import FieldProofError
 from ..tsa import TimestampAuthority
 from .pdf_timestamp import timestampers_for
 from .server_identity import SigningIdentity
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- facts
 
@@ -177,7 +182,15 @@ class CertificateTimestampUnavailable(CertificateError):
 
 # --------------------------------------------------------------------------- text
 
-CJK_FONT: Final = "STSong-Light"  # reportlab's built-in Adobe-GB1 CID font: no font file
+# Chinese text: a TrueType font embedded (as a subset) so every reader shows it;
+# FIELDPROOF_CJK_FONT names one, else the first of these that exists (Debian
+# fonts-wqy-microhei / -zenhei; .ci/run and docker/ install the first). Without
+# any, reportlab's built-in STSong-Light CID font, which is not embedded: the
+# reader must substitute a Chinese font (most do; poppler without one shows blanks).
+CJK_EMBEDDED: Final = "FieldProofCJK"
+CJK_FALLBACK: Final = "STSong-Light"
+CJK_FONT_FILES: Final = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+                         "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 SANS: Final = "Helvetica"
 SANS_BOLD: Final = "Helvetica-Bold"
 MONO: Final = "Courier"
@@ -201,8 +214,27 @@ CHECK_ZH: Final = {
 
 
 @functools.cache
+def cjk_font() -> str:
+    """Register the font for Chinese text once; returns its reportlab name."""
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    configured = os.environ.get("FIELDPROOF_CJK_FONT")
+    for path in ([configured] if configured else []) + list(CJK_FONT_FILES):
+        if path and Path(path).is_file():
+            try:
+                pdfmetrics.registerFont(TTFont(CJK_EMBEDDED, path, subfontIndex=0))
+            except Exception as exc:  # reportlab's TTF parser raises its own types
+                log.warning("cannot use %s for Chinese text: %s", path, exc)
+                continue
+            return CJK_EMBEDDED
+    log.warning("no Chinese TrueType font found (install fonts-wqy-microhei or set "
+                "FIELDPROOF_CJK_FONT); certificates use the non-embedded %s", CJK_FALLBACK)
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FALLBACK))
+    return CJK_FALLBACK
+
+
 def _register_fonts() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    cjk_font()
 
 
 def _needs_cjk_font(ch: str) -> bool:
@@ -227,7 +259,7 @@ def _runs(text: str) -> list[tuple[bool, str]]:
 
 
 def _char_width(ch: str, font: str, size: float) -> float:
-    return float(pdfmetrics.stringWidth(ch, CJK_FONT if _needs_cjk_font(ch) else font, size))
+    return float(pdfmetrics.stringWidth(ch, cjk_font() if _needs_cjk_font(ch) else font, size))
 
 
 def cut_word(word: str, width: float, font: str, size: float) -> list[str]:
@@ -253,7 +285,7 @@ def cut_word(word: str, width: float, font: str, size: float) -> list[str]:
 
 def _markup(text: str, font: str = SANS) -> str:
     """Paragraph markup for plain text: escaped, with CJK runs in the CJK font."""
-    return "".join(f'<font name="{CJK_FONT}">{escape(run)}</font>' if cjk
+    return "".join(f'<font name="{cjk_font()}">{escape(run)}</font>' if cjk
                    else f'<font name="{font}">{escape(run)}</font>'
                    for cjk, run in _runs(text))
 
@@ -655,7 +687,7 @@ def render_certificate(facts: CertificateFacts) -> bytes:
         canvas.setFillColor(_MUTED)
         x, y = MARGIN, MARGIN / 2
         for cjk, run in _runs(footer + f" · 第 {doc.page} 页 / page {doc.page}"):
-            font = CJK_FONT if cjk else SANS
+            font = cjk_font() if cjk else SANS
             canvas.setFont(font, 7)
             canvas.drawString(x, y, run)
             x += pdfmetrics.stringWidth(run, font, 7)
