@@ -246,10 +246,25 @@ def test_media_from_another_capture_is_refused(user: User, client: Any,
     files[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in files.items()
                              if n != SUMS})
     report = verify_bundle(files)
-    # the media, and the C2PA copy whose parent ingredient is the real original
-    assert {r.name for r in report.failed()} == {"media", "credentials"}, report.lines()
+    # the media, and the certificate and C2PA copy, both bound to the real original
+    assert {r.name for r in report.failed()} == {"media", "certificate", "credentials"}, \
+        report.lines()
     assert "its parent ingredient is not" in next(
         r.detail for r in report.failed() if r.name == "credentials")
+
+
+def test_a_certificate_about_another_capture_is_refused(user: User, client: Any,
+                                                        services: Services) -> None:
+    """Genuine, signed and whole, but about another capture of the same server."""
+    files = _files(_download(client, user, _photo(user, services)))
+    other = _files(_download(client, user, _photo(user, services)))
+    files["certificate.pdf"] = other["certificate.pdf"]
+    files[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in files.items()
+                             if n != SUMS})
+    report = verify_bundle(files)
+    failed = {r.name: r.detail for r in report.failed()}
+    assert set(failed) == {"certificate"}, report.lines()
+    assert "not this bundle's" in failed["certificate"]
 
 
 def test_not_anchored_and_private(user: User, make_user: Any, client: Any,

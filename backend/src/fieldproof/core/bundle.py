@@ -793,7 +793,8 @@ class _Verify:
         self.report.anchors.append(Anchor("server CA", subject, fp, bool(self.pinned_ca)))
         tsa_roots = [c[-1] for c in self.tsa_chains.values()] + list(self.pinned_roots or [])
         try:
-            sigs = PdfFileReader(io.BytesIO(raw), strict=False).embedded_signatures
+            pdf = PdfFileReader(io.BytesIO(raw), strict=False)
+            sigs = pdf.embedded_signatures
             if len(sigs) != 1:
                 raise _Bad(f"{CERTIFICATE} holds {len(sigs)} signatures, expected 1")
             status = run_sync(async_validate_pdf_signature(
@@ -819,6 +820,17 @@ class _Verify:
         ts = status.timestamp_validity
         if ts is None or not (ts.intact and ts.valid and ts.trusted):
             raise _Bad(f"{CERTIFICATE}: no valid, trusted signature timestamp")
+        # Signed and whole, but about this capture? Its Keywords (signed bytes) say.
+        try:
+            words = str(pdf.trailer["/Info"]["/Keywords"]).split()
+        except (KeyError, TypeError) as exc:
+            raise _Bad(f"{CERTIFICATE} does not name the capture it certifies") from exc
+        said = dict(w.split(":", 1) for w in words if ":" in w)
+        manifest_sha = hashlib.sha256(self.files.get(MANIFEST, b"")).hexdigest()
+        if said.get("manifest-sha256") != manifest_sha or \
+                said.get("media-sha256") != self.media.sha256:
+            raise _Bad(f"{CERTIFICATE} certifies manifest {said.get('manifest-sha256')} and "
+                       f"media {said.get('media-sha256')}, not this bundle's")
         signer = status.signing_cert.subject.human_friendly
         return (f"{CERTIFICATE}: PAdES signature by {signer} over the whole file, "
                 f"time-stamped {ts.timestamp.isoformat()}")

@@ -673,6 +673,11 @@ def _story(facts: CertificateFacts, st: _Styles) -> list[Flowable]:
     ]
 
 
+def certificate_keywords(capture_id: str, manifest_sha256: str, media_sha256: str) -> str:
+    return (f"fieldproof-capture:{capture_id} manifest-sha256:{manifest_sha256} "
+            f"media-sha256:{media_sha256}")
+
+
 def render_certificate(facts: CertificateFacts) -> bytes:
     """The unsigned certificate PDF for ``facts``."""
     _register_fonts()
@@ -697,7 +702,11 @@ def render_certificate(facts: CertificateFacts) -> bytes:
         buf, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
         bottomMargin=MARGIN, title=f"FieldProof 存证证书 / Evidence certificate {facts.capture_id}",
         author="FieldProof", subject=f"capture {facts.capture_id}, media sha256 "
-        f"{facts.media_sha256}", creator="FieldProof", lang="zh-CN")
+        f"{facts.media_sha256}", creator="FieldProof", lang="zh-CN",
+        # Machine-readable binding to the capture, inside the signed bytes: the
+        # offline verifier (core/bundle.py) refuses a certificate about another one.
+        keywords=certificate_keywords(facts.capture_id, facts.manifest_sha256,
+                                      facts.media_sha256))
     try:
         doc.build(_story(facts, st), onFirstPage=on_page, onLaterPages=on_page)
     except (ValueError, KeyError, TypeError) as exc:
