@@ -267,6 +267,37 @@ def test_a_certificate_about_another_capture_is_refused(user: User, client: Any,
     assert "not this bundle's" in failed["certificate"]
 
 
+def test_a_certificate_restamped_by_another_tsa_fails_when_tsas_are_pinned(
+        user: User, client: Any, services: Services, tmp_path: Path) -> None:
+    """The PDF's signature timestamp is outside its signed bytes: a pinned TSA root
+    must be the only trust for it, not a root the bundle brings along."""
+    from fieldproof.core.bundle import split_pem_chain
+    from fieldproof.tsa import EmbeddedTSA
+
+    cid = _photo(user, services)
+    files = _files(_download(client, user, cid))
+    real_root = split_pem_chain(next(d for n, d in files.items()
+                                     if n.startswith("keys/tsa/")))[-1]
+    other = EmbeddedTSA.load_or_create(tmp_path / "other", name="Some Other TSA")
+    saved, services.log.tsas = services.log.tsas, [other]
+    try:
+        restamped = _files(_download(client, user, cid))["certificate.pdf"]
+    finally:
+        services.log.tsas = saved
+    forged = {**files, "certificate.pdf": restamped,
+              "keys/tsa/zz-other.pem": b"".join(other.chain_pem())}
+    forged[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in forged.items()
+                              if n != SUMS})
+    pinned = verify_bundle(forged, tsa_roots=[real_root],
+                           server_ca=files["keys/server-ca.pem"])
+    failed = {r.name: r.detail for r in pinned.failed()}
+    assert "certificate" in failed and "timestamp" in failed["certificate"], pinned.lines()
+    # unpinned, the other TSA's root is an anchor the report names as unpinned
+    loose = verify_bundle(forged)
+    assert any(a.kind == "TSA root" and "Some Other TSA" in a.description and not a.pinned
+               for a in loose.anchors), loose.lines()
+
+
 def test_not_anchored_and_private(user: User, make_user: Any, client: Any,
                                   services: Services) -> None:
     device = user.enroll()

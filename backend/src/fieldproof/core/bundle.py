@@ -791,7 +791,12 @@ class _Verify:
         except ValueError as exc:
             raise _Bad(f"{source} is not a certificate: {exc}") from exc
         self.report.anchors.append(Anchor("server CA", subject, fp, bool(self.pinned_ca)))
-        tsa_roots = [c[-1] for c in self.tsa_chains.values()] + list(self.pinned_roots or [])
+        # Pinned TSA roots replace the bundle's own (whose anchors were reported
+        # unpinned in check_timestamps); the signature timestamp sits outside the
+        # PDF's signed bytes, so trusting a root the bundle brings would let
+        # anyone re-stamp a genuine certificate with any time.
+        tsa_roots = list(self.pinned_roots) if self.pinned_roots else \
+            [c[-1] for c in self.tsa_chains.values()]
         try:
             pdf = PdfFileReader(io.BytesIO(raw), strict=False)
             sigs = pdf.embedded_signatures
