@@ -202,6 +202,15 @@ describe('a tampered bundle fails, naming what changed', () => {
     expect(p.find((l) => l.startsWith('custody: '))).toMatch(/^custody: custody\.jsonl line 2: leaf \d+ is in the custody checkpoint's tree but has no inclusion proof$/);
     const c = await tampered(photo, (f) => editJson(f, 'custody-consistency.json', (o) => { o.consistency_proof = []; }));
     expect(c.find((l) => l.startsWith('custody: '))).toMatch(/^custody: custody-checkpoint\.txt does not extend checkpoint\.txt: /);
+    // no custody checkpoint: nothing proves the events
+    const m = await tampered(photo, (f) => { f.delete('custody-checkpoint.txt'); });
+    expect(m.find((l) => l.startsWith('custody: '))).toBe('custody: custody-checkpoint.txt is missing: nothing proves the events');
+    // a proven event moved behind the unproven export
+    const o = await tampered(photo, (f) => {
+      const all = lines(f);
+      f.set('custody.jsonl', utf8.encode([all[0], all[2], all[1]].join('\n') + '\n'));
+    });
+    expect(o.find((l) => l.startsWith('custody: '))).toBe('custody: custody.jsonl line 3: a proven event after the unproven line 2');
   });
 
   it('SHA256SUMS itself, and files it does not know', async () => {

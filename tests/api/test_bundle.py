@@ -153,7 +153,7 @@ def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
     assert ": 1 proven in the log" in custody.detail, custody.detail
     [stamp] = [r for r in report.results if r.name == "timestamp"]
     assert "[embedded: the server's own TSA, not an independent witness]" in stamp.detail
-    assert "1 recorded too recently" in custody.detail
+    assert "the last 1 not in it yet (the server's statement only)" in custody.detail
 
     # extracted, with standard tools only
     out_dir = tmp_path / "bundle"

@@ -70,7 +70,8 @@ def test_every_read_is_an_event_and_a_log_leaf(user: User, client: Any,
     for data in datas:
         leaf = json.loads(data)
         assert leaf["type"] == "fieldproof.custody"
-        assert set(leaf) == {"v", "type", "manifest_sha256", "event", "at", "record_sha256"}
+        # not even the capture, event or time: only the salted record's hash
+        assert set(leaf) == {"v", "type", "record_sha256"}
         assert user.email not in data and "127.0.0.1" not in data and "custody-test" not in data
 
 
@@ -146,6 +147,16 @@ def test_bundle_custody_proven_and_forgeries_caught(user: User, client: Any,
     new[1] = canonicalize(no_proof).decode()
     rep = verify_bundle(_resummed({**files, CUSTODY: ("\n".join(new) + "\n").encode()}))
     assert any("has no inclusion proof" in r.detail for r in rep.failed()), rep.lines()
+
+    # the proven events cannot be moved behind an unproven one, nor left unproven
+    lines_moved = [lines[0], lines[2], lines[1]]
+    rep = verify_bundle(_resummed({**files, CUSTODY: ("\n".join(lines_moved) + "\n").encode()}))
+    assert any("a proven event after the unproven line" in r.detail for r in rep.failed()), \
+        rep.lines()
+    rep = verify_bundle(_resummed({n: d for n, d in files.items()
+                                   if n != "custody-checkpoint.txt"}))
+    assert any("custody-checkpoint.txt is missing" in r.detail for r in rep.failed()), \
+        rep.lines()
 
     # a custody checkpoint from another tree does not extend checkpoint.txt
     bad = dict(files)

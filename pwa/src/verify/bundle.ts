@@ -657,10 +657,12 @@ class Verify {
     const lines = s.split('\n').slice(0, -1);
     if (!lines.length) throw bad('vb.custody.empty', { file: CUSTODY });
     const cp = await this.custodyCheckpoint();
+    if (!cp) throw bad('vb.custody.cpMissing', { file: CUSTODY_CHECKPOINT });
     const manifestSha = await sha256Hex(this.files.get(MANIFEST) ?? new Uint8Array());
     const events: string[] = [];
     let proven = 0;
     let lastIndex = -1;
+    let pendingFrom = 0; // the first unproven line: every later one must be unproven too
     for (let i = 0; i < lines.length; i++) {
       const line = i + 1;
       const item = jcs(utf8.encode(lines[i]), `${CUSTODY} line ${line}`);
@@ -682,24 +684,27 @@ class Verify {
       events.push(rec.event);
       if (index === null) {
         if (proof !== undefined) throw bad('vb.custody.proofNoIndex', { line });
+        pendingFrom ||= line;
         continue;
       }
       if (!isInt(index) || index <= lastIndex) throw bad('vb.custody.index', { line });
       lastIndex = index;
       if (proof === undefined) {
-        if (cp && index < cp.size) throw bad('vb.custody.noProof', { line, index });
+        if (index < cp.size) throw bad('vb.custody.noProof', { line, index });
+        pendingFrom ||= line;
         continue;
       }
-      if (!cp || !Array.isArray(proof)) throw bad('vb.custody.proofNeedsCp', { line, file: CUSTODY_CHECKPOINT });
+      if (pendingFrom) throw bad('vb.custody.proofAfterPending', { line, pending: pendingFrom });
+      if (!Array.isArray(proof)) throw bad('vb.custody.proofNeedsCp', { line, file: CUSTODY_CHECKPOINT });
+      // The public leaf holds only the salted record's hash (core/logentry.py).
       const leaf = await leafHash(utf8.encode(canonicalText({
-        v: 1, type: 'fieldproof.custody', manifest_sha256: rec.manifest_sha256, event: rec.event, at: rec.at,
-        record_sha256: await sha256Hex(recordRaw),
+        v: 1, type: 'fieldproof.custody', record_sha256: await sha256Hex(recordRaw),
       })));
       const path = proof.map((p, k) => b64Field(p, `${CUSTODY} line ${line} inclusion_proof[${k}]`));
       if (!(await verifyInclusion(index, cp.size, leaf, path, cp.root))) throw bad('vb.custody.inclusion', { line, event: rec.event, index, size: cp.size });
       proven++;
     }
-    const params = { n: events.length, events: events.join(', '), proven, size: cp ? cp.size : '-', pending: events.length - proven };
+    const params = { n: events.length, events: events.join(', '), proven, size: cp.size, pending: events.length - proven };
     return { key: params.pending ? 'vb.custody.okPending' : 'vb.custody.ok', params };
   }
 

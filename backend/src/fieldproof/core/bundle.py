@@ -684,9 +684,11 @@ class _Verify:
         if not lines:
             raise _Bad(f"{CUSTODY} is empty")
         cp = self.custody_checkpoint()
+        if cp is None:
+            raise _Bad(f"{CUSTODY_CHECKPOINT} is missing: nothing proves the events")
         manifest_sha = hashlib.sha256(self.files.get(MANIFEST, b"")).hexdigest()
         events: list[str] = []
-        proven, last_index = 0, -1
+        proven, last_index, pending_from = 0, -1, 0
         first_at: datetime | None = None
         last_at: datetime | None = None
         for i, line in enumerate(lines, 1):
@@ -719,17 +721,22 @@ class _Verify:
             if index is None:
                 if proof is not None:
                     raise _Bad(f"{where}: a proof without a leaf index")
+                pending_from = pending_from or i
                 continue
             if not isinstance(index, int) or isinstance(index, bool) or index <= last_index:
                 raise _Bad(f"{where}: leaf_index must be an increasing integer")
             last_index = index
             if proof is None:
-                if cp is not None and index < cp.size:
+                if index < cp.size:
                     raise _Bad(f"{where}: leaf {index} is in the custody checkpoint's tree "
                                "but has no inclusion proof")
+                pending_from = pending_from or i
                 continue
-            if cp is None or not isinstance(proof, list):
-                raise _Bad(f"{where}: an inclusion proof needs {CUSTODY_CHECKPOINT}")
+            if pending_from:
+                # Unproven events are the newest ones, after every proven one.
+                raise _Bad(f"{where}: a proven event after the unproven line {pending_from}")
+            if not isinstance(proof, list):
+                raise _Bad(f"{where}: inclusion_proof must be a list")
             leaf = merkle.leaf_hash(custody_entry(record_raw))
             try:
                 merkle.verify_inclusion(index, cp.size, leaf,
@@ -742,8 +749,10 @@ class _Verify:
         span = f" from {first_at.isoformat()} to {last_at.isoformat()}" \
             if first_at and last_at else ""
         return (f"{len(events)} events ({', '.join(events)}){span}: {proven} proven in the log "
-                f"(tree {cp.size if cp else '-'})"
-                + (f", {pending} recorded too recently to be in it yet" if pending else ""))
+                f"(tree {cp.size})"
+                + (f", the last {pending} not in it yet (the server's statement only)"
+                   if pending else "")
+                + "; the log proves each event listed, not that none was left out")
 
     def custody_checkpoint(self) -> Checkpoint | None:
         """custody-checkpoint.txt, signed by the log key and consistent with checkpoint.txt."""

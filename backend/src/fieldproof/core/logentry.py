@@ -2,9 +2,10 @@
 
 Two leaf types share the log: ``fieldproof.capture`` (one per accepted capture)
 and ``fieldproof.custody`` (one per chain-of-custody event: a read of a capture
-or a change of its status). A custody leaf commits to the SHA-256 of the full
-event record, which names who and from where and carries a random salt; the
-record itself travels in the evidence bundle (custody.jsonl), not in the log.
+or a change of its status). A custody leaf holds only the SHA-256 of the full
+event record, which names the capture, the event, who, when and from where and
+carries a random salt; the record travels in the evidence bundle
+(custody.jsonl), not in the log.
 """
 
 from __future__ import annotations
@@ -61,12 +62,14 @@ def custody_record(*, capture_id: str, manifest_sha256: str, event: str, at: dat
 
 
 def custody_entry(record: bytes) -> bytes:
-    """The canonical leaf data for a custody record: public, with no personal data."""
-    value = parse_json(record)
-    return canonicalize({
-        "v": 1, "type": CUSTODY_ENTRY, "manifest_sha256": value["manifest_sha256"],
-        "event": value["event"], "at": value["at"],
-        "record_sha256": hashlib.sha256(record).hexdigest()})
+    """The canonical leaf data for a custody record: only the record's hash.
+
+    Not even the capture, the event or its time: the log is public, and those
+    would publish when its owner viewed or exported a capture. The record (with
+    its random salt) binds them; the bundle carries it.
+    """
+    return canonicalize({"v": 1, "type": CUSTODY_ENTRY,
+                         "record_sha256": hashlib.sha256(record).hexdigest()})
 
 
 def _utc(at: datetime) -> str:
