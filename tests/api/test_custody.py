@@ -165,3 +165,24 @@ def test_bundle_custody_proven_and_forgeries_caught(user: User, client: Any,
     rep = verify_bundle(_resummed(bad))
     assert any("does not extend checkpoint.txt" in r.detail for r in rep.failed()), \
         rep.lines()
+
+
+def test_repeated_reads_are_one_event_and_head_is_none(user: User, client: Any,
+                                                       services: Services) -> None:
+    cid = _anchored_photo(user, services)
+    for _ in range(5):  # an app polling, a player's range requests
+        assert client.get(f"/api/v1/captures/{cid}", headers=user.auth).status_code == 200
+        assert client.get(f"/api/v1/captures/{cid}/original",
+                          headers={**user.auth, "Range": "bytes=0-1"}).status_code == 206
+    assert client.head(f"/api/v1/captures/{cid}/original",
+                       headers=user.auth).status_code == 200
+    assert [e["event"] for e in _timeline(client, user, cid)] == ["anchored", "view",
+                                                                  "download"]
+    # outside the window, the same read is a new event
+    services.custody.COALESCE_SECONDS = 0.0
+    try:
+        client.get(f"/api/v1/captures/{cid}", headers=user.auth)
+    finally:
+        del services.custody.COALESCE_SECONDS
+    assert [e["event"] for e in _timeline(client, user, cid)] == ["anchored", "view",
+                                                                  "download", "view"]

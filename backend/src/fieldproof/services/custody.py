@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -71,6 +71,12 @@ def actor_of(principal: Principal) -> dict[str, Any]:
 
 
 class Custody:
+    # Repeated reads of one kind by one account within this many seconds are one
+    # event (the first): a video player's range requests, an app polling for a
+    # status. Without it every read would be a log leaf, a checkpoint and a call
+    # to each TSA, which any signed-in user could drive in a loop.
+    COALESCE_SECONDS = 60.0
+
     def __init__(self, db: Database, on_new: Callable[[], None] | None = None) -> None:
         self.db = db
         self.on_new = on_new or (lambda: None)
@@ -78,9 +84,15 @@ class Custody:
     def record(self, principal: Principal, capture: Capture, event: str, *,
                origin: Origin, detail: dict[str, Any] | None = None) -> None:
         """Record a read by ``principal`` (already authorized) and commit it."""
+        actor = actor_of(principal)
         with self.db.session() as s:
-            add_event(s, capture, event, actor=actor_of(principal), origin=origin,
-                      detail=detail)
+            since = utcnow() - timedelta(seconds=self.COALESCE_SECONDS)
+            recent = s.scalars(select(CustodyEvent.record).where(
+                CustodyEvent.capture_id == capture.id, CustodyEvent.event == event,
+                CustodyEvent.at >= since)).all()
+            if any(parse_json(r.encode("utf-8")).get("actor") == actor for r in recent):
+                return
+            add_event(s, capture, event, actor=actor, origin=origin, detail=detail)
         self.on_new()
 
     def timeline(self, capture: Capture) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ import io
 import json
 import logging
 import struct
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +59,10 @@ VARIANTS = ("display", "privacy")  # pure JPEG derivations (derive_bytes)
 CREDENTIAL_VARIANT = "c2pa"  # content credentials: Deriver.credential
 ALL_VARIANTS = (*VARIANTS, CREDENTIAL_VARIANT)
 MAX_DERIVE_BYTES = 64 << 20  # derived copies are built in memory
+MAX_CREDENTIAL_BYTES = 4 * MAX_DERIVE_BYTES  # a transcode may grow; beyond this, refuse
+CREDENTIAL_SLOTS = 2
+CREDENTIAL_WAIT_SECONDS = 120.0
+_CREDENTIAL_SLOTS = threading.BoundedSemaphore(CREDENTIAL_SLOTS)
 _SECONDS_DENOM = 10000  # GPS seconds to 1/10000 s (about 3 mm)
 
 
@@ -352,16 +357,28 @@ class Deriver:
         if capture.media_size > MAX_DERIVE_BYTES:
             raise TooLarge(f"content credentials are made in memory, for originals up to "
                            f"{MAX_DERIVE_BYTES} bytes")
-        original = read_original(self.store, capture)
-        index = self.leaf_index(capture.id)
-        facts = CaptureFacts.from_capture(
-            capture, leaf_index=index,
-            log_origin=self.log.origin if self.log is not None and index is not None
-            else None)
-        out = io.BytesIO()
-        signed = write_credential_copy(io.BytesIO(original), out, fmt, facts,
-                                       self.identity.get("c2pa"), self.tsas())
-        data = out.getvalue()
+        # At most CREDENTIAL_SLOTS at a time per process: each holds up to 64 MiB
+        # twice and may run an FFmpeg child for minutes; the rest wait their turn
+        # (a 256-thread server would otherwise start 256 of them).
+        if not _CREDENTIAL_SLOTS.acquire(timeout=CREDENTIAL_WAIT_SECONDS):
+            raise FieldProofError("content credentials are busy; try again shortly",
+                                  code="rate_limited", status=429)
+        try:
+            original = read_original(self.store, capture)
+            index = self.leaf_index(capture.id)
+            facts = CaptureFacts.from_capture(
+                capture, leaf_index=index,
+                log_origin=self.log.origin if self.log is not None and index is not None
+                else None)
+            out = io.BytesIO()
+            signed = write_credential_copy(io.BytesIO(original), out, fmt, facts,
+                                           self.identity.get("c2pa"), self.tsas())
+            data = out.getvalue()
+        finally:
+            _CREDENTIAL_SLOTS.release()
+        if len(data) > MAX_CREDENTIAL_BYTES:
+            raise TooLarge(f"the credentialed copy came out larger than "
+                           f"{MAX_CREDENTIAL_BYTES} bytes")
         return Derived(variant=CREDENTIAL_VARIANT, data=data,
                        sha256=hashlib.sha256(data).hexdigest(),
                        original_sha256=capture.media_sha256,

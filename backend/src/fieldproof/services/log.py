@@ -197,13 +197,17 @@ class TransparencyLog:
         ids = select(LogEntry.capture_id).where(LogEntry.leaf_index >= start,
                                                 LogEntry.leaf_index < size,
                                                 LogEntry.kind == "capture")
-        newly = list(s.scalars(select(Capture).where(Capture.status == "stored",
-                                                     Capture.id.in_(ids))))
-        if not newly:
+        # RETURNING: only the rows this statement changed get an event, so two
+        # sequencers (stamp_pending runs outside the advisory lock) cannot both
+        # record the same capture's change.
+        changed = list(s.scalars(update(Capture)
+                                 .where(Capture.status == "stored", Capture.id.in_(ids))
+                                 .values(status="anchored")
+                                 .returning(Capture.id)))
+        if not changed:
             return
-        s.execute(update(Capture)
-                  .where(Capture.status == "stored", Capture.id.in_([c.id for c in newly]))
-                  .values(status="anchored"))
+        newly = s.scalars(select(Capture).where(Capture.id.in_(changed))
+                          .order_by(Capture.seq)).all()
         # A status change is a custody event too: its own leaf, in the next batch.
         for capture in newly:
             add_event(s, capture, "anchored", actor={"system": "sequencer"}, origin=SYSTEM,

@@ -81,6 +81,7 @@ AUDIO_BIT_RATE: Final = 192_000
 MAX_PIXELS: Final = 8192 * 8192  # refuse absurd frame sizes before decoding any
 TIMEOUT: Final = 300.0  # seconds for one remux or transcode (64 MiB of VP8 ~ 1 min)
 CHILD_MEMORY: Final = 4 << 30  # address-space limit of the child (bytes)
+CHILD_FILE: Final = 256 << 20  # largest file the child may write (bytes)
 
 STREAM_COPY: Final = "stream copy"
 TRANSCODE: Final = "transcode"
@@ -483,6 +484,9 @@ def _child(argv: list[str]) -> int:
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+        # No file it writes may outgrow this (a transcode can be larger than its
+        # input): the write fails instead of filling the disk.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (CHILD_FILE, CHILD_FILE))
     except (ImportError, ValueError, OSError):
         pass
     if len(argv) != 3:

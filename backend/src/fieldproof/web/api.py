@@ -41,6 +41,11 @@ def make_blueprint(services: Services) -> Blueprint:
     def principal() -> Principal:
         return g.principal  # type: ignore[no-any-return]
 
+    def record_read(*args: Any, **kwargs: Any) -> None:
+        # HEAD sends no capture data: not a read.
+        if request.method != "HEAD":
+            services.custody.record(*args, **kwargs)
+
     def origin() -> Origin:
         return Origin(ip=request.remote_addr, user_agent=request.user_agent.string or None)
 
@@ -136,7 +141,7 @@ def make_blueprint(services: Services) -> Blueprint:
     @authenticated
     def get_capture(capture_id: str) -> Any:
         capture, key_id = services.ingest.get(principal(), capture_id)
-        services.custody.record(principal(), capture, "view", origin=origin())
+        record_read(principal(), capture, "view", origin=origin())
         return capture_json(capture, key_id)
 
     @bp.get("/captures/<capture_id>/custody")
@@ -186,7 +191,7 @@ def make_blueprint(services: Services) -> Blueprint:
             start, stop = bounds
             length, status = stop - start, 206
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
-        services.custody.record(principal(), capture, "download", origin=origin(),
+        record_read(principal(), capture, "download", origin=origin(),
                                 detail={"range": [start, start + length], "of": size})
         store = services.store
         key = capture.object_key
@@ -204,7 +209,7 @@ def make_blueprint(services: Services) -> Blueprint:
     def derived(capture_id: str, variant: str) -> Any:
         d = services.deriver.derive(principal(), capture_id, variant)
         capture, _ = services.ingest.get(principal(), capture_id)
-        services.custody.record(principal(), capture, "derive", origin=origin(),
+        record_read(principal(), capture, "derive", origin=origin(),
                                 detail={"variant": d.variant, "sha256": d.sha256})
         resp = Response(d.data, mimetype=d.mime, headers={
             "X-FieldProof-Original-SHA256": d.original_sha256,
