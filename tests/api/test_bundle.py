@@ -298,6 +298,19 @@ def test_a_certificate_restamped_by_another_tsa_fails_when_tsas_are_pinned(
                for a in loose.anchors), loose.lines()
 
 
+def test_a_file_outside_the_layout_is_refused(user: User, client: Any,
+                                              services: Services) -> None:
+    files = _files(_download(client, user, _photo(user, services)))
+    report = verify_bundle(files)
+    layout = next(r for r in report.results if r.name == "layout")
+    assert layout.ok and "not evidence, and are not checked" in layout.detail
+    files["derived/evil.txt"] = b"trust me"
+    files[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in files.items()
+                             if n != SUMS})
+    failed = {r.name: r.detail for r in verify_bundle(files).failed()}
+    assert failed == {"layout": "files no bundle holds: derived/evil.txt"}, failed
+
+
 def test_not_anchored_and_private(user: User, make_user: Any, client: Any,
                                   services: Services) -> None:
     device = user.enroll()

@@ -71,6 +71,12 @@ def test_unusable_input_raises() -> None:
         verify_bundle({**BASE, "media/second": b"x"})
     with pytest.raises(BundleUnusable, match="several files"):
         verify_bundle(_DupReader())
+    # a zip bomb: many members that each stay under the per-file limit
+    bomb = {**BASE, **{f"extra/{i}": bytes(1 << 20) for i in range(300)}}
+    with pytest.raises(BundleUnusable, match="inflate to more than"):
+        verify_bundle(bomb)
+    with pytest.raises(BundleUnusable, match="at most 10000"):
+        verify_bundle({**BASE, **{f"x/{i}": b"" for i in range(10_001)}})
 
 
 class _DupReader(MemoryBundle):

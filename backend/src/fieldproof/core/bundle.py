@@ -21,6 +21,7 @@ import io
 import json
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,8 @@ from .timestamp import EMBEDDED_POLICY_OID, verify_token
 
 BLOCK = 1 << 20
 MAX_SMALL_FILE = 64 << 20  # everything but the media is read whole; refuse absurd sizes
+MAX_SMALL_TOTAL = 256 << 20  # ... and all of them together (a zip bomb of many members)
+MAX_FILES = 10_000
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -269,7 +272,10 @@ class _Verify:
 
     def load(self) -> None:
         names = self.reader.names()
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        if len(names) > MAX_FILES:
+            raise BundleUnusable(f"the bundle holds {len(names)} files; a bundle has at "
+                                 f"most {MAX_FILES}")
+        dupes = sorted(n for n, k in Counter(names).items() if k > 1)
         if dupes:
             raise BundleUnusable(f"the bundle holds several files named {', '.join(dupes)}")
         self.names = sorted(names)
@@ -280,6 +286,7 @@ class _Verify:
         if len(media) != 1:
             raise BundleUnusable(f"a bundle holds exactly one media/ file, this one {len(media)}")
         self.media_name = media[0]
+        total = 0
         for name in self.names:
             if name == self.media_name:
                 continue
@@ -292,6 +299,10 @@ class _Verify:
             if len(data) > MAX_SMALL_FILE:
                 self.report.fail("read", f"{name}: larger than {MAX_SMALL_FILE} bytes")
                 continue
+            total += len(data)
+            if total > MAX_SMALL_TOTAL:
+                raise BundleUnusable(f"the bundle's files besides the media inflate to more "
+                                     f"than {MAX_SMALL_TOTAL} bytes")
             self.files[name] = data
             self.digests[name] = hashlib.sha256(data).hexdigest()
 
@@ -889,12 +900,31 @@ class _Verify:
                 f"{(active.get('signature_info') or {}).get('common_name', '?')}; "
                 f"parent ingredient = {self.media_name}")
 
+    def check_layout(self) -> str:
+        """Every file is one the layout knows: nothing rides along unchecked."""
+        fixed = {*REQUIRED, LOG_VKEY, CHUNKS, CUSTODY, CUSTODY_CHECKPOINT, CUSTODY_CONSISTENCY,
+                 CERTIFICATE, SERVER_CA, README}
+        extra = [n for n in self.names if not (
+            n in fixed or n == self.media_name
+            or (n.startswith(TIMESTAMP_DIR) and n.count("/") == 1)
+            or (n.startswith(TSA_KEY_DIR) and n.endswith(".pem") and n.count("/") == 2)
+            or n in (DERIVED_DIR + "display.jpg", DERIVED_DIR + "privacy.jpg")
+            or (n.startswith(DERIVED_DIR + "c2pa.") and n.count("/") == 1))]
+        if extra:
+            raise _Bad(f"files no bundle holds: {', '.join(sorted(extra)[:10])}")
+        conveniences = [n for n in self.names
+                        if n in (DERIVED_DIR + "display.jpg", DERIVED_DIR + "privacy.jpg")]
+        return f"{len(self.names)} files, all of the bundle layout" + (
+            f"; {' and '.join(conveniences)} are conveniences the server made from the "
+            "original, not evidence, and are not checked" if conveniences else "")
+
     # -- all of it --------------------------------------------------------
     def verify(self) -> Report:
         self.load()
         self.parse_chunks()
         self.hash_media()
         self.sums()
+        self.run("layout", self.check_layout)
         self.run("manifest", self.check_manifest)
         self.run("device_key", self.check_device_key)
         self.run("signature", self.check_signature)
