@@ -186,3 +186,26 @@ def test_repeated_reads_are_one_event_and_head_is_none(user: User, client: Any,
         del services.custody.COALESCE_SECONDS
     assert [e["event"] for e in _timeline(client, user, cid)] == ["anchored", "view",
                                                                   "download", "view"]
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_recorded(
+        user: User, client: Any, services: Services) -> None:
+    from dataclasses import replace
+
+    from fieldproof.web.app import create_app
+
+    cid = _anchored_photo(user, services)
+    proxied = create_app(replace(services.settings, trusted_proxies=1),
+                         services=services).test_client()
+    r = proxied.get(f"/api/v1/captures/{cid}",
+                    headers={**user.auth, "X-Forwarded-For": "203.0.113.7"})
+    assert r.status_code == 200
+    # without the setting, a client's own X-Forwarded-For is not believed
+    services.custody.COALESCE_SECONDS = 0.0
+    try:
+        client.get(f"/api/v1/captures/{cid}",
+                   headers={**user.auth, "X-Forwarded-For": "198.51.100.9"})
+    finally:
+        del services.custody.COALESCE_SECONDS
+    ips = [e["origin"].get("ip") for e in _timeline(client, user, cid) if e["event"] == "view"]
+    assert ips == ["203.0.113.7", "127.0.0.1"]

@@ -57,6 +57,7 @@ class Settings:
     # Where people reach this server (the certificate's QR code links here);
     # default: the host the request that made the bundle came to.
     public_url: str | None = None
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* to believe
     testing: bool = False
 
     @property
@@ -91,6 +92,7 @@ class Settings:
             embedded_tsa=env.get("FIELDPROOF_EMBEDDED_TSA", "1") not in ("0", "false", "no"),
             pwa_dir=Path(env["FIELDPROOF_PWA_DIR"]) if env.get("FIELDPROOF_PWA_DIR") else None,
             public_url=(env.get("FIELDPROOF_PUBLIC_URL") or "").rstrip("/") or None,
+            trusted_proxies=_int(env, "FIELDPROOF_TRUSTED_PROXIES", 0),
             stream_timeout_seconds=float(env.get("FIELDPROOF_STREAM_TIMEOUT") or 120),
             stream_max_chunk_bytes=_int(env, "FIELDPROOF_STREAM_MAX_CHUNK", 4 * 1024 * 1024),
             tsa_urls=tuple(u.strip() for u in env.get("FIELDPROOF_TSA_URLS", "").split(",")

@@ -29,6 +29,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         TESTING=settings.testing,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:
+        # Behind N reverse proxies, the client's address (custody records, the
+        # public endpoints' rate limit) and the public host come from their
+        # X-Forwarded-* headers; without this, every client would be the proxy.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.extensions["fieldproof"] = services
     app.teardown_request(discard_spools)
     problems.install(app)

@@ -53,6 +53,15 @@ def downgrade() -> None:
     with op.batch_alter_table('custody_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_custody_events_capture_id'))
     op.drop_table('custody_events')
+    # Custody leaves share capture ids, and the log is append-only: a log that
+    # holds any cannot go back to one leaf per capture.
+    if op.get_bind().execute(sa.text(
+            "SELECT count(*) FROM log_entries WHERE kind = 'custody'")).scalar():
+        raise RuntimeError("the log holds custody leaves; 0004 cannot be downgraded")
     op.drop_index("ux_log_entries_capture", table_name="log_entries")
-    with op.batch_alter_table("log_entries", naming_convention=_NAMING) as batch_op:
-        batch_op.create_unique_constraint("uq_log_entries_capture_id", ["capture_id"])
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("log_entries", naming_convention=_NAMING) as batch_op:
+            batch_op.create_unique_constraint("uq_log_entries_capture_id", ["capture_id"])
+    else:  # the name PostgreSQL gave 0002's constraint, so 0004 can drop it again
+        op.create_unique_constraint("log_entries_capture_id_key", "log_entries",
+                                    ["capture_id"])
