@@ -311,6 +311,27 @@ def test_a_file_outside_the_layout_is_refused(user: User, client: Any,
     assert failed == {"layout": "files no bundle holds: derived/evil.txt"}, failed
 
 
+def test_the_qr_link_is_not_the_callers_to_choose(user: User, client: Any,
+                                                  services: Services) -> None:
+    cid = _photo(user, services)
+    r = client.get(f"/api/v1/captures/{cid}/bundle",
+                   headers={**user.auth, "Host": "evidence.evil.example"})
+    assert_problem(r, 500, "public_url_required")
+    ok = client.get(f"/api/v1/captures/{cid}/bundle",
+                    headers={**user.auth, "Host": "192.168.1.20:8443"})
+    assert ok.status_code == 200
+    assert b"http://192.168.1.20:8443/verify?capture=" in _files(ok.data)["certificate.pdf"]
+    services.exporter.public_url = "https://proof.example.org"
+    try:
+        r = client.get(f"/api/v1/captures/{cid}/bundle",
+                       headers={**user.auth, "Host": "evidence.evil.example"})
+    finally:
+        services.exporter.public_url = None
+    assert r.status_code == 200
+    pdf = _files(r.data)["certificate.pdf"]
+    assert b"https://proof.example.org/verify?capture=" in pdf and b"evil" not in pdf
+
+
 def test_not_anchored_and_private(user: User, make_user: Any, client: Any,
                                   services: Services) -> None:
     device = user.enroll()

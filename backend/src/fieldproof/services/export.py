@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import logging
 import mimetypes
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -79,6 +81,25 @@ class Bundle:
             self.file.close()
 
 
+def qr_base(request_url: str) -> str:
+    """The request's own base URL, if it can be the certificate's QR link.
+
+    The Host header is the client's to choose: a signed certificate must not
+    link wherever a caller says. Without FIELDPROOF_PUBLIC_URL only an IP
+    address or localhost (a LAN or development server) is taken from it.
+    """
+    host = (urlsplit(request_url).hostname or "").strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost":
+            raise FieldProofError(
+                "set FIELDPROOF_PUBLIC_URL: the certificate's QR code needs this server's "
+                f"public address, and the request's host {host!r} is not proof of it",
+                code="public_url_required", status=500) from None
+    return request_url.rstrip("/")
+
+
 class Exporter:
     def __init__(self, ingest: Ingest, log: TransparencyLog, store: ObjectStore,
                  custody: Custody, deriver: Deriver, identity: ServerIdentity,
@@ -96,6 +117,7 @@ class Exporter:
                origin: Origin = SYSTEM, base_url: str = "http://127.0.0.1:8000") -> Bundle:
         """``base_url``: where the request came to; the certificate's QR code links
         there unless FIELDPROOF_PUBLIC_URL says otherwise."""
+        base = self.public_url or qr_base(base_url)
         capture, key_id = self.ingest.get(principal, capture_id)  # 404 unless the caller's
         receipt = self.log.receipt(capture_id)  # 409 not_anchored before a timestamp
         manifest = json.loads(capture.manifest)
@@ -105,7 +127,7 @@ class Exporter:
         certificate = make_certificate(
             facts_from_records(capture_json(capture, key_id), receipt,
                                media_name=media_name,
-                               public_base_url=self.public_url or base_url,
+                               public_base_url=base,
                                exported_at=iso(utcnow()) or ""),
             self.identity.get("pdf"), self.log.tsas,
             on_fallback=lambda name, why: log.warning("TSA %s did not stamp a certificate: %s",
