@@ -235,6 +235,15 @@ def user(make_user: Any) -> User:
     return make_user()
 
 
+@pytest.fixture
+def sio(app: Flask, user: User) -> Any:
+    """A Socket.IO test client on the /streams namespace, signed in as ``user``."""
+    from fieldproof.stream_client import NAMESPACE
+
+    return app.extensions["socketio"].test_client(app, namespace=NAMESPACE,
+                                                   auth={"token": user.token})
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 
 from fieldproof.core.bundle import (
@@ -36,11 +35,6 @@ from tests.streams import NS, HandStream
 
 FIELDPROOF = Path(sys.executable).parent / "fieldproof"
 
-
-@pytest.fixture
-def sio(app: Flask, user: User) -> Any:
-    return app.extensions["socketio"].test_client(app, namespace=NS,
-                                                   auth={"token": user.token})
 
 
 def _emit(sio: Any, event: str, msg: dict[str, Any]) -> dict[str, Any]:

@@ -39,12 +39,12 @@ from fieldproof.services.credentials import (
 )
 from fieldproof.services.server_identity import ServerIdentity, SigningIdentity
 from fieldproof.tsa import EmbeddedTSA
+from tests.api.test_derived import _upload
 from tests.api.test_ingest import assert_problem
 from tests.conftest import User
 from tests.photos import jpeg
 from tests.tsa_server import openssl_tsa
 
-START = datetime(2025, 3, 4, 1, 2, 3, 456000, tzinfo=UTC)  # 09:02:03.456 in Shanghai
 GEO = {"lat": 31.2304567, "lon": -121.4737891, "accuracy": 7.5, "altitude": -12.34,
        "fixed_at": "2025-03-04T01:02:01.250Z"}
 RECEIVED = datetime(2025, 3, 4, 1, 2, 9, 123000, tzinfo=UTC)
@@ -386,15 +386,6 @@ def test_local_tsa_is_not_sent_to_a_proxy(keys: Any, monkeypatch: pytest.MonkeyP
 
 
 # --------------------------------------------------------------------------- over HTTP
-def _upload(user: User, media: bytes, **kw: Any) -> dict[str, Any]:
-    device = user.enroll()
-    kw.setdefault("start", START)
-    kw.setdefault("end", START)
-    r = user.upload(device, media, **kw)
-    assert r.status_code == 201, r.json
-    return dict(r.json)
-
-
 def test_c2pa_variant_over_http(user: User, client: Any, services: Services) -> None:
     photo = jpeg(lat=10.0, lon=20.0)
     body = _upload(user, photo, geo=GEO)

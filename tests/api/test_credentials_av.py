@@ -20,7 +20,6 @@ from typing import Any
 
 import av
 import pytest
-from flask import Flask
 
 from fieldproof.core.bundle import ZipBundle, verify_bundle
 from fieldproof.services import remux
@@ -421,11 +420,6 @@ def test_webm_captures_over_http_and_in_bundles(user: User, client: Any,
     assert bundle_report.ok, bundle_report.lines()
     assert read_credential(copy, "video/mp4", [server_ca]).state == "Trusted"
 
-
-@pytest.fixture
-def sio(app: Flask, user: User) -> Any:
-    return app.extensions["socketio"].test_client(app, namespace=NS,
-                                                  auth={"token": user.token})
 
 
 def test_a_streamed_webm_recording(user: User, client: Any, services: Services,

@@ -8,7 +8,6 @@ import os
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
 from sqlalchemy import func, select
@@ -21,12 +20,6 @@ from fieldproof.db.models import utcnow
 from fieldproof.services.container import Services
 from tests.conftest import DeviceKey, User
 from tests.streams import NS, HandStream
-
-
-@pytest.fixture
-def sio(app: Flask, user: User) -> Any:
-    return app.extensions["socketio"].test_client(app, namespace=NS,
-                                                   auth={"token": user.token})
 
 
 def emit(sio: Any, event: str, msg: dict[str, Any]) -> dict[str, Any]:

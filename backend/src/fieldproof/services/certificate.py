@@ -233,10 +233,6 @@ def cjk_font() -> str:
     return CJK_FALLBACK
 
 
-def _register_fonts() -> None:
-    cjk_font()
-
-
 def _needs_cjk_font(ch: str) -> bool:
     # The standard-14 fonts are WinAnsi (cp1252); anything else goes to STSong.
     try:
@@ -680,7 +676,7 @@ def certificate_keywords(capture_id: str, manifest_sha256: str, media_sha256: st
 
 def render_certificate(facts: CertificateFacts) -> bytes:
     """The unsigned certificate PDF for ``facts``."""
-    _register_fonts()
+    cjk_font()  # registered once, before layout measures text
     st = _styles()
     buf = io.BytesIO()
     footer = _bi("FieldProof 存证证书", "evidence certificate") + f" · {facts.capture_id}"

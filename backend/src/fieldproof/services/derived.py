@@ -47,6 +47,7 @@ from .credentials import (
     UnsupportedFormat,
     c2pa_format,
     credential_filename,
+    supported,
     write_credential_copy,
 )
 from .ingest import Ingest
@@ -315,11 +316,37 @@ class Deriver:
 
     def derive(self, principal: Principal, capture_id: str, variant: str) -> Derived:
         capture, _ = self.ingest.get(principal, capture_id)  # 404 unless the caller's
+        return self.derive_for(capture, variant)
+
+    def derive_for(self, capture: Capture, variant: str) -> Derived:
+        """``variant`` of a capture the caller has already been authorized for."""
         if variant == CREDENTIAL_VARIANT:
             return self.credential(capture)
         if variant not in VARIANTS:
             raise _unknown(variant)
         return derive_capture(self.store, capture, variant)
+
+    def bundle_copies(self, capture: Capture) -> dict[str, bytes]:
+        """File name -> bytes of the copies an evidence bundle carries under
+        derived/: display and privacy for a JPEG photo, and the credentialed
+        copy for anything C2PA can carry (or PyAV can repackage for it)."""
+        out: dict[str, bytes] = {}
+        try:
+            check_derivable(capture)
+            original = read_original(self.store, capture)
+            manifest = json.loads(capture.manifest)
+            out = {f"{v}.jpg": derive_bytes(original, manifest, v) for v in VARIANTS}
+        except FieldProofError:
+            pass  # not a JPEG photo
+        if supported(capture.media_mime) and capture.media_size <= MAX_DERIVE_BYTES:
+            try:
+                d = self.credential(capture)
+            except FieldProofError as exc:  # no TSA answered, or the self-check failed
+                log.warning("no content credentials for capture %s: %s", capture.id,
+                            exc.code)
+            else:
+                out[credential_filename(d.mime)] = d.data
+        return out
 
     # ------------------------------------------------------------- c2pa
     def tsas(self) -> list[EmbeddedTSA | str]:

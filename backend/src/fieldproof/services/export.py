@@ -32,7 +32,6 @@ from ..errors import FieldProofError
 from ..storage import ObjectStore
 from .accounts import Principal
 from .certificate import facts_from_records, make_certificate
-from .credentials import credential_filename, supported
 from .custody import SYSTEM, Custody, Origin
 from .derived import Deriver
 from .ingest import Ingest, capture_json, iso
@@ -164,7 +163,7 @@ class Exporter:
         try:
             self._write(fh, capture, key_id, device, receipt, info,
                         (header, header_sig, chunks) if capture.stream_id else None, custody,
-                        certificate)
+                        certificate, media_name)
             size = fh.seek(0, 2)
         except BaseException:
             fh.close()
@@ -175,13 +174,10 @@ class Exporter:
     def _write(self, fh: IO[bytes], capture: Capture, key_id: str, device: Device,
                receipt: dict[str, Any], info: dict[str, Any],
                stream: tuple[str | None, bytes | None, list[StreamChunk]] | None,
-               custody: dict[str, Any], certificate: bytes) -> None:
+               custody: dict[str, Any], certificate: bytes, media_name: str) -> None:
         now = utcnow()
         stamp = now.timetuple()[:6]
         digests: dict[str, str] = {}
-        manifest = json.loads(capture.manifest)
-        mime = capture.media_mime
-        media_name = b.MEDIA_DIR + media_file_name(manifest, mime)
 
         with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
             def put(name: str, data: bytes) -> None:
@@ -205,7 +201,7 @@ class Exporter:
                     out.write(block)
             digests[media_name] = digest.hexdigest()
 
-            derived = self._derived(capture)
+            derived = self.deriver.bundle_copies(capture)
             for name, data in derived.items():
                 put(f"{DERIVED_DIR}{name}", data)
 
@@ -259,29 +255,6 @@ class Exporter:
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o644 << 16
             zf.writestr(zi, sums)
-
-    def _derived(self, capture: Capture) -> dict[str, bytes]:
-        """File name -> bytes of the derived copies: for a JPEG photo the display
-        and privacy copies; for any format C2PA supports, the credentialed copy."""
-        from . import derived as dv
-
-        out: dict[str, bytes] = {}
-        try:
-            dv.check_derivable(capture)
-            original = dv.read_original(self.store, capture)
-            manifest = json.loads(capture.manifest)
-            out = {f"{v}.jpg": dv.derive_bytes(original, manifest, v) for v in dv.VARIANTS}
-        except FieldProofError:
-            pass
-        if supported(capture.media_mime) and capture.media_size <= dv.MAX_DERIVE_BYTES:
-            try:
-                d = self.deriver.credential(capture)
-            except FieldProofError as exc:  # no TSA answered, or the self-check failed
-                log.warning("no content credentials for capture %s: %s", capture.id,
-                            exc.code)
-            else:
-                out[credential_filename(d.mime)] = d.data
-        return out
 
 
 SNIPPET = '''\

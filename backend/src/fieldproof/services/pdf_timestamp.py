@@ -24,7 +24,7 @@ from asn1crypto import tsp
 from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 
 from ..errors import FieldProofError
-from ..tsa import HttpTSA, TimestampAuthority
+from ..tsa import TimestampAuthority
 
 Responder = Callable[[bytes], bytes]  # DER TimeStampReq -> DER TimeStampResp
 
@@ -100,11 +100,7 @@ def timestamper_for(tsa: TimestampAuthority) -> ResponderTimeStamper:
         cached = _CACHE.get(tsa)
         if cached is not None:
             return cached
-        respond = _responder(tsa)
-        if respond is None:
-            raise FieldProofError(f"TSA {tsa.name!r} cannot answer a client-built request",
-                                  code="certificate_tsa_unsupported", status=500)
-        stamper = ResponderTimeStamper(respond, name=tsa.name, embedded=tsa.embedded)
+        stamper = ResponderTimeStamper(tsa.respond, name=tsa.name, embedded=tsa.embedded)
         _CACHE[tsa] = stamper
         return stamper
 
@@ -112,19 +108,7 @@ def timestamper_for(tsa: TimestampAuthority) -> ResponderTimeStamper:
 def timestampers_for(tsas: Sequence[TimestampAuthority]) -> list[ResponderTimeStamper]:
     """TimeStampers in the order to try them: external TSAs first, the embedded last."""
     ordered = sorted(tsas, key=lambda t: bool(t.embedded))  # stable: config order kept
-    return [timestamper_for(t) for t in ordered if _responder(t) is not None]
-
-
-def _responder(tsa: Any) -> Responder | None:
-    respond = getattr(tsa, "respond", None)
-    if callable(respond):  # EmbeddedTSA.respond, or any TSA that grows one
-        return respond  # type: ignore[no-any-return]
-    if isinstance(tsa, HttpTSA):
-        # HttpTSA has no public "send this request" yet; _post is exactly that,
-        # with its reply-size cap, content-type check and credential-free errors,
-        # which pyHanko's own HTTP client would not give us.
-        return tsa._post
-    return None
+    return [timestamper_for(t) for t in ordered]
 
 
 __all__ = ["ResponderTimeStamper", "timestamper_for", "timestampers_for"]

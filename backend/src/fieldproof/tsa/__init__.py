@@ -20,6 +20,8 @@ class TimestampAuthority(Protocol):
 
     def stamp(self, data: bytes) -> bytes: ...
 
+    def respond(self, request_der: bytes) -> bytes: ...
+
 
 __all__ = ["EMBEDDED_POLICY_OID", "EmbeddedTSA", "HttpTSA", "TimestampAuthority",
            "TsaUnavailable"]

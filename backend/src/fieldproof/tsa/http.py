@@ -82,6 +82,11 @@ class HttpTSA:
                 raise TimestampInvalid(f"{self.name}: {exc.detail}") from exc
         return reply
 
+    def respond(self, request_der: bytes) -> bytes:
+        """Send a client-built DER TimeStampReq (pyHanko builds its own) and return
+        the raw reply, size-capped and type-checked; the caller checks its token."""
+        return self._post(request_der)
+
     def _post(self, request: bytes) -> bytes:
         headers = {"Content-Type": "application/timestamp-query",
                    "Accept": "application/timestamp-reply"}

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from sqlalchemy import text
 
+from ..db import Capture
 from ..errors import BadRequest, TooLarge, Unauthorized
 from ..services.accounts import Principal
 from ..services.container import Services
@@ -41,10 +42,11 @@ def make_blueprint(services: Services) -> Blueprint:
     def principal() -> Principal:
         return g.principal  # type: ignore[no-any-return]
 
-    def record_read(*args: Any, **kwargs: Any) -> None:
-        # HEAD sends no capture data: not a read.
+    def record_read(capture: Capture, event: str, detail: dict[str, Any] | None = None) -> None:
+        """A custody event for this request's read of ``capture`` (HEAD reads nothing)."""
         if request.method != "HEAD":
-            services.custody.record(*args, **kwargs)
+            services.custody.record(principal(), capture, event, origin=origin(),
+                                    detail=detail)
 
     def origin() -> Origin:
         return Origin(ip=request.remote_addr, user_agent=request.user_agent.string or None)
@@ -141,7 +143,7 @@ def make_blueprint(services: Services) -> Blueprint:
     @authenticated
     def get_capture(capture_id: str) -> Any:
         capture, key_id = services.ingest.get(principal(), capture_id)
-        record_read(principal(), capture, "view", origin=origin())
+        record_read(capture, "view")
         return capture_json(capture, key_id)
 
     @bp.get("/captures/<capture_id>/custody")
@@ -191,8 +193,7 @@ def make_blueprint(services: Services) -> Blueprint:
             start, stop = bounds
             length, status = stop - start, 206
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
-        record_read(principal(), capture, "download", origin=origin(),
-                                detail={"range": [start, start + length], "of": size})
+        record_read(capture, "download", {"range": [start, start + length], "of": size})
         store = services.store
         key = capture.object_key
 
@@ -207,10 +208,9 @@ def make_blueprint(services: Services) -> Blueprint:
     @bp.get("/captures/<capture_id>/derived/<variant>")
     @authenticated
     def derived(capture_id: str, variant: str) -> Any:
-        d = services.deriver.derive(principal(), capture_id, variant)
-        capture, _ = services.ingest.get(principal(), capture_id)
-        record_read(principal(), capture, "derive", origin=origin(),
-                                detail={"variant": d.variant, "sha256": d.sha256})
+        capture, _ = services.ingest.get(principal(), capture_id)  # 404 unless the caller's
+        d = services.deriver.derive_for(capture, variant)
+        record_read(capture, "derive", {"variant": d.variant, "sha256": d.sha256})
         resp = Response(d.data, mimetype=d.mime, headers={
             "X-FieldProof-Original-SHA256": d.original_sha256,
             "X-FieldProof-Derived-SHA256": d.sha256,
