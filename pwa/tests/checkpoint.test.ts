@@ -2,7 +2,7 @@
 // note made here the way the backend signs it (Ed25519, key hash = SHA-256(name || 0x0A || 0x01 || key)[:4]).
 import { describe, expect, it } from 'vitest';
 import { b64, concat, hex, sha256, utf8 } from '../src/shared/bytes';
-import { parseCheckpoint, verifyCheckpointSignature } from '../src/shared/merkle';
+import { NoteError, openCheckpoint, parseVkey } from '../src/shared/note';
 
 async function signedNote(name: string, size: number, root: Uint8Array) {
   const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -19,22 +19,22 @@ describe('checkpoints', () => {
   it('parses and verifies a signed checkpoint; a changed one fails', async () => {
     const root = new Uint8Array(32).fill(7);
     const { note, vkey } = await signedNote('fieldproof.local/log', 42, root);
-    const cp = parseCheckpoint(note)!;
+    const { checkpoint: cp, verified } = await openCheckpoint(utf8.encode(note), await parseVkey(vkey));
     expect(cp.origin).toBe('fieldproof.local/log');
     expect(cp.size).toBe(42);
     expect(hex(cp.root)).toBe(hex(root));
-    expect(await verifyCheckpointSignature(cp, vkey)).toBe(true);
-    const forged = parseCheckpoint(note.replace('\n42\n', '\n43\n'))!;
-    expect(await verifyCheckpointSignature(forged, vkey)).toBe(false);
+    expect(verified).toBe(true);
+    const forged = note.replace('\n42\n', '\n43\n');
+    await expect(openCheckpoint(utf8.encode(forged), await parseVkey(vkey))).rejects.toThrow(NoteError);
     const other = await signedNote('fieldproof.local/log', 42, root);
-    expect(await verifyCheckpointSignature(cp, other.vkey)).toBe(false);
+    await expect(openCheckpoint(utf8.encode(note), await parseVkey(other.vkey))).rejects.toThrow(NoteError);
   });
 
   it("reads a vkey whose base64 part contains '+'", async () => {
     for (let i = 0; i < 200; i++) {
       const { note, vkey } = await signedNote('log.example/x', 1, new Uint8Array(32));
       if (!vkey.split('+')[2] || vkey.split('+').length === 3) continue;
-      expect(await verifyCheckpointSignature(parseCheckpoint(note)!, vkey)).toBe(true);
+      expect((await openCheckpoint(utf8.encode(note), await parseVkey(vkey))).verified).toBe(true);
       return;
     }
     throw new Error('no key with + in 200 tries');

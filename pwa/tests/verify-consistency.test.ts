@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromB64 } from '../src/shared/bytes';
-import { consistencyError } from '../src/verify/consistency';
+import { consistencyError } from '../src/shared/merkle';
 import { SHARED, readJson } from './helpers';
 
 function files(dir: string): string[] {

@@ -1,6 +1,6 @@
-// RFC 9162 Merkle inclusion proofs and C2SP checkpoints, to check a receipt
-// in the browser without trusting the page that shows it.
-import { concat, equalBytes, fromB64, sha256, utf8 } from './bytes';
+// RFC 9162 Merkle inclusion and consistency proofs, checked in the browser
+// without trusting the page that shows them (checkpoints: ./note.ts).
+import { concat, equalBytes, sha256 } from './bytes';
 
 export async function leafHash(data: Uint8Array): Promise<Uint8Array> {
   return sha256(concat(new Uint8Array([0]), data));
@@ -51,53 +51,46 @@ export async function verifyInclusion(
   return !!got && equalBytes(got, root);
 }
 
-export interface Checkpoint {
-  origin: string;
-  size: number;
-  root: Uint8Array;
-  body: string; // the signed text: the note up to and including its last body newline
-  signatures: { name: string; keyHash: Uint8Array; sig: Uint8Array }[];
-}
-
-/** Parse a C2SP signed note holding a tlog checkpoint. */
-export function parseCheckpoint(note: string): Checkpoint | null {
-  const split = note.lastIndexOf('\n\n');
-  if (split < 0) return null;
-  const body = note.slice(0, split + 1);
-  const lines = body.split('\n');
-  if (lines.length < 4) return null;
-  const size = Number(lines[1]);
-  if (!Number.isSafeInteger(size)) return null;
-  const signatures = note
-    .slice(split + 2)
-    .split('\n')
-    .filter((l) => l.startsWith('\u2014 '))
-    .map((l) => {
-      const [, name, b] = l.split(' ');
-      const raw = fromB64(b ?? '');
-      return { name, keyHash: raw.slice(0, 4), sig: raw.slice(4) };
-    });
-  return { origin: lines[0], size, root: fromB64(lines[2]), body, signatures };
-}
-
-/** Check the Ed25519 signature of a checkpoint against a note verifier key (vkey). */
-export async function verifyCheckpointSignature(cp: Checkpoint, vkey: string): Promise<boolean | null> {
-  // name+hexhash+base64: the base64 part may itself contain '+'.
-  const i = vkey.indexOf('+');
-  const j = vkey.indexOf('+', i + 1);
-  if (i < 0 || j < 0) return false;
-  const name = vkey.slice(0, i);
-  const keyHashHex = vkey.slice(i + 1, j);
-  const key = fromB64(vkey.slice(j + 1));
-  if (key[0] !== 0x01 || key.length !== 33) return false;
-  const sig = cp.signatures.find((s) => s.name === name && s.keyHash.length === 4 &&
-    Array.from(s.keyHash).map((b) => b.toString(16).padStart(2, '0')).join('') === keyHashHex);
-  if (!sig) return false;
-  let pub: CryptoKey;
-  try {
-    pub = await crypto.subtle.importKey('raw', key.slice(1), { name: 'Ed25519' }, false, ['verify']);
-  } catch {
-    return null; // no Ed25519 in this WebCrypto
+/** RFC 9162 §2.1.4.2, as core/merkle.py verify_consistency (consistency with the
+ * empty tree is refused). Null when the proof holds, else why not. */
+export async function consistencyError(size1: number, size2: number, root1: Uint8Array, root2: Uint8Array, proof: Uint8Array[]): Promise<string | null> {
+  if (size1 <= 0 || size2 < size1) return `no consistency between sizes ${size1} and ${size2}`;
+  if (size1 === size2) {
+    if (proof.length) return 'equal sizes need an empty proof';
+    return equalBytes(root1, root2) ? null : 'equal sizes but different roots';
   }
-  return crypto.subtle.verify({ name: 'Ed25519' }, pub, sig.sig as Uint8Array<ArrayBuffer>, utf8.encode(cp.body) as Uint8Array<ArrayBuffer>);
+  if (!proof.length) return 'empty consistency proof';
+  if (proof.some((p) => p.length !== 32)) return 'a proof hash is not 32 bytes';
+  // A power of two: the old root is a subtree of the new tree, and the proof's implicit first hash.
+  const path = 2 ** Math.round(Math.log2(size1)) === size1 ? [root1, ...proof] : [...proof];
+  // Sizes may exceed 32 bits: halve with division, not shifts.
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  const odd = (n: number) => n % 2 === 1;
+  const half = (n: number) => Math.floor(n / 2);
+  while (odd(fn)) {
+    fn = half(fn);
+    sn = half(sn);
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return 'consistency proof is too long';
+    if (odd(fn) || fn === sn) {
+      fr = await node(c, fr);
+      sr = await node(c, sr);
+      while (!odd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
+      }
+    } else {
+      sr = await node(sr, c);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  if (sn !== 0) return 'consistency proof is too short';
+  if (!equalBytes(fr, root1)) return 'consistency proof does not lead to the first root';
+  if (!equalBytes(sr, root2)) return 'consistency proof does not lead to the second root';
+  return null;
 }

@@ -11,7 +11,8 @@
 import { fmtBytes, fmtTime, t, tx, type Key } from '../i18n';
 import { apiFetch, ApiError, type Receipt, type ServerCapture } from '../shared/api';
 import { b64, fromB64, utf8 } from '../shared/bytes';
-import { leafHash, parseCheckpoint, verifyCheckpointSignature, verifyInclusion } from '../shared/merkle';
+import { leafHash, verifyInclusion } from '../shared/merkle';
+import { NoteError, openCheckpoint, parseCheckpointBody, parseVkey, type Checkpoint } from '../shared/note';
 import { explainTimestamp, lookupHash, serverVkey, type LookupMatch } from '../verify/api';
 import { BundleUnusable, openBundleZip, verifyBundle, ZipSource, type BundleReport, type Check } from '../verify/bundle';
 import { hashBlob } from '../verify/hash';
@@ -288,18 +289,23 @@ export class VerifyView implements View {
       }
       const leaf = await leafHash(utf8.encode(receipt.entry));
       const leafOk = b64(leaf) === receipt.leaf_hash;
-      const cp = parseCheckpoint(receipt.checkpoint);
+      let cp: Checkpoint | null = null;
+      try {
+        cp = parseCheckpointBody(receipt.checkpoint.slice(0, receipt.checkpoint.lastIndexOf('\n\n') + 1));
+      } catch {
+        cp = null;
+      }
+      // The signature, by the key the log publishes: false if it does not verify,
+      // null if it could not be checked (log unreachable, no Ed25519 here).
+      let sigOk: boolean | null = null;
+      try {
+        const key = await parseVkey((await apiFetch<{ vkey: string }>('/log')).vkey);
+        sigOk = (await openCheckpoint(utf8.encode(receipt.checkpoint), key)).verified;
+      } catch (err) {
+        sigOk = err instanceof NoteError ? false : null;
+      }
       const inclusionOk = !!cp && cp.size === receipt.tree_size &&
         (await verifyInclusion(receipt.leaf_index, receipt.tree_size, leaf, receipt.inclusion_proof.map(fromB64), cp.root));
-      let sigOk: boolean | null = null;
-      if (cp) {
-        try {
-          const log = await apiFetch<{ vkey: string }>('/log');
-          sigOk = await verifyCheckpointSignature(cp, log.vkey);
-        } catch {
-          sigOk = null;
-        }
-      }
       const line = (label: Key, ok: boolean | null) =>
         h('li', { class: ok === null ? 'skip' : ok ? 'ok' : 'flag' }, t(label), ': ',
           h('strong', {}, t(ok === null ? 'verify.skipped' : ok ? 'verify.ok' : 'verify.fail')));

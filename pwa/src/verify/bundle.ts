@@ -10,11 +10,10 @@ import type { Key } from '../i18n';
 import { b64 as b64Text, b64url, equalBytes, fromB64url, fromHex, hex, sha256, utf8 } from '../shared/bytes';
 import { canonicalText } from '../shared/jcs';
 import { thumbprint } from '../shared/keys';
-import { leafHash, verifyInclusion } from '../shared/merkle';
+import { consistencyError, leafHash, verifyInclusion } from '../shared/merkle';
 import { nextChain } from '../shared/protocol';
-import { consistencyError } from './consistency';
 import { hashBlob, type MediaDigest } from './hash';
-import { b64Strict, NoteError, openCheckpoint, parseVkey, type Checkpoint, type VerifierKey } from './note';
+import { b64Strict, NoteError, openCheckpoint, parseVkey, type Checkpoint, type VerifierKey } from '../shared/note';
 import { ZipError, ZipReader } from './zip';
 
 // File names, as template literals: the i18n test reads any single-quoted

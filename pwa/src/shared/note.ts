@@ -1,7 +1,7 @@
 // C2SP signed notes, verifier keys and tlog checkpoints, parsed as strictly as
 // the backend's core/checkpoint.py: every byte of a bundled checkpoint or key
 // either matters or makes the check fail.
-import { b64, concat, fromB64, hex, sha256, utf8 } from '../shared/bytes';
+import { b64, concat, fromB64, hex, sha256, utf8 } from './bytes';
 
 export class NoteError extends Error {}
 
