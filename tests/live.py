@@ -34,6 +34,7 @@ class LiveServer:
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    args: tuple[str, ...] = ()  # more `fieldproof serve` options, e.g. ("--threads", "8")
 
     @property
     def url(self) -> str:
@@ -43,7 +44,8 @@ class LiveServer:
         self.port = self.port or free_port()
         log = (self.data_dir.parent / f"server-{self.port}.log").open("ab")
         self.proc = subprocess.Popen(
-            [FIELDPROOF, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            [FIELDPROOF, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+             *self.args],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
             start_new_session=True)
         deadline = time.monotonic() + 30

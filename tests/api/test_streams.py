@@ -65,7 +65,8 @@ def test_stream_to_anchored_capture(sio: Any, user: User, client: Any,
     resume = emit(sio, "resume", {"stream_id": hs.id})
     assert resume["next_seq"] == 5 and resume["status"] == "open"
 
-    done = emit(sio, "stop", hs.stop_msg())
+    stop = hs.stop_msg()
+    done = emit(sio, "stop", stop)
     assert done["ok"], done
     capture = done["capture"]
     media = b"".join(chunks)
@@ -77,8 +78,12 @@ def test_stream_to_anchored_capture(sio: Any, user: User, client: Any,
     # staging objects are gone; the original is stored once
     staged = list((services.settings.data_dir / "store" / "objects" / "streams").rglob("*"))
     assert [p for p in staged if p.is_file()] == []
-    # stop is idempotent
-    assert emit(sio, "stop", hs.stop_msg())["capture"]["id"] == capture["id"]
+    # stop is idempotent: the same signed stop answers the same capture
+    assert emit(sio, "stop", stop)["capture"]["id"] == capture["id"]
+    # but another signed manifest never gets the old capture as its answer
+    other = emit(sio, "stop", hs.stop_msg())
+    assert not other["ok"] and other["error"]["code"] == "stream_closed"
+    assert other["error"]["capture_id"] == capture["id"]
 
     services.sequencer.integrate()
     receipt = client.get(f"/api/v1/captures/{capture['id']}/receipt", headers=user.auth).json

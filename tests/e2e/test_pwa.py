@@ -119,3 +119,36 @@ def test_forged_capture_is_rejected(context: BrowserContext, server: LiveServer,
     reason = item.query_selector('[data-testid="reject-reason"]')
     assert reason is not None and "signature_invalid" in reason.inner_text()
     assert account.api("/captures")["items"] == []
+
+
+def test_token_renewed_without_losing_queued_captures(page: Page, context: BrowserContext,
+                                                      server: LiveServer,
+                                                      account: Account) -> None:
+    """A token past half its life is renewed when the phone is back online; the
+    photo queued offline is sent with the new one."""
+    import sqlite3
+
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    context.set_offline(True)
+    _open_mode(page, "photo")
+    page.wait_for_function("document.querySelector('video')?.readyState >= 2")
+    page.click('[data-testid="shutter"]')
+    newest_item(page, "queued")
+    db = sqlite3.connect(server.data_dir / "fieldproof.sqlite3", timeout=30)
+    with db:  # the app's token was issued 20 days ago, for 30
+        aged = db.execute(
+            "UPDATE api_tokens SET created_at = datetime('now', '-20 days'), "
+            "expires_at = datetime('now', '+10 days') WHERE label = 'fieldproof-pwa' AND "
+            "user_id = (SELECT id FROM users WHERE email = ?)", (account.email,)).rowcount
+    assert aged == 1
+    context.set_offline(False)
+    capture = _server_capture(account, newest_item(page, "anchored", timeout=60_000))
+    assert capture["kind"] == "photo"
+    rows = db.execute(
+        "SELECT label, (julianday(expires_at) - julianday('now')) * 86400 FROM api_tokens "
+        "WHERE user_id = (SELECT id FROM users WHERE email = ?) AND label != 'cli' "
+        "ORDER BY id", (account.email,)).fetchall()
+    db.close()
+    assert [label for label, _ in rows] == ["fieldproof-pwa", "renewed"]
+    assert rows[0][1] <= 5 * 60  # the old one ends within the overlap
+    assert rows[1][1] > 29 * 86400  # the new one has a whole lifetime

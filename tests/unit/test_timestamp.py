@@ -215,7 +215,8 @@ def test_state_files_and_modes(tsa: EmbeddedTSA, tmp_path: Path) -> None:
     EmbeddedTSA.load_or_create(directory)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in directory.iterdir()}
     assert modes["root.key"] == 0o600 and modes["signer.key"] == 0o600
-    assert modes["root.pem"] == 0o644 and modes["signer.pem"] == 0o644
+    # the data dir is private: certificates too (they are published by the API)
+    assert modes["root.pem"] == 0o600 and modes["signer.pem"] == 0o600
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert not [n for n in modes if n.endswith(".tmp")]
     for name in ("root.key", "signer.key"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None
     from .web import create_app
 
     settings = settings_for(data_dir)
+    os.umask(0o077)  # whatever else the server writes is private too
     # Migrate and create keys once, in the master, so a broken database or
     # data dir fails here loudly instead of in a worker boot loop.
     Services.build(settings).close()
@@ -75,8 +77,11 @@ def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", 1)
-            self.cfg.set("worker_class", "gthread")
+            # gthread, with request heads and small bodies read in the event loop:
+            # slow clients cannot take the threads (web/worker.py).
+            self.cfg.set("worker_class", "fieldproof.web.worker.GuardedThreadWorker")
             self.cfg.set("threads", threads)
+            self.cfg.set("worker_connections", max(1000, 8 * threads))
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", "-")
             # gunicorn's control socket has one fixed path per user: two
@@ -115,7 +120,7 @@ def worker(data_dir: Path | None) -> None:
 
     services = Services.build(settings_for(data_dir))
     signal.signal(signal.SIGTERM, lambda *_: services.sequencer.stop(0))
-    services.streams.start_reaper()
+    services.housekeeping.start()
     click.echo(f"sequencer running on {services.db.dialect}; log {services.log.origin}",
                err=True)
     try:

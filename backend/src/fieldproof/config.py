@@ -58,6 +58,10 @@ class Settings:
     # default: the host the request that made the bundle came to.
     public_url: str | None = None
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* to believe
+    token_ttl_days: int = 30  # API tokens expire; the app renews its own before then
+    # The public verification endpoints, per client address: a burst, then a rate.
+    public_burst: int = 30
+    public_per_second: float = 0.5
     testing: bool = False
 
     @property
@@ -93,6 +97,9 @@ class Settings:
             pwa_dir=Path(env["FIELDPROOF_PWA_DIR"]) if env.get("FIELDPROOF_PWA_DIR") else None,
             public_url=(env.get("FIELDPROOF_PUBLIC_URL") or "").rstrip("/") or None,
             trusted_proxies=_int(env, "FIELDPROOF_TRUSTED_PROXIES", 0),
+            token_ttl_days=_int(env, "FIELDPROOF_TOKEN_TTL_DAYS", 30),
+            public_burst=_int(env, "FIELDPROOF_PUBLIC_BURST", 30),
+            public_per_second=float(env.get("FIELDPROOF_PUBLIC_PER_SECOND") or 0.5),
             stream_timeout_seconds=float(env.get("FIELDPROOF_STREAM_TIMEOUT") or 120),
             stream_max_chunk_bytes=_int(env, "FIELDPROOF_STREAM_MAX_CHUNK", 4 * 1024 * 1024),
             tsa_urls=tuple(u.strip() for u in env.get("FIELDPROOF_TSA_URLS", "").split(",")

@@ -91,6 +91,15 @@ class NotFound(FieldProofError):
     title = "Not found"
 
 
+class ObjectMissing(NotFound):
+    """A stored object is gone. To the store's caller it is not found; to a client
+    whose capture refers to it, it is the server's failure (500)."""
+
+    code = "object_missing"
+    status = 500
+    title = "The stored object is missing"
+
+
 class Conflict(FieldProofError):
     code = "conflict"
     status = 409
@@ -114,3 +123,59 @@ class IntegrityFailure(StorageError):
 
     code = "storage_integrity"
     title = "Stored bytes did not read back intact"
+
+
+class RateLimited(FieldProofError):
+    code = "rate_limited"
+    status = 429
+    title = "Too many requests"
+
+
+class StorageFull(FieldProofError):
+    """The disk (or the database's disk) has no room: nothing was kept."""
+
+    code = "storage_full"
+    status = 507
+    title = "Insufficient storage"
+
+
+class DatabaseUnavailable(FieldProofError):
+    code = "database_unavailable"
+    status = 503
+    title = "The database is unavailable"
+
+
+_FULL_ERRNOS = {28, 122}  # ENOSPC, EDQUOT
+
+
+def map_storage_error(err: BaseException) -> FieldProofError | None:
+    """Name the failures a client can act on: a full disk, an unreachable database.
+
+    Looks through the exception chain (SQLAlchemy wraps sqlite3 and psycopg
+    errors; our stores wrap OSError) without importing either library.
+    """
+    seen: set[int] = set()
+    e: BaseException | None = err
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, StorageFull):
+            return e
+        if isinstance(e, OSError) and e.errno in _FULL_ERRNOS:
+            return StorageFull("the server's disk is full; nothing of this request was kept")
+        text = str(e).lower()
+        if "database or disk is full" in text or "no space left on device" in text \
+                or "could not extend file" in text or "disk full" in text:
+            return StorageFull("the server's disk is full; nothing of this request was kept")
+        if type(e).__name__ == "OperationalError" and (
+                "connection" in text or "could not connect" in text):
+            return DatabaseUnavailable("the database cannot be reached; try again later")
+        e = e.__cause__ or e.__context__
+    return None
+
+
+class CustodyUnavailable(FieldProofError):
+    """A read that cannot be entered in the chain of custody is not served."""
+
+    code = "custody_unavailable"
+    status = 503
+    title = "The read cannot be recorded"

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .storage.private import private_dir, private_file
+
 SIOCGIFADDR = 0x8915
 
 
@@ -44,7 +46,7 @@ def lan_addresses() -> list[str]:
 
 def load_or_create_cert(directory: Path, hosts: list[str]) -> tuple[Path, Path]:
     """A self-signed certificate for localhost and ``hosts``; remade if a host is new."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     names = ["localhost", "127.0.0.1", *hosts]
     if cert_path.exists() and key_path.exists():
@@ -77,7 +79,7 @@ def load_or_create_cert(directory: Path, hosts: list[str]) -> tuple[Path, Path]:
         fh.write(key.private_bytes(serialization.Encoding.PEM,
                                    serialization.PrivateFormat.PKCS8,
                                    serialization.NoEncryption()))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    private_file(cert_path).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
 
 

@@ -126,6 +126,12 @@ class StreamClient:
                 "header": header_bytes.decode(), "signature": b64url_encode(
                     self.key.sign(header_bytes))}))
             stream_id = state["stream_id"]
+            limit = state.get("max_chunk_bytes")
+            if limit is not None and chunk_bytes > int(limit):
+                # Fail fast: a larger message would only be dropped on the way.
+                raise ClientError(f"the server accepts chunks of at most {limit} bytes; "
+                                  f"use --chunk-bytes {limit} or less", code="too_large",
+                                  status=2)
             chains = [bytes.fromhex(stream_id)]  # chains[n] = chain before chunk n
             t0 = time.monotonic()
             seq = 0
@@ -159,10 +165,12 @@ class StreamClient:
                     seq += 1
             count = seq
             sha, total = file_sha256(path)
+            # Everything the header bound, restated exactly (the server checks).
             manifest = new_manifest(kind=kind, sha256=sha, size=total, mime=mime,
                                     start=started, end=datetime.now(UTC), nonce=nonce,
                                     key_id=self.key.key_id, prev=prev,
-                                    device=device_metadata(), geo=geo)
+                                    device={k: v for k, v in device.items() if k != "key_id"},
+                                    geo=geo)
             manifest["stream"] = {"id": stream_id, "chunks": count,
                                   "chain_head": chains[count].hex()}
             canonical = canonicalize(manifest)

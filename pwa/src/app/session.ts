@@ -14,9 +14,11 @@ import {
   type NonceRecord,
 } from '../shared/db';
 import { generateDeviceKey, publicJwk, thumbprint } from '../shared/keys';
+import { renewalDue } from '../shared/tokens';
 import { deviceLabel } from './meta';
 
 export const NONCE_POOL = 5;
+
 
 type Listener = () => void;
 
@@ -57,6 +59,38 @@ export class Session {
     this.email = email;
     this.notify();
   }
+
+  /**
+   * Renew the token once half its lifetime has passed, so that a phone used
+   * now and then never meets an expired one. The old token keeps working for a
+   * few minutes on the server, so requests in flight finish; the outbox holds
+   * no tokens (captures are signed by the device key), so nothing queued is
+   * lost. Returns the new token, or null when none was needed or possible.
+   */
+  renewIfDue(now: number = Date.now()): Promise<string | null> {
+    this.renewing ??= (async () => {
+      const token = this.token;
+      if (!token) return null;
+      try {
+        const me = await apiFetch<{ token_issued_at: string | null; token_expires_at: string | null }>('/me', { token });
+        if (!renewalDue(me.token_issued_at, me.token_expires_at, now)) return null;
+        const renewed = await apiFetch<{ token: string }>('/auth/renew', { method: 'POST', token });
+        if (this.token !== token) return null; // signed out meanwhile
+        await kvSet('token', renewed.token);
+        this.token = renewed.token;
+        this.notify();
+        return renewed.token;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) await this.expired();
+        return null; // offline: try again later
+      } finally {
+        this.renewing = null;
+      }
+    })();
+    return this.renewing;
+  }
+
+  private renewing: Promise<string | null> | null = null;
 
   /** Revoke the token and forget it. The outbox stays, to be sent after the next sign-in. */
   async logout(): Promise<void> {

@@ -104,6 +104,7 @@ export class Controller {
   private wire(): void {
     window.addEventListener('online', () => {
       this.updateNet();
+      void this.renewToken();
       void this.sender.online();
       this.tracker.poke();
     });
@@ -199,7 +200,14 @@ export class Controller {
     await session.logout();
   }
 
+  /** A renewed token also reopens the socket (open recordings resume on it). */
+  private async renewToken(): Promise<void> {
+    const token = await session.renewIfDue();
+    if (token) streamClient.connect(token);
+  }
+
   private async afterSignIn(): Promise<void> {
+    await session.renewIfDue();
     const token = session.token;
     if (!token) return;
     streamClient.connect(token);

@@ -11,11 +11,13 @@ from .models import (
     LogState,
     LogTimestamp,
     Nonce,
+    ObjectPin,
+    StoredObject,
     Stream,
     StreamChunk,
     User,
 )
 
 __all__ = ["ApiToken", "Base", "Capture", "CustodyEvent", "Database", "Device",
-           "LogCheckpoint", "LogEntry", "LogNode", "LogState", "LogTimestamp", "Nonce", "Stream",
-           "StreamChunk", "User"]
+           "LogCheckpoint", "LogEntry", "LogNode", "LogState", "LogTimestamp", "Nonce", "ObjectPin",
+           "StoredObject", "Stream", "StreamChunk", "User"]

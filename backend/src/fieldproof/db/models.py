@@ -70,6 +70,8 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Tokens expire (FIELDPROOF_TOKEN_TTL_DAYS); renewing issues a new one.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Device(Base):
@@ -84,6 +86,8 @@ class Device(Base):
     # Hash of the last manifest accepted from this device: the chain head.
     head_manifest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     capture_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A revoked key signs nothing new; what it signed before stays valid.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Nonce(Base):
@@ -115,7 +119,7 @@ class Capture(Base):
     media_size: Mapped[int] = mapped_column(BigInteger)
     media_mime: Mapped[str] = mapped_column(String(127))
     sniffed_mime: Mapped[str | None] = mapped_column(String(127), nullable=True)
-    object_key: Mapped[str] = mapped_column(String(512))
+    object_key: Mapped[str] = mapped_column(String(512), index=True)
     checks: Mapped[list[Any]] = mapped_column(JSON)
     exif: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -123,6 +127,37 @@ class Capture(Base):
     # interrupted and this capture holds the chunks received until then.
     stream_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     partial: Mapped[bool] = mapped_column(default=False)
+
+
+# ----------------------------------------------------------------- stored media objects
+class StoredObject(Base):
+    """A content-addressed media object the server has put into the store.
+
+    Objects are never deleted by a failing request: another request, possibly
+    another user's, may have found the same bytes already stored and be about to
+    commit a capture that refers to them. The garbage collector removes an
+    object only when no capture refers to it and no ingest holds a pin on it,
+    under this row's lock (services/objects.py).
+    """
+
+    __tablename__ = "stored_objects"
+
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    touched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ObjectPin(Base):
+    """An ingest in flight that may commit a capture referring to ``key``.
+
+    Removed in the transaction that commits the capture (or when the ingest
+    fails); a pin left by a crashed process expires at ``expires_at``.
+    """
+
+    __tablename__ = "object_pins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(512), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # ----------------------------------------------------------------- the transparency log

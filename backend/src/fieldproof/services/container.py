@@ -8,11 +8,13 @@ from pathlib import Path
 from ..config import Settings
 from ..db import Database
 from ..storage import FilesystemStore, ObjectStore, S3Store
+from ..storage.private import private_file, tighten
 from ..tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
 from .accounts import Accounts
 from .custody import Custody
 from .derived import Deriver
 from .export import Exporter
+from .housekeeping import Housekeeping
 from .ingest import Ingest
 from .log import TransparencyLog
 from .logkeys import load_or_create_signer
@@ -61,10 +63,13 @@ class Services:
     deriver: Deriver
     custody: Custody
     identity: ServerIdentity  # signs certificate PDFs and C2PA credentials
+    housekeeping: Housekeeping  # interrupted streams, leftover temp files, unused objects
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tighten(settings.data_dir)  # 0700, and 0600 for the files in it
+        if settings.database_url is None:  # SQLite makes its -wal/-shm with this mode
+            private_file(settings.data_dir / "fieldproof.sqlite3")
         db = Database(settings.db_url)
         if migrate:
             db.migrate()
@@ -80,17 +85,20 @@ class Services:
         deriver = Deriver(ingest, store, identity, tlog)
         exporter = Exporter(ingest, tlog, store, custody, deriver, identity,
                             tmp_dir=settings.data_dir / "tmp", public_url=settings.public_url)
-        return cls(settings=settings, db=db, store=store, accounts=Accounts(db),
+        housekeeping = Housekeeping(streams, ingest.objects, store.tmp_dir,  # type: ignore[attr-defined]
+                                    stream_timeout=settings.stream_timeout_seconds)
+        return cls(settings=settings, db=db, store=store, accounts=Accounts(db, settings),
                    ingest=ingest, log=tlog, sequencer=sequencer, streams=streams,
-                   exporter=exporter, deriver=deriver, custody=custody, identity=identity)
+                   exporter=exporter, deriver=deriver, custody=custody, identity=identity,
+                   housekeeping=housekeeping)
 
     def start_background(self, *, sequencer: bool = True) -> None:
-        """The sequencer and the interrupted-stream reaper, as threads."""
+        """The sequencer and the housekeeping thread."""
         if sequencer:
             self.sequencer.start()
-        self.streams.start_reaper()
+        self.housekeeping.start()
 
     def close(self) -> None:
-        self.streams.stop_reaper()
+        self.housekeeping.stop()
         self.sequencer.stop()
         self.db.dispose()

@@ -52,16 +52,38 @@ def add_event(s: Session, capture: Capture, event: str, *, actor: dict[str, Any]
               origin: Origin, detail: dict[str, Any] | None = None,
               at: datetime | None = None) -> CustodyEvent:
     """Add one event and its queued log leaf to the session's transaction."""
+    return add_prepared(s, prepare_event(capture, event, actor=actor, origin=origin,
+                                         detail=detail, at=at))
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """A custody record made before the read it describes is complete."""
+
+    capture_id: str
+    event: str
+    at: datetime
+    record: bytes  # canonical JSON, exactly as it will be kept and proven
+    actor: dict[str, Any]
+
+
+def prepare_event(capture: Capture, event: str, *, actor: dict[str, Any], origin: Origin,
+                  detail: dict[str, Any] | None = None,
+                  at: datetime | None = None) -> PreparedEvent:
     at = at or utcnow()
     record = custody_record(capture_id=capture.id, manifest_sha256=capture.manifest_hash,
                             event=event, at=at, actor=actor, origin=origin.as_dict(),
                             detail=detail or {}, salt=secrets.token_hex(16))
-    entry = LogEntry.for_data(kind="custody", capture_id=capture.id,
-                              data=custody_entry(record))
+    return PreparedEvent(capture.id, event, at, record, actor)
+
+
+def add_prepared(s: Session, ev: PreparedEvent) -> CustodyEvent:
+    entry = LogEntry.for_data(kind="custody", capture_id=ev.capture_id,
+                              data=custody_entry(ev.record))
     s.add(entry)
     s.flush()  # assigns entry.seq
-    row = CustodyEvent(capture_id=capture.id, event=event, record=record.decode("utf-8"),
-                       at=at, entry_seq=entry.seq)
+    row = CustodyEvent(capture_id=ev.capture_id, event=ev.event,
+                       record=ev.record.decode("utf-8"), at=ev.at, entry_seq=entry.seq)
     s.add(row)
     return row
 
@@ -84,15 +106,27 @@ class Custody:
     def record(self, principal: Principal, capture: Capture, event: str, *,
                origin: Origin, detail: dict[str, Any] | None = None) -> None:
         """Record a read by ``principal`` (already authorized) and commit it."""
+        prepared = self.prepare(principal, capture, event, origin=origin, detail=detail)
+        if prepared is not None:
+            self.commit(prepared)
+
+    def prepare(self, principal: Principal, capture: Capture, event: str, *,
+                origin: Origin, detail: dict[str, Any] | None = None) -> PreparedEvent | None:
+        """The record of a read about to happen, or None if a recent one already
+        covers it (the same account, the same kind of read, within COALESCE_SECONDS)."""
         actor = actor_of(principal)
-        with self.db.session() as s:
+        with self.db.reading() as s:
             since = utcnow() - timedelta(seconds=self.COALESCE_SECONDS)
             recent = s.scalars(select(CustodyEvent.record).where(
                 CustodyEvent.capture_id == capture.id, CustodyEvent.event == event,
                 CustodyEvent.at >= since)).all()
-            if any(parse_json(r.encode("utf-8")).get("actor") == actor for r in recent):
-                return
-            add_event(s, capture, event, actor=actor, origin=origin, detail=detail)
+        if any(parse_json(r.encode("utf-8")).get("actor") == actor for r in recent):
+            return None
+        return prepare_event(capture, event, actor=actor, origin=origin, detail=detail)
+
+    def commit(self, prepared: PreparedEvent) -> None:
+        with self.db.session() as s:
+            add_prepared(s, prepared)
         self.on_new()
 
     def timeline(self, capture: Capture) -> list[dict[str, Any]]:

@@ -131,13 +131,17 @@ class Exporter:
             self.identity.get("pdf"), self.log.tsas,
             on_fallback=lambda name, why: log.warning("TSA %s did not stamp a certificate: %s",
                                                       name, why))
-        # The export is itself a custody event, recorded before the bundle that
-        # lists it is written (where it shows as not yet in the log).
-        self.custody.record(principal, capture, "export", origin=origin)
+        # The export is itself a custody event. The bundle lists it (as not yet
+        # in the log), and it is committed only once the bundle is written: an
+        # export that fails (the store down, the original missing) is not one.
+        export_event = self.custody.prepare(principal, capture, "export", origin=origin)
         info = self.log.info()
         latest = self.log.latest_checkpoint()
+        lines = self.custody.bundle_lines(capture.id, latest.size, node_getter)
+        if export_event is not None:
+            lines.append({"record": export_event.record.decode("utf-8"), "leaf_index": None})
         custody = {
-            "lines": self.custody.bundle_lines(capture.id, latest.size, node_getter),
+            "lines": lines,
             "checkpoint": latest.note,
             "consistency": {"first": receipt["tree_size"], "second": latest.size,
                             "consistency_proof": self.log.consistency(
@@ -165,6 +169,8 @@ class Exporter:
                         (header, header_sig, chunks) if capture.stream_id else None, custody,
                         certificate, media_name)
             size = fh.seek(0, 2)
+            if export_event is not None:
+                self.custody.commit(export_event)
         except BaseException:
             fh.close()
             raise

@@ -5,7 +5,9 @@ Order matters for "nothing lost, nothing half-written":
 2. the media goes into the object store and is read back and re-hashed;
 3. one database transaction consumes the nonce, advances the device chain and
    inserts the capture. Only after that commit does the caller answer 201.
-If step 3 fails, an object this request created is removed again.
+If step 3 fails, the object stays: another request may share it (objects are
+content-addressed). services/objects.py pins it for the duration and collects
+it later if no capture refers to it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from ..db import Capture, Database, Device, LogEntry, Nonce
 from ..db.models import utcnow
 from ..errors import (
     Conflict,
-    FieldProofError,
     Forbidden,
     HashMismatch,
     IntegrityFailure,
@@ -46,6 +47,7 @@ from ..errors import (
 )
 from ..storage import ObjectStore, media_key
 from .accounts import Principal
+from .objects import ObjectRefs
 from .spool import HashingSpool
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,7 @@ class Ingest:
                  on_stored: Callable[[], None] | None = None) -> None:
         self.db = db
         self.store = store
+        self.objects = ObjectRefs(db, store)
         self.settings = settings
         # Told after each commit, e.g. to wake the sequencer.
         self.on_stored = on_stored or (lambda: None)
@@ -153,6 +156,9 @@ class Ingest:
             if device is None or device.user_id != principal.user_id:
                 raise Forbidden("the manifest's device key is not enrolled for this account",
                                 code="device_unknown")
+            if device.revoked_at is not None:
+                raise Forbidden("this device key was revoked; enroll a new one",
+                                code="device_revoked")
             existing = s.scalar(select(Capture).where(
                 Capture.manifest_hash == manifest.hash))
             nonce = s.get(Nonce, manifest.nonce)
@@ -208,17 +214,22 @@ class Ingest:
         Shared by single uploads and finished or interrupted streams; every
         check that can reject has already run.
         """
-        key, created_object = self._store(media, claim.media_sha256, claim.media_size)
+        key = media_key(claim.media_sha256)
+        pin = self.objects.pin(key)  # before the store is looked at; see services/objects.py
         try:
+            self._store(media, key, claim.media_sha256, claim.media_size)
             capture = self._commit(principal, device.id, claim, signature, sniffed, key,
                                    checks, exif or {}, received_at,
                                    nonce_consumed=nonce_consumed, stream_id=stream_id,
-                                   partial=partial, log_entry=log_entry)
+                                   partial=partial, log_entry=log_entry, pin=pin)
         except _AlreadyThere as again:
+            self.objects.unpin(pin)
             return IngestResult(again.capture, created=False)
         except BaseException:
-            if created_object:
-                self._forget_object(key, claim.media_sha256)
+            # Never delete the object here: a concurrent ingest of the same
+            # bytes may be committing a capture that refers to it. The
+            # collector removes it later if nothing does.
+            self.objects.unpin(pin)
             raise
         self.on_stored()
         return IngestResult(capture, created=True)
@@ -231,43 +242,35 @@ class Ingest:
             raise HashMismatch(f"the media hashes to {media.sha256}, the manifest says "
                                f"{manifest.media_sha256}")
 
-    def _store(self, media: HashingSpool, sha256: str, size: int) -> tuple[str, bool]:
-        """Put the media under its content address and prove it reads back."""
-        key = media_key(sha256)
+    def _store(self, media: HashingSpool, key: str, sha256: str, size: int) -> None:
+        """Make ``key`` hold the media, proven by reading it back.
+
+        An object already there is used if it reads back intact; otherwise (a
+        missing or damaged object) this request's own bytes replace it.
+        Nothing is ever deleted here.
+        """
         info = self.store.stat(key)
-        created = False
-        if info is None or info.size != size:
-            media.finish()
-            media.close()
-            self.store.put_file(key, media.path, consume=True)
-            media.owned = False
-            created = True
+        if info is not None and info.size == size and self._reads_back(key, sha256, size):
+            return
+        media.finish()  # fsync'd; the spool keeps its lock until the store owns it
+        self.store.put_file(key, media.path, consume=True)
+        media.owned = False
+        if not self._reads_back(key, sha256, size):
+            log.error("read-back mismatch for %s", key)
+            raise IntegrityFailure("the stored object did not read back intact")
+
+    def _reads_back(self, key: str, sha256: str, size: int) -> bool:
         digest = hashlib.sha256()
         length = 0
         for block in self.store.iter_range(key):
             digest.update(block)
             length += len(block)
-        if digest.hexdigest() != sha256 or length != size:
-            if created:
-                self.store.delete(key)
-            log.error("read-back mismatch for %s (%s bytes)", key, length)
-            raise IntegrityFailure("the stored object did not read back intact")
-        return key, created
-
-    def _forget_object(self, key: str, sha256: str) -> None:
-        try:
-            with self.db.session() as s:
-                used = s.scalar(select(Capture.seq).where(Capture.media_sha256 == sha256)
-                                .limit(1))
-            if used is None:
-                self.store.delete(key)
-        except FieldProofError:
-            log.exception("could not remove orphan object %s", key)
+        return digest.hexdigest() == sha256 and length == size
 
     def _commit(self, principal: Principal, device_id: int, claim: Claim, signature: bytes,
                 sniffed: str | None, key: str, checks: list[ck.Check], exif: dict[str, Any],
                 received_at: datetime, *, nonce_consumed: bool, stream_id: str | None,
-                partial: bool, log_entry: bytes | None) -> dict[str, Any]:
+                partial: bool, log_entry: bytes | None, pin: int) -> dict[str, Any]:
         try:
             with self.db.session() as s:
                 device = s.scalar(select(Device).where(Device.id == device_id)
@@ -302,6 +305,7 @@ class Ingest:
                     manifest_sha256=claim.hash, signature=signature, key_id=device.key_id,
                     media_sha256=claim.media_sha256, received_at=received_at)
                 s.add(LogEntry.for_data(kind="capture", capture_id=capture.id, data=entry))
+                ObjectRefs.unpin_in(s, pin)  # the capture now keeps the object
                 return capture_json(capture, device.key_id)
         except (IntegrityError, Conflict) as exc:
             # A concurrent request with the same manifest won the race.

@@ -9,11 +9,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..core.checkpoint import Signer
+from ..storage.private import private_dir
 
 
 def load_or_create_signer(keys_dir: Path, origin: str) -> Signer:
     path = keys_dir / "log-ed25519.pem"
-    keys_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(keys_dir)
     if not path.exists():
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -45,18 +45,12 @@ from ..core.timestamp import (
     verify_token,
 )
 from ..db import Capture, Database, LogCheckpoint, LogEntry, LogTimestamp
-from ..errors import BadRequest, FieldProofError
+from ..errors import BadRequest, RateLimited
 from ..tsa import TimestampAuthority
 from .ingest import iso
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_MATCHES = 20
-
-
-class RateLimited(FieldProofError):
-    code = "rate_limited"
-    status = 429
-    title = "Too many requests"
 
 
 # --------------------------------------------------------------------------- rate limit

@@ -135,7 +135,7 @@ class ServerIdentity:
             .sign(key, hashes.SHA256()))
         _write_atomic(self.directory / "root.key", _pkcs8(key), 0o600)
         _write_atomic(self.directory / "root.pem",
-                      cert.public_bytes(serialization.Encoding.PEM), 0o644)
+                      cert.public_bytes(serialization.Encoding.PEM), 0o600)
         _fsync_dir(self.directory)
 
     def _issue(self, purpose: str) -> None:
@@ -168,7 +168,7 @@ class ServerIdentity:
             .sign(root_key, hashes.SHA256()))
         _write_atomic(d / f"{purpose}.key", _pkcs8(key), 0o600)
         _write_atomic(d / f"{purpose}.pem", cert.public_bytes(serialization.Encoding.PEM),
-                      0o644)  # last: its presence marks the pair complete
+                      0o600)  # last: its presence marks the pair complete
         _fsync_dir(d)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..storage.tmpfiles import locked_mkstemp
 
 HEAD_BYTES = 64 * 1024
 
@@ -19,9 +20,8 @@ class HashingSpool:
     """A write-once file that knows its SHA-256, size and first bytes."""
 
     def __init__(self, tmp_dir: Path) -> None:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=tmp_dir)
-        self.path = Path(name)
+        # Locked while open: the tmp sweeper removes only files nobody holds.
+        fd, self.path = locked_mkstemp(tmp_dir, "upload-", ".part")
         self._fh = os.fdopen(fd, "w+b")
         self._hash = hashlib.sha256()
         self.size = 0

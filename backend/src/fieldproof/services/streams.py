@@ -16,8 +16,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,15 +28,16 @@ from ..core import checks as ck
 from ..core.checkpoint import Signer
 from ..core.keys import DeviceKey
 from ..core.logentry import capture_entry
-from ..core.manifest import parse_manifest, parse_time
+from ..core.manifest import Manifest, parse_manifest, parse_time
 from ..core.media import sniff_mime
 from ..core.stream import ChunkHeader, StreamError, StreamHeader, ack_statement, next_chain
 from ..db import Database, Device, Nonce, Stream, StreamChunk
 from ..db.models import utcnow
 from ..errors import FieldProofError, SignatureInvalid
 from ..storage import ObjectStore
+from ..storage.tmpfiles import locked_mkstemp
 from .accounts import Principal
-from .ingest import Claim, Ingest, decode_signature, iso
+from .ingest import Claim, Ingest, capture_json, decode_signature, iso
 from .spool import HashingSpool
 
 log = logging.getLogger(__name__)
@@ -66,6 +65,27 @@ def chunk_key(stream_id: str, seq: int) -> str:
     return f"streams/{stream_id}/{seq:010d}"
 
 
+def header_mismatches(header: StreamHeader, manifest: Manifest) -> list[str]:
+    """Every field the signed stream header binds that the final manifest changes.
+
+    The header was signed when recording began, before any chunk: its start
+    time, kind, format, nonce, position, device and chain link are what the
+    chunks were recorded under, so the closing manifest may not restate them.
+    """
+    h = header.data
+    problems = []
+    for field in ("kind", "nonce", "prev", "geo", "device"):
+        if manifest.data[field] != h[field]:
+            problems.append(f"{field} differs from the stream header")
+    if manifest.media_mime != h["mime"]:
+        problems.append("media.mime differs from the stream header's mime")
+    if manifest.started_at != header.started_at:
+        problems.append("captured.start differs from the stream header's started_at")
+    if manifest.ended_at < header.started_at:
+        problems.append("captured.end is before the stream header's started_at")
+    return problems
+
+
 class Streams:
     def __init__(self, db: Database, store: ObjectStore, settings: Settings, ingest: Ingest,
                  signer: Signer, *, on_progress: Callable[[int, dict[str, Any]], None] | None
@@ -76,8 +96,6 @@ class Streams:
         self.ingest = ingest
         self.signer = signer
         self.on_progress = on_progress or (lambda _user, _event: None)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._keys: dict[str, DeviceKey] = {}
 
     # -- helpers --------------------------------------------------------------
@@ -87,6 +105,9 @@ class Streams:
         if device is None or device.user_id != principal.user_id:
             raise StreamError("the device key is not enrolled for this account",
                               code="device_unknown", status=403)
+        if device.revoked_at is not None:
+            raise StreamError("this device key was revoked", code="device_revoked",
+                              status=403)
         return device
 
     def _key(self, device: Device) -> DeviceKey:
@@ -114,11 +135,11 @@ class Streams:
             raise StreamError("no such stream", code="unknown_stream", status=404)
         return stream
 
-    @staticmethod
-    def state(stream: Stream) -> dict[str, Any]:
+    def state(self, stream: Stream) -> dict[str, Any]:
         return {"stream_id": stream.id, "status": stream.status, "next_seq": stream.next_seq,
                 "last_seq": stream.next_seq - 1, "chain": stream.chain_head,
-                "bytes": stream.bytes, "capture_id": stream.capture_id}
+                "bytes": stream.bytes, "capture_id": stream.capture_id,
+                "max_chunk_bytes": self.settings.stream_max_chunk_bytes}
 
     # -- start ----------------------------------------------------------------
     def start(self, principal: Principal, header_raw: str, signature_text: str) -> dict[str, Any]:
@@ -173,6 +194,9 @@ class Streams:
         if row is None or row[0].user_id != principal.user_id:
             raise StreamError("no such stream", code="unknown_stream", status=404)
         stream, device = row
+        if device.revoked_at is not None:
+            raise StreamError("this device key was revoked", code="device_revoked",
+                              status=403)
         if stream.status != "open":
             raise StreamError(f"the stream is {stream.status}", code="stream_closed",
                               status=409, capture_id=stream.capture_id)
@@ -237,16 +261,15 @@ class Streams:
 
     def _stage(self, key: str, data: bytes) -> None:
         tmp_dir: Path = self.store.tmp_dir  # type: ignore[attr-defined]
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="chunk-", dir=tmp_dir)
+        fd, path = locked_mkstemp(tmp_dir, "chunk-")
         try:
-            with os.fdopen(fd, "wb") as fh:
+            with os.fdopen(fd, "wb") as fh:  # closing it releases the lock, after the put
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            self.store.put_file(key, Path(name), consume=True)
+                self.store.put_file(key, path, consume=True)
         finally:
-            Path(name).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
 
     # -- assembling -----------------------------------------------------------
     def _assemble(self, stream: Stream) -> HashingSpool:
@@ -286,30 +309,28 @@ class Streams:
     def stop(self, principal: Principal, stream_id: str, manifest_raw: str,
              signature_text: str) -> dict[str, Any]:
         stream = self._stream(principal, stream_id)
+        manifest = parse_manifest(manifest_raw)
         if stream.status == "complete" and stream.capture_id:
             capture, key_id = self.ingest.get(principal, stream.capture_id)
-            from .ingest import capture_json
-
+            if manifest.hash != capture.manifest_hash:
+                # Not a resend of the stop that finished it: never answer ok
+                # with a capture that another manifest describes.
+                raise StreamError("the stream was already finished with another manifest",
+                                  code="stream_closed", status=409, capture_id=capture.id)
             return capture_json(capture, key_id)
         if stream.status != "open":
             raise StreamError(f"the stream is {stream.status}", code="stream_closed",
                               status=409, capture_id=stream.capture_id)
         header = StreamHeader.parse(stream.header)
-        manifest = parse_manifest(manifest_raw)
+        problems = header_mismatches(header, manifest)
         want = {"id": stream.id, "chunks": stream.next_seq, "chain_head": stream.chain_head}
-        problems = []
         if manifest.stream != want:
             problems.append(f"manifest 'stream' must be {want}")
-        for field, value in (("kind", header.data["kind"]), ("nonce", header.nonce),
-                             ("prev", header.data["prev"])):
-            if manifest.data[field] != value:
-                problems.append(f"{field} differs from the stream header")
-        if manifest.key_id != header.key_id:
-            problems.append("signed by another device than the header")
         if stream.next_seq == 0:
             problems.append("no chunk was received")
         if problems:
-            raise StreamError("; ".join(problems), code="manifest_mismatch")
+            raise StreamError("; ".join(problems), code="manifest_mismatch",
+                              problems=problems)
         device = self._device(principal, header.key_id)
         sig = self._verify(device, signature_text, manifest.canonical)
         received_at = utcnow()
@@ -437,25 +458,3 @@ class Streams:
             spool.discard()
         self._close(stream_id, "interrupted", result.capture["id"])
         return str(result.capture["id"])
-
-    # -- background -----------------------------------------------------------
-    def run_reaper(self) -> None:
-        period = max(0.2, min(10.0, self.settings.stream_timeout_seconds / 4))
-        while not self._stop.wait(period):
-            try:
-                self.reap()
-            except Exception:
-                log.exception("stream reaper failed")
-
-    def start_reaper(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self.run_reaper, name="stream-reaper",
-                                            daemon=True)
-            self._thread.start()
-
-    def stop_reaper(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-

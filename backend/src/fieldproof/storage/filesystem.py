@@ -16,13 +16,14 @@ import contextlib
 import errno
 import os
 import stat as stat_mod
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import BadRequest, NotFound, StorageError
+from ..errors import BadRequest, ObjectMissing, StorageError, StorageFull
 from .base import ObjectInfo, check_key, check_range
+from .private import private_dir
+from .tmpfiles import locked_mkstemp
 
 COPY_BLOCK = 1 << 20
 
@@ -82,14 +83,13 @@ class FilesystemStore:
         self.root = Path(root)
         self._objects = self.root / "objects"
         self._tmp = self.root / "tmp"
-        self._objects.mkdir(parents=True, exist_ok=True)
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        private_dir(self._objects)
+        private_dir(self._tmp)
 
     @property
     def tmp_dir(self) -> Path:
         """Spool folder on the same filesystem; hand files over with consume=True."""
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        return self._tmp
+        return private_dir(self._tmp)
 
     def _path(self, key: str) -> Path:
         """Final path of ``key``; refuses anything that resolves outside objects/."""
@@ -113,7 +113,7 @@ class FilesystemStore:
             parent = parent.parent
         for d in reversed(missing):
             with contextlib.suppress(FileExistsError):  # a concurrent put made it
-                d.mkdir()
+                d.mkdir(mode=0o700)
             _fsync_dir(d.parent)
 
     def put_file(self, key: str, path: Path, *, consume: bool = False) -> ObjectInfo:
@@ -138,6 +138,8 @@ class FilesystemStore:
                     path.unlink()
                     _fsync_dir(path.parent)
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(f"put {key}: the disk is full") from exc
             raise StorageError(
                 f"put {key}: {exc.strerror or type(exc).__name__}"
                 f" (errno {errno.errorcode.get(exc.errno or 0, exc.errno)})"
@@ -155,8 +157,7 @@ class FilesystemStore:
         return size
 
     def _copy_in(self, path: Path, final: Path) -> int:
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp_dir, prefix=".put-")
-        tmp = Path(tmp_name)
+        fd, tmp = locked_mkstemp(self.tmp_dir, ".put-")
         try:
             size = 0
             with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
@@ -165,7 +166,7 @@ class FilesystemStore:
                     size += len(block)
                 dst.flush()
                 os.fsync(dst.fileno())
-            os.replace(tmp, final)
+                os.replace(tmp, final)  # still locked: the tmp sweeper leaves it alone
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -199,7 +200,7 @@ class FilesystemStore:
         try:
             fh = open(final, "rb")  # noqa: SIM115 - _FileRange owns and closes it
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise NotFound(f"object {key} does not exist", code="object_missing") from exc
+            raise ObjectMissing(f"object {key} does not exist") from exc
         except OSError as exc:
             raise StorageError(f"read {key}: {exc.strerror}") from exc
         try:

@@ -30,8 +30,9 @@ from minio.commonconfig import COMPLIANCE
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.retention import Retention
 
-from ..errors import IntegrityFailure, NotFound, StorageError
+from ..errors import IntegrityFailure, ObjectMissing, StorageError
 from .base import ObjectInfo, check_key, check_range
+from .private import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +162,7 @@ class S3Store:
     @property
     def tmp_dir(self) -> Path:
         """Local spool folder for uploads waiting to be put (with consume=True)."""
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        return self._tmp
+        return private_dir(self._tmp)
 
     def _fail(self, op: str, key: str, exc: BaseException) -> StorageError:
         return StorageError(f"S3 {op} {self.bucket}/{key} failed: {_error_code(exc)}")
@@ -282,19 +282,17 @@ class S3Store:
         check_key(key)
         if length == 0:
             if self.stat(key) is None:
-                raise NotFound(f"object {key} does not exist", code="object_missing")
+                raise ObjectMissing(f"object {key} does not exist")
             return iter(())
         try:
             resp = self._client.get_object(self.bucket, key, offset=start, length=length or 0)
         except _ERRORS as exc:
             code = _error_code(exc)
             if code in _MISSING_CODES:
-                raise NotFound(f"object {key} does not exist",
-                               code="object_missing") from exc
+                raise ObjectMissing(f"object {key} does not exist") from exc
             if code == "InvalidRange":  # start at/after the end, or an empty object
                 if self.stat(key) is None:
-                    raise NotFound(f"object {key} does not exist",
-                                   code="object_missing") from exc
+                    raise ObjectMissing(f"object {key} does not exist") from exc
                 return iter(())
             raise self._fail("get", key, exc) from exc
         if start or length is not None:

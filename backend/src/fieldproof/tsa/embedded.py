@@ -198,9 +198,9 @@ def _create(directory: Path, name: str) -> None:
     pem = serialization.Encoding.PEM
     contents = {
         "root.key": (_pkcs8(root_key), 0o600),
-        "root.pem": (root.public_bytes(pem), 0o644),
+        "root.pem": (root.public_bytes(pem), 0o600),
         "signer.key": (_pkcs8(signer_key), 0o600),
-        "signer.pem": (signer.public_bytes(pem), 0o644),
+        "signer.pem": (signer.public_bytes(pem), 0o600),
     }
     for filename in _FILES:  # signer.pem last: its presence means "complete"
         data, mode = contents[filename]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any, TypeVar
@@ -10,18 +11,26 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from sqlalchemy import text
 
 from ..db import Capture
-from ..errors import BadRequest, TooLarge, Unauthorized
+from ..errors import (
+    BadRequest,
+    CustodyUnavailable,
+    TooLarge,
+    Unauthorized,
+    map_storage_error,
+)
 from ..services.accounts import Principal
 from ..services.container import Services
 from ..services.custody import Origin
-from ..services.ingest import capture_json
+from ..services.ingest import capture_json, iso
 from ..services.spool import HashingSpool
 from .openapi import spec
 from .problems import problem_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_MANIFEST_PART = 16 * 1024
+MAX_SIGNATURE_PART = 4 * 1024
 MAX_JSON_BODY = 64 * 1024
+MAX_LIST = 200
 
 
 def make_blueprint(services: Services) -> Blueprint:
@@ -43,10 +52,25 @@ def make_blueprint(services: Services) -> Blueprint:
         return g.principal  # type: ignore[no-any-return]
 
     def record_read(capture: Capture, event: str, detail: dict[str, Any] | None = None) -> None:
-        """A custody event for this request's read of ``capture`` (HEAD reads nothing)."""
-        if request.method != "HEAD":
+        """A custody event for this request's read of ``capture`` (HEAD reads nothing).
+
+        Called once the read is sure to be served. A read that cannot be
+        recorded (a full disk, a database down) is refused: the chain of
+        custody promises that every read it does not list never happened.
+        """
+        if request.method == "HEAD":
+            return
+        try:
             services.custody.record(principal(), capture, event, origin=origin(),
                                     detail=detail)
+        except Exception as exc:
+            cause = map_storage_error(exc)
+            if cause is None:
+                raise
+            raise CustodyUnavailable(
+                "this read cannot be entered in the chain of custody right now "
+                f"({cause.code}), so it is not served; try again later",
+                cause=cause.code, retry_after=30) from exc
 
     def origin() -> Origin:
         return Origin(ip=request.remote_addr, user_agent=request.user_agent.string or None)
@@ -73,9 +97,16 @@ def make_blueprint(services: Services) -> Blueprint:
     def login() -> Any:
         body = json_body()
         user_id = services.accounts.check_password(str(body.get("email", "")),
-                                                   str(body.get("password", "")))
-        token = services.accounts.issue_token(user_id, label=str(body.get("label", "login")))
-        return {"token": token}, 201
+                                                   str(body.get("password", "")),
+                                                   source=request.remote_addr or "unknown")
+        issued = services.accounts.issue(user_id, label=str(body.get("label", "login")))
+        return {"token": issued.token, "expires_at": iso(issued.expires_at)}, 201
+
+    @bp.post("/auth/renew")
+    @authenticated
+    def renew() -> Any:
+        issued = services.accounts.renew(principal())
+        return {"token": issued.token, "expires_at": iso(issued.expires_at)}, 201
 
     @bp.post("/auth/logout")
     @authenticated
@@ -87,7 +118,8 @@ def make_blueprint(services: Services) -> Blueprint:
     @authenticated
     def me() -> Any:
         p = principal()
-        return {"user_id": p.user_id, "email": p.email}
+        return {"user_id": p.user_id, "email": p.email, "token_issued_at": iso(p.issued_at),
+                "token_expires_at": iso(p.expires_at)}
 
     @bp.post("/devices")
     @authenticated
@@ -101,6 +133,11 @@ def make_blueprint(services: Services) -> Blueprint:
     @authenticated
     def devices() -> Any:
         return {"items": services.accounts.devices(principal().user_id)}
+
+    @bp.delete("/devices/<key_id>")
+    @authenticated
+    def revoke_device(key_id: str) -> Any:
+        return services.accounts.revoke_device(principal().user_id, key_id)
 
     @bp.post("/nonces")
     @authenticated
@@ -120,7 +157,8 @@ def make_blueprint(services: Services) -> Blueprint:
         spool = media.stream
         assert isinstance(spool, HashingSpool)
         manifest = _text_part("manifest", MAX_MANIFEST_PART)
-        signature = _text_part("signature", 512)
+        # Generous here; decode_signature refuses a long one as 422 signature_invalid.
+        signature = _text_part("signature", MAX_SIGNATURE_PART)
         result = services.ingest.ingest(principal(), manifest, signature, spool)
         status = 201 if result.created else 200
         resp = jsonify(result.capture)
@@ -134,9 +172,12 @@ def make_blueprint(services: Services) -> Blueprint:
         try:
             limit = int(request.args.get("limit", 50))
             before = request.args.get("before")
-            before_i = int(before) if before else None
+            before_i = None if before is None else int(before)
         except ValueError as exc:
             raise BadRequest("limit and before must be integers", code="query_invalid") from exc
+        if not 1 <= limit <= MAX_LIST or (before_i is not None and before_i < 0):
+            raise BadRequest(f"limit must be 1..{MAX_LIST} and before >= 0",
+                             code="query_invalid")
         return services.ingest.list_captures(principal(), limit=limit, before=before_i)
 
     @bp.get("/captures/<capture_id>")
@@ -193,14 +234,11 @@ def make_blueprint(services: Services) -> Blueprint:
             start, stop = bounds
             length, status = stop - start, 206
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        # Open the object first: a read the store cannot serve is refused
+        # (problem+json) and, never having happened, is not in the custody.
+        body = _opened(services.store.iter_range(capture.object_key, start, length))
         record_read(capture, "download", {"range": [start, start + length], "of": size})
-        store = services.store
-        key = capture.object_key
-
-        def body() -> Iterator[bytes]:
-            yield from store.iter_range(key, start, length)
-
-        resp = Response(stream_with_context(body()), status=status,
+        resp = Response(stream_with_context(body), status=status,
                         mimetype=capture.media_mime.split(";")[0], headers=headers)
         resp.content_length = length
         return resp
@@ -233,6 +271,16 @@ def make_blueprint(services: Services) -> Blueprint:
         return value
 
     return bp
+
+
+def _opened(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Fetch the first block now, so that a failing store fails before the answer starts."""
+    it = iter(blocks)
+    try:
+        first = next(it)
+    except StopIteration:
+        return iter(())
+    return itertools.chain((first,), it)
 
 
 def _b64(hex_digest: str) -> str:

@@ -46,8 +46,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(make_pwa_blueprint(settings.pwa_dir or default_pwa_dir()))
     # Threading mode: works under gunicorn's gthread worker (simple-websocket)
     # and keeps psycopg and SQLite in ordinary threads.
+    # Twice the largest chunk: a chunk somewhat over the limit still reaches the
+    # handler, which answers too_large; only a message beyond this is dropped
+    # by Engine.IO (clients learn the limit from the start ack).
     socketio = SocketIO(app, async_mode="threading",
-                        max_http_buffer_size=settings.stream_max_chunk_bytes + 64 * 1024,
+                        max_http_buffer_size=2 * settings.stream_max_chunk_bytes + 64 * 1024,
                         ping_interval=10, ping_timeout=20)
     install_streams(socketio, services)
     logging.getLogger("fieldproof").setLevel(logging.INFO)

@@ -13,6 +13,8 @@ from flask import Blueprint, Response, request
 from ..errors import BadRequest
 from ..services.container import Services
 
+MAX_CHECKPOINTS = 1000
+
 
 def _int_arg(name: str, default: int | None = None) -> int:
     raw = request.args.get(name)
@@ -50,7 +52,10 @@ def make_log_blueprint(services: Services) -> Blueprint:
 
     @bp.get("/log/checkpoints")
     def checkpoints() -> Any:
-        return {"checkpoints": tlog.checkpoints(_int_arg("start", 0), _int_arg("limit", 100))}
+        limit = _int_arg("limit", 100)
+        if not 1 <= limit <= MAX_CHECKPOINTS:
+            raise BadRequest(f"'limit' must be 1..{MAX_CHECKPOINTS}", code="query_invalid")
+        return {"checkpoints": tlog.checkpoints(_int_arg("start", 0), limit)}
 
     @bp.get("/log/proof/inclusion")
     def inclusion() -> Any:

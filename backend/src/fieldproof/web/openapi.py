@@ -6,6 +6,7 @@ route exists that is not described here (or the other way round).
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -33,10 +34,27 @@ def _json(ref: str, description: str = "OK") -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
-def _q(name: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required,
-            "schema": {"type": "integer", "minimum": 0}}
+MAX_QUERY_INT = 2**62  # web/log_api.py refuses larger values
 
+
+def _q(name: str, required: bool = False, *, minimum: int = 0,
+       maximum: int = MAX_QUERY_INT) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required,
+            "schema": {"type": "integer", "minimum": minimum, "maximum": maximum}}
+
+
+def _embedded(schema: dict[str, Any], at: str) -> dict[str, Any]:
+    """A JSON Schema with its own ``#/$defs/...`` refs rewritten to where it sits here."""
+    inner = {k: v for k, v in schema.items() if k not in ("$id", "$schema")}
+    text = json.dumps(inner).replace('"#/$defs/', f'"{at}/$defs/')
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+_B64URL_32 = {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"}
+_JWK = {"type": "object", "required": ["kty", "crv", "x", "y"],
+        "description": "a P-256 public key (RFC 7517); the point must be on the curve",
+        "properties": {"kty": {"const": "EC"}, "crv": {"const": "P-256"},
+                       "x": _B64URL_32, "y": _B64URL_32}}
 
 _CAPTURE_ID = [{"name": "capture_id", "in": "path", "required": True,
                 "schema": {"type": "string"}}]
@@ -61,7 +79,11 @@ def spec() -> dict[str, Any]:
                     "type": "object", "required": ["email", "password"],
                     "properties": {"email": {"type": "string"}, "password": {"type": "string"},
                                    "label": {"type": "string"}}}}}})},
-            "/auth/logout": {"post": _op("Revoke the calling token",
+            "/auth/renew": {"post": _op(
+                "A new token for the caller (a fresh lifetime); the calling token stops "
+                "working 5 minutes later",
+                {"201": _json("Token", "Token issued")})},
+            "/auth/logout": {"post": _op("Revoke the calling token (its open sockets close)",
                                          {"204": {"description": "Revoked"}})},
             "/me": {"get": _op("The calling user", {"200": {"description": "OK"}})},
             "/devices": {
@@ -70,9 +92,17 @@ def spec() -> dict[str, Any]:
                             {"201": _json("Device", "Enrolled (or already enrolled)")},
                             requestBody={"required": True, "content": {"application/json": {
                                 "schema": {"type": "object", "required": ["jwk"],
-                                           "properties": {"jwk": {"type": "object"},
-                                                          "label": {"type": "string"}}}}}}),
+                                           "properties": {"jwk": _JWK,
+                                                          "label": {"type": "string",
+                                                                    "maxLength": 100}}}}}}),
             },
+            "/devices/{key_id}": {"delete": _op(
+                "Revoke a device key: its new captures and streams are refused; what it "
+                "signed before stays valid and its captures say it was revoked later",
+                {"200": _json("Device", "Revoked (revoked_at set)"),
+                 "404": {"description": "device_not_found"}},
+                parameters=[{"name": "key_id", "in": "path", "required": True,
+                             "schema": {"type": "string"}}])},
             "/nonces": {"post": _op("Issue a one-time capture nonce",
                                     {"201": _json("Nonce", "Issued")})},
             "/captures": {
@@ -82,7 +112,7 @@ def spec() -> dict[str, Any]:
                                {"name": "limit", "in": "query",
                                 "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                                {"name": "before", "in": "query",
-                                "schema": {"type": "string"},
+                                "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
                                 "description": "the `next` value of the previous page"}]),
                 "post": _op(
                     "Upload a signed capture (manifest, signature, media in one request)",
@@ -155,19 +185,19 @@ def spec() -> dict[str, Any]:
             "/log/checkpoints": {"get": _op(
                 "Every checkpoint with its RFC 3161 timestamps, oldest first",
                 {"200": {"description": "OK"}}, auth=False,
-                parameters=[_q("start"), _q("limit")])},
+                parameters=[_q("start"), _q("limit", minimum=1, maximum=1000)])},
             "/log/proof/inclusion": {"get": _op(
                 "RFC 9162 inclusion proof (audit path) of leaf `index` in tree `size`",
                 {"200": {"description": "OK"}}, auth=False,
-                parameters=[_q("index", True), _q("size", True)])},
+                parameters=[_q("index", True), _q("size", True, minimum=1)])},
             "/log/proof/consistency": {"get": _op(
                 "RFC 9162 consistency proof between two tree sizes",
                 {"200": {"description": "OK"}}, auth=False,
-                parameters=[_q("first", True), _q("second", True)])},
+                parameters=[_q("first", True, minimum=1), _q("second", True, minimum=1)])},
             "/log/entries": {"get": _op(
                 "Leaf data (canonical JSON) for leaves [start, end), at most 1000",
                 {"200": {"description": "OK"}}, auth=False,
-                parameters=[_q("start", True), _q("end", True)])},
+                parameters=[_q("start", True), _q("end", True, minimum=1)])},
             "/lookup/{sha256}": {"get": _op(
                 "Was a file with this SHA-256 (media or manifest hash) anchored, and when. "
                 "Tells kind, receipt time, leaf index, checkpoint and TSA genTimes; never "
@@ -187,7 +217,8 @@ def spec() -> dict[str, Any]:
                 auth=False,
                 requestBody={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["sha256"],
-                    "properties": {"sha256": {"type": "string"}}}}}})},
+                    "properties": {"sha256": {"type": "string",
+                                              "pattern": "^[0-9a-fA-F]{64}$"}}}}}})},
             "/verify/timestamp": {"post": _op(
                 "Explain an RFC 3161 token over a checkpoint step by step (status, TSA, "
                 "genTime, policy, hash, imprint, signer, chain to this server's TSAs, CMS "
@@ -218,7 +249,9 @@ def spec() -> dict[str, Any]:
                                            "status": {"type": "integer"},
                                            "code": {"type": "string"},
                                            "detail": {"type": "string"}}},
-                "Token": {"type": "object", "properties": {"token": {"type": "string"}}},
+                "Token": {"type": "object", "required": ["token", "expires_at"],
+                          "properties": {"token": {"type": "string"},
+                                         "expires_at": {"type": "string"}}},
                 "Nonce": {"type": "object", "properties": {
                     "nonce": {"type": "string"}, "issued_at": {"type": "string"},
                     "expires_at": {"type": "string"}}},
@@ -226,8 +259,9 @@ def spec() -> dict[str, Any]:
                     "key_id": {"type": "string"}, "jwk": {"type": "object"},
                     "label": {"type": "string"}, "created_at": {"type": "string"},
                     "head_manifest": {"type": ["string", "null"]},
-                    "capture_count": {"type": "integer"}}},
-                "Manifest": manifest_schema(),
+                    "capture_count": {"type": "integer"},
+                    "revoked_at": {"type": ["string", "null"]}}},
+                "Manifest": _embedded(manifest_schema(), "#/components/schemas/Manifest"),
                 "Receipt": {"type": "object", "properties": {
                     "capture_id": {"type": "string"}, "origin": {"type": "string"},
                     "leaf_index": {"type": "integer"}, "tree_size": {"type": "integer"},

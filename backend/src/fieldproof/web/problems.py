@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import FieldProofError
+from ..errors import FieldProofError, map_storage_error
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -29,10 +29,7 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
 def install(app: Flask) -> None:
     @app.errorhandler(FieldProofError)
     def _domain(err: FieldProofError) -> Response:
-        if err.status >= 500:
-            log.error("%s: %s", err.code, err.detail)
-        headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-        return problem_response(err.problem(), headers)
+        return domain_problem(err)
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Response:
@@ -43,10 +40,27 @@ def install(app: Flask) -> None:
             limit = request.max_content_length
             detail = (f"the request, or one of its fields, exceeds a size limit (the body "
                       f"may be at most {limit} bytes here)")
+        # e.g. Allow on 405; the body is ours, so its Content-Type is too.
+        headers = {k: v for k, v in err.get_headers() if k.lower() != "content-type"}
         return problem_response(FieldProofError(detail, code=code, status=status).problem()
-                                | {"title": err.name})
+                                | {"title": err.name}, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:
+        mapped = map_storage_error(err)
+        if mapped is not None:
+            return domain_problem(mapped)
         log.exception("unhandled error")
         return problem_response(FieldProofError("an internal error occurred").problem())
+
+
+def domain_problem(err: FieldProofError) -> Response:
+    if err.status >= 500:
+        log.error("%s: %s", err.code, err.detail)
+    headers: dict[str, str] = {}
+    if err.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if "retry_after" in err.extra:
+        headers["Retry-After"] = str(max(1, int(err.extra["retry_after"] + 0.999)))
+    return problem_response(err.problem(), headers)
+

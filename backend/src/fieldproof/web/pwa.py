@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, send_from_directory
+from flask import Blueprint, Response, send_from_directory
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import PathConverter
 
 NO_CACHE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -39,6 +41,16 @@ _NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 </head><body><main><h1>FieldProof</h1><p>The capture app is not built yet: run
 <code>make install</code> (it builds <code>pwa/dist</code>). The API is at
 <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p></main></body></html>"""
+
+
+class AppPathConverter(PathConverter):
+    """Any path but the API's and Socket.IO's.
+
+    Those never match this GET-only rule, so an unknown API path answers 404
+    for every method (not 405, which a catch-all GET rule would cause).
+    """
+
+    regex = r"(?!api/|socket\.io)[^/].*?"
 
 
 def default_pwa_dir() -> Path:
@@ -70,10 +82,12 @@ def make_pwa_blueprint(dist: Path) -> Blueprint:
     def index() -> Any:
         return serve("index.html")
 
-    @bp.get("/<path:name>")
+    @bp.record_once
+    def _converter(state: BlueprintSetupState) -> None:
+        state.app.url_map.converters["app_path"] = AppPathConverter
+
+    @bp.get("/<app_path:name>")
     def static_file(name: str) -> Any:
-        if name.startswith(("api/", "socket.io")):
-            abort(404)
         return serve(name)
 
     @bp.after_app_request

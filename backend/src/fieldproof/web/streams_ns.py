@@ -19,8 +19,8 @@ from flask import request
 from flask_socketio import Namespace, SocketIO, join_room
 
 from ..core.stream import StreamError
-from ..errors import BadRequest, FieldProofError, Unauthorized
-from ..services.accounts import Principal
+from ..errors import BadRequest, FieldProofError, Unauthorized, map_storage_error
+from ..services.accounts import Principal, Revocation
 from ..services.container import Services
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,9 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         self.socketio = socketio
         self._principals: dict[str, Principal] = {}
         self._buckets: dict[str, _Bucket] = {}
+        self._ended: dict[str, str] = {}  # sid -> why its token stopped being valid
         self._lock = threading.Lock()
+        services.accounts.on_revoked.append(self._on_revoked)
 
     # -- connection -------------------------------------------------------------
     def on_connect(self, auth: Any = None) -> None:
@@ -85,13 +87,38 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         with self._lock:
             self._principals.pop(request.sid, None)  # type: ignore[attr-defined]
             self._buckets.pop(request.sid, None)  # type: ignore[attr-defined]
+            self._ended.pop(request.sid, None)  # type: ignore[attr-defined]
+
+    def _on_revoked(self, what: Revocation) -> None:
+        """A token was revoked (signed out): end every socket it opened, now."""
+        if what.token_id is None:
+            return  # a revoked device's streams are refused chunk by chunk
+        with self._lock:
+            sids = [sid for sid, p in self._principals.items() if p.token_id == what.token_id]
+            for sid in sids:
+                del self._principals[sid]
+                self._ended[sid] = "token_invalid"
+        for sid in sids:
+            self.socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+    def _principal(self) -> Principal:
+        sid = request.sid  # type: ignore[attr-defined]
+        principal = self._principals.get(sid)
+        if principal is None:
+            if self._ended.get(sid) == "token_invalid":
+                raise Unauthorized("the token was revoked", code="token_invalid")
+            raise Unauthorized("connect with a token first", code="token_missing")
+        if principal.expired():
+            with self._lock:
+                self._principals.pop(sid, None)
+            raise Unauthorized("the token has expired; renew it and reconnect",
+                               code="token_expired")
+        return principal
 
     def _call(self, data: Any, fn: Callable[[Principal, dict[str, Any]], dict[str, Any]]
               ) -> dict[str, Any]:
-        principal = self._principals.get(request.sid)  # type: ignore[attr-defined]
         try:
-            if principal is None:
-                raise Unauthorized("connect with a token first", code="token_missing")
+            principal = self._principal()
             if not isinstance(data, dict):
                 raise BadRequest("send an object", code="bad_request")
             return {"ok": True, **fn(principal, data)}
@@ -100,7 +127,11 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         except (KeyError, TypeError, ValueError) as exc:
             return {"ok": False, "error": BadRequest(f"malformed message: {exc}",
                                                     code="bad_request").problem()}
-        except Exception:
+        except Exception as exc:
+            mapped = map_storage_error(exc)
+            if mapped is not None:
+                log.error("stream handler: %s", mapped.detail)
+                return {"ok": False, "error": mapped.problem()}
             log.exception("stream handler failed")
             return {"ok": False, "error": FieldProofError("internal error").problem()}
 

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import Request, current_app, g
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
+from ..errors import BadRequest, TooLarge
 from ..services.spool import HashingSpool
 
 READ_SIZE = 1 << 20
@@ -38,7 +40,17 @@ class LargeReadFormDataParser(FormDataParser):
         boundary = options.get("boundary", "").encode("ascii")
         if not boundary:
             raise ValueError("Missing boundary")
-        form, files = parser.parse(stream, boundary, content_length)
+        try:
+            form, files = parser.parse(stream, boundary, content_length)
+        except RequestEntityTooLarge as exc:
+            # werkzeug says only "too large" for either of its two form limits.
+            # A body smaller than a text part may be can only have too many parts.
+            limit = self.max_form_memory_size or 0
+            if content_length is not None and content_length <= limit:
+                raise BadRequest(f"the form has more than {self.max_form_parts} parts",
+                                 code="too_many_parts") from exc
+            raise TooLarge(f"the form has more than {self.max_form_parts} parts, or a text "
+                           f"part over {limit} bytes", code="form_too_large") from exc
         return stream, form, files
 
 

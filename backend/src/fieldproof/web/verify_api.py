@@ -21,9 +21,9 @@ from typing import Any
 from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
 
-from ..errors import BadRequest, TooLarge
+from ..errors import BadRequest, RateLimited, TooLarge
 from ..services.container import Services
-from ..services.lookup import Lookup, RateLimited, TokenBucket, explain_timestamp
+from ..services.lookup import Lookup, TokenBucket, explain_timestamp
 from .problems import problem_response
 
 MAX_BODY = 64 * 1024  # a JSON body of either endpoint
@@ -57,7 +57,8 @@ def _field(body: dict[str, Any], name: str) -> str:
 def make_verify_blueprint(services: Services) -> Blueprint:
     bp = Blueprint("verify_v1", __name__)
     lookup = Lookup(services.db)
-    limiter = TokenBucket()
+    limiter = TokenBucket(capacity=float(services.settings.public_burst),
+                          per_second=services.settings.public_per_second)
 
     @bp.record_once
     def _expose(state: BlueprintSetupState) -> None:
