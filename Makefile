@@ -8,7 +8,7 @@ PWA_SRC := $(shell find pwa/src pwa/public pwa/index.html pwa/vite.config.ts pwa
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test test-py test-pwa lint bench clean
+.PHONY: install run test test-fast test-py test-pwa lint bench clean
 
 install: $(STAMP) pwa/dist/index.html
 
@@ -31,7 +31,12 @@ pwa/dist/index.html: $(PWA_STAMP) $(PWA_SRC)
 run: install
 	$(BIN)/fieldproof serve --host $(HOST) --port $(PORT)
 
-test: install test-pwa test-py
+# Lint and types first: CI (.ci/run) runs exactly this.
+test: install lint test-pwa test-py
+
+# While working: no browser, no drills against server processes.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 test-pwa: $(PWA_STAMP)
 	cd pwa && npm test
@@ -39,9 +44,10 @@ test-pwa: $(PWA_STAMP)
 test-py: install
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install $(PWA_STAMP)
 	$(BIN)/ruff check backend/src tests bench
 	$(BIN)/mypy --config-file backend/pyproject.toml backend/src
+	cd pwa && npx tsc --noEmit -p .
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): backend/pyproject.toml $(STAMP)

@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fieldproof.client import Client, ClientError, DeviceKeyFile, device_metadata
+from fieldproof.client.api import Client, ClientError, DeviceKeyFile, device_metadata
 from fieldproof.core.canonical import canonicalize
 from fieldproof.core.manifest import new_manifest
 from fieldproof.db import Capture, Database, LogCheckpoint, LogEntry

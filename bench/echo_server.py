@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     class _Server(BaseApplication):  # type: ignore[misc]
-        # The settings of `fieldproof serve` (backend/src/fieldproof/cli.py), minus TLS.
+        # The settings of `fieldproof serve` (backend/src/fieldproof/cli/serve.py), minus TLS.
         def load_config(self) -> None:
             self.cfg.set("bind", f"127.0.0.1:{args.port}")
             self.cfg.set("workers", 1)

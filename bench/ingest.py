@@ -38,7 +38,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from fieldproof.client import (
+from fieldproof.client.api import (
     Client,
     DeviceKeyFile,
     device_metadata,

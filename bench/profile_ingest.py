@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from werkzeug.formparser import MultiPartParser
 
-from fieldproof.services.spool import HashingSpool
+from fieldproof.capture.spool import HashingSpool
 from fieldproof.storage.filesystem import FilesystemStore
 
 from ._proc import HOST, Server
@@ -150,7 +150,7 @@ GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
      or "werkzeug/formparser" in f or "werkzeug/wsgi" in f or "bytearray" in f
      or "_io._RawIOBase" in f),
     ("spool/store file writes", lambda f: "_io.BufferedRandom" in f
-     or "fieldproof/services/spool" in f),
+     or "fieldproof/capture/spool" in f),
     ("fsync", lambda f: "posix.fsync" in f),
     ("store read", lambda f: "_io.BufferedReader" in f or "storage/filesystem" in f),
 )

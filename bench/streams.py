@@ -31,7 +31,7 @@
    measures exactly that). Users are inserted in one batch with a shared
    argon2 hash (the admin CLI spends ~160 ms of argon2 per user).
 
-2. RSS over 1 GiB. A fresh real server, one fieldproof.stream_client
+2. RSS over 1 GiB. A fresh real server, one fieldproof.client.stream
    StreamClient streaming a 1 GiB random file (written in 8 MiB blocks,
    deleted afterwards) in 1 MiB chunks with no client-side rate limit. The
    server's VmRSS (gunicorn arbiter and worker, /proc) is sampled every
@@ -136,7 +136,7 @@ def _opt(args: Any, name: str) -> Any:
 
 def _serve_threads() -> int:
     """The `--threads` default of `fieldproof serve` (read from the CLI itself)."""
-    from fieldproof.cli import serve
+    from fieldproof.cli.serve import serve
 
     for param in serve.params:
         if param.name == "threads":
@@ -223,7 +223,7 @@ def _make_users_main(n: int, data_dir: Path) -> None:
 
     from fieldproof.config import Settings
     from fieldproof.db import User
-    from fieldproof.services.container import Services
+    from fieldproof.services import Services
 
     services = Services.build(Settings.from_env(data_dir=data_dir))
     try:
@@ -250,9 +250,9 @@ def _loadgen_main() -> None:
     import socketio
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from fieldproof.client import Client, DeviceKeyFile, device_metadata
+    from fieldproof.client.api import Client, DeviceKeyFile, device_metadata
     from fieldproof.core.canonical import canonicalize
-    from fieldproof.core.keys import b64url_encode
+    from fieldproof.core.encoding import b64url_encode
     from fieldproof.core.manifest import utc_text
     from fieldproof.core.stream import chunk_header
 
@@ -623,8 +623,8 @@ def _probe_threads(url: str, token: str, threads: int) -> dict[str, Any]:
 # -- part 2: RSS over 1 GiB --------------------------------------------------------
 
 def _rss(args: Any, scratch: Path) -> dict[str, Any]:
-    from fieldproof.client import Client, DeviceKeyFile
-    from fieldproof.stream_client import StreamClient
+    from fieldproof.client.api import Client, DeviceKeyFile
+    from fieldproof.client.stream import StreamClient
 
     from ._proc import RssSampler
 

@@ -45,8 +45,8 @@ from fieldproof.core import merkle
 from fieldproof.core.checkpoint import Checkpoint
 from fieldproof.core.logentry import capture_entry
 from fieldproof.db import LogCheckpoint, LogEntry, LogState
-from fieldproof.services.container import Services
-from fieldproof.services.log import node_getter
+from fieldproof.log.log import node_getter
+from fieldproof.services import Services
 
 from ._util import OUT_DIR, header, log, met, ms_stats, shown, table, write_json
 

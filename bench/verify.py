@@ -39,8 +39,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fieldproof.client import Client, DeviceKeyFile
-from fieldproof.core.bundle import BLOCK, ZipBundle, _hash_stream, verify_bundle
+from fieldproof.bundle.layout import BLOCK
+from fieldproof.bundle.read import ZipBundle
+from fieldproof.bundle.verify import hash_stream, verify_bundle
+from fieldproof.client.api import Client, DeviceKeyFile
 
 from ._proc import clean_env, fieldproof_bin
 from ._util import header, log, met, shown, table, write_json
@@ -149,7 +151,7 @@ def _hash_member_sliced(bundle: Path, name: str, chunk: int) -> str:
     with zipfile.ZipFile(bundle) as zf, zf.open(name) as fh:
         size = zf.getinfo(name).file_size
         sizes = [chunk] * (size // chunk) + ([size % chunk] if size % chunk else [])
-        return _hash_stream(fh, sizes).sha256
+        return hash_stream(fh, sizes).sha256
 
 
 def _profile(bundle: Path, top: int = 12) -> tuple[str, list[dict[str, Any]]]:

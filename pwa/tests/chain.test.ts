@@ -1,5 +1,5 @@
 // Chunk chain of protocol v2 against vectors made by the backend's own code
-// (tests/vectors/make_chain_vectors.py -> tests/vectors/chain.json).
+// (shared/vectors/stream/make_chain_vectors.py -> shared/vectors/stream/chain.json).
 import Ajv2020 from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 import { fromHex, hex, sha256, sha256Hex } from '../src/shared/bytes';
@@ -19,7 +19,7 @@ interface ChainVectors {
   big_seq: { prev: string; seq: number; chunk_sha256: string; chain: string };
 }
 
-const V = readJson<ChainVectors>(__dirname, 'vectors', 'chain.json');
+const V = readJson<ChainVectors>(SHARED, 'vectors', 'stream', 'chain.json');
 const ajv = new Ajv2020({ strict: false });
 const validChunk = ajv.compile(readJson(SHARED, 'schema', 'chunk-v2.schema.json'));
 const validHeader = ajv.compile(readJson(SHARED, 'schema', 'stream-header-v2.schema.json'));

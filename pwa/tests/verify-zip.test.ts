@@ -1,9 +1,10 @@
 // The zip reader of the /verify page, against bundles the backend exported
-// (pwa/tests/vectors/make_bundle_vectors.py): one with ZIP64 end records and
+// (shared/vectors/bundle/make_bundle_vectors.py): one with ZIP64 end records and
 // extra fields, every entry checked against the bundle's own SHA256SUMS.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SHARED } from './helpers';
 import { sha256Hex } from '../src/shared/bytes';
 import { crc32, ZipError, ZipReader } from '../src/verify/zip';
 
@@ -15,8 +16,8 @@ interface Vector {
   media_size: number;
   names: string[];
 }
-const DIR = join(__dirname, 'vectors');
-const doc = JSON.parse(readFileSync(join(DIR, 'bundles', 'bundles.json'), 'utf8')) as { bundles: Record<string, Vector> };
+const DIR = join(SHARED, 'vectors', 'bundle');
+const doc = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as { bundles: Record<string, Vector> };
 const bytes = (v: Vector) => new Uint8Array(readFileSync(join(DIR, v.file)));
 const blob = (data: Uint8Array) => new Blob([data as Uint8Array<ArrayBuffer>]);
 

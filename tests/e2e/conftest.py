@@ -8,28 +8,15 @@ sensors (flags from shared/notes/FEASIBILITY.md).
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.conftest import ROOT
-from tests.live import LiveServer
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-         "--auto-select-desktop-capture-source=Entire screen"]
-DIST = ROOT / "pwa" / "dist"
-GEO = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 12}
-PASSWORD = "correct horse battery"
+from tests.support.browser import CHROMIUM, DIST, FLAGS, GEO, PASSWORD, Account, sign_in
+from tests.support.live import LiveServer
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in
@@ -63,25 +50,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     srv.stop()
 
 
-@dataclass
-class Account:
-    email: str
-    token: str
-    server: LiveServer
-
-    def api(self, path: str) -> Any:
-        r = httpx.get(f"{self.server.url}/api/v1{path}",
-                      headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
-        r.raise_for_status()
-        return r.json() if "json" in r.headers.get("content-type", "") else r.content
-
-    def original(self, capture_id: str) -> bytes:
-        r = httpx.get(f"{self.server.url}/api/v1/captures/{capture_id}/original",
-                      headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
-        r.raise_for_status()
-        return r.content
-
-
 @pytest.fixture
 def account(server: LiveServer, request: pytest.FixtureRequest) -> Account:
     email = f"{request.node.name[:40].lower().replace('[', '-').replace(']', '')}" \
@@ -103,27 +71,9 @@ def context(browser: Browser, playwright: Playwright) -> Iterator[BrowserContext
     ctx.close()
 
 
-def sign_in(page: Page, server: LiveServer, account: Account, *, debug: bool = False) -> None:
-    page.goto(server.url + "/")
-    if debug:
-        page.evaluate("localStorage.setItem('fieldproof.debug', '1')")
-        page.reload()
-    page.wait_for_function("window.fieldproofReady === true")
-    page.fill("#email", account.email)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_selector('[data-testid="nav-capture"]')
-
-
 @pytest.fixture
 def page(context: BrowserContext, server: LiveServer, account: Account) -> Page:
     p = context.new_page()
     p.set_default_timeout(30_000)
     sign_in(p, server, account)
     return p
-
-
-def newest_item(page: Page, status: str, timeout: float = 45_000) -> Any:
-    sel = f'[data-testid="capture-item"][data-status="{status}"]'
-    page.click('[data-testid="nav-list"]')
-    return page.wait_for_selector(sel, timeout=timeout)

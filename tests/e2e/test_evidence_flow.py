@@ -12,8 +12,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Playwright
 
-from tests.e2e.conftest import GEO, Account, newest_item
-from tests.live import LiveServer, run_cli
+from tests.support.browser import GEO, Account, camera_ready, newest_item
+from tests.support.live import LiveServer, run_cli
 
 
 def test_pwa_photo_to_verified_bundle(page: Page, account: Account, server: LiveServer,
@@ -21,7 +21,7 @@ def test_pwa_photo_to_verified_bundle(page: Page, account: Account, server: Live
                                       tmp_path: Path) -> None:
     page.click('[data-testid="nav-capture"]')
     page.click('[data-testid="mode-photo"]')
-    page.wait_for_timeout(800)  # the fake camera needs a frame
+    camera_ready(page)
     page.click('[data-testid="shutter"]')
     item = newest_item(page, "anchored")
     cid = item.get_attribute("data-id")

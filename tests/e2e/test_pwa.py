@@ -7,8 +7,15 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page
 
-from tests.e2e.conftest import GEO, Account, newest_item, sign_in
-from tests.live import LiveServer
+from tests.support.browser import (
+    GEO,
+    Account,
+    camera_ready,
+    newest_item,
+    service_worker_ready,
+    sign_in,
+)
+from tests.support.live import LiveServer
 
 
 def _open_mode(page: Page, mode: str) -> None:
@@ -24,7 +31,7 @@ def _server_capture(account: Account, item: object) -> dict:
 
 def test_photo_reaches_anchored(page: Page, account: Account) -> None:
     _open_mode(page, "photo")
-    page.wait_for_timeout(800)  # the fake camera needs a frame
+    camera_ready(page)
     page.click('[data-testid="shutter"]')
     item = newest_item(page, "anchored")
     capture = _server_capture(account, item)
@@ -73,10 +80,10 @@ def test_import_a_file(page: Page, account: Account, tmp_path: Path) -> None:
 
 def test_offline_capture_reload_then_sent(page: Page, context: BrowserContext,
                                           account: Account) -> None:
-    page.wait_for_timeout(1500)  # let the service worker take control and nonces prefetch
+    service_worker_ready(page)
     context.set_offline(True)
     _open_mode(page, "photo")
-    page.wait_for_timeout(800)
+    camera_ready(page)
     page.click('[data-testid="shutter"]')
     newest_item(page, "queued")
     response = page.reload()
@@ -113,7 +120,7 @@ def test_forged_capture_is_rejected(context: BrowserContext, server: LiveServer,
     sign_in(page, server, account, debug=True)
     page.evaluate("window.fieldproofDebug.forgeNextSignature()")
     _open_mode(page, "photo")
-    page.wait_for_timeout(800)
+    camera_ready(page)
     page.click('[data-testid="shutter"]')
     item = newest_item(page, "rejected")
     reason = item.query_selector('[data-testid="reject-reason"]')

@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request
 
-from fieldproof.client import Client, DeviceKeyFile
-from tests.e2e.conftest import PASSWORD, Account, sign_in
-from tests.live import LiveServer
+from fieldproof.client.api import Client, DeviceKeyFile
+from tests.support.browser import PASSWORD, Account, sign_in
+from tests.support.live import LiveServer
 
 MEDIA_BYTES = 24 * 1024 * 1024  # several 4 MiB slices; large enough to time the hashing
 SAMPLE = 48  # bytes of the files looked for in request bodies

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fieldproof.storage import FilesystemStore, ObjectStore
-from tests.s3server import S3Server
+from tests.support.s3server import S3Server
 
 
 @pytest.fixture(params=["filesystem", "s3"])

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fieldproof.services.spool import HashingSpool
+from fieldproof.capture.spool import HashingSpool
 from fieldproof.storage.tmpfiles import locked_mkstemp, sweep
 
 

@@ -33,6 +33,22 @@ class S3Settings:
 
 
 @dataclass(frozen=True)
+class TsaSpec:
+    """An external RFC 3161 TSA: its URL, and optionally its chain (PEM, root last)."""
+
+    url: str
+    chain_file: Path | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> TsaSpec:
+        """``URL`` or ``URL|chain.pem``."""
+        url, _, chain = spec.strip().partition("|")
+        if not url:
+            raise ValueError(f"not a TSA: {spec!r}")
+        return cls(url, Path(chain) if chain else None)
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
     database_url: str | None = field(default=None, repr=False)
@@ -49,6 +65,7 @@ class Settings:
     # "URL" or "URL|chain.pem" (the TSA's chain, root last): replies are then
     # verified against it and /api/v1/log publishes it.
     tsa_urls: tuple[str, ...] = ()
+    cjk_font: Path | None = None  # the certificate's Chinese font (default: WenQuanYi)
     stream_timeout_seconds: float = 120.0  # silence after which a stream is interrupted
     stream_max_chunk_bytes: int = 4 * 1024 * 1024
     stream_max_bytes_per_second: int = 16 * 1024 * 1024  # per connection
@@ -63,6 +80,11 @@ class Settings:
     public_burst: int = 30
     public_per_second: float = 0.5
     testing: bool = False
+
+    @property
+    def external_tsas(self) -> tuple[TsaSpec, ...]:
+        """FIELDPROOF_TSA_URLS, parsed: the independent TSAs, in configured order."""
+        return tuple(TsaSpec.parse(u) for u in self.tsa_urls)
 
     @property
     def db_url(self) -> str:
@@ -104,10 +126,12 @@ class Settings:
             stream_max_chunk_bytes=_int(env, "FIELDPROOF_STREAM_MAX_CHUNK", 4 * 1024 * 1024),
             tsa_urls=tuple(u.strip() for u in env.get("FIELDPROOF_TSA_URLS", "").split(",")
                            if u.strip()),
+            cjk_font=Path(env["FIELDPROOF_CJK_FONT"]) if env.get("FIELDPROOF_CJK_FONT") else None,
         )
         settings = replace(settings, **overrides)
         if settings.sequencer not in ("thread", "off"):
             raise ValueError("FIELDPROOF_SEQUENCER is 'thread' or 'off'")
         if not settings.embedded_tsa and not settings.tsa_urls:
             raise ValueError("with the embedded TSA off, set FIELDPROOF_TSA_URLS")
+        settings.external_tsas  # noqa: B018 - refuse a malformed list at start
         return settings

@@ -1,14 +1,16 @@
 // /verify: the public verification page (no account needed).
 //
-// - Drop or pick an evidence bundle (.zip): every check of the offline
-//   verifier runs in this browser (verify/bundle.ts); only the RFC 3161
+// - Drop or pick an evidence bundle (.zip): the checks of the offline
+//   verifier run in this browser (verify/bundle.ts); only the RFC 3161
 //   tokens and the checkpoint text go to the server, which explains them.
+//   What a browser cannot check (the certificate's PAdES signature, C2PA
+//   credentials) is listed as not checked here, never as passed.
 // - Drop or pick any original file: it is hashed here and only the SHA-256 is
 //   sent, to learn whether and when it was anchored.
 // - Signed in, /verify?capture=<id> also checks that capture's receipt.
 //
 // Files are never uploaded: they are read with Blob.slice, a few MiB at a time.
-import { fmtBytes, fmtTime, t, tx, type Key } from '../i18n';
+import { fmtBytes, fmtTime, lang, t, tx, type Key } from '../i18n';
 import { apiFetch, ApiError, type Receipt, type ServerCapture } from '../shared/api';
 import { b64, fromB64, utf8 } from '../shared/bytes';
 import { leafHash, verifyInclusion } from '../shared/merkle';
@@ -21,6 +23,7 @@ import { h, type View } from './dom';
 const CHECK_LABEL: Record<string, Key> = {
   SHA256SUMS: 'verify.check.sums',
   read: 'verify.check.read',
+  layout: 'verify.check.layout',
   manifest: 'verify.check.manifest',
   device_key: 'verify.check.deviceKey',
   signature: 'verify.check.signature',
@@ -30,9 +33,11 @@ const CHECK_LABEL: Record<string, Key> = {
   log_key: 'verify.check.logKey',
   checkpoint: 'verify.check.checkpoint',
   inclusion: 'verify.check.inclusion',
+  tsa_chain: 'verify.check.tsaChain',
   timestamp: 'verify.check.timestamp',
-  custody: 'verify.check.custody',
   certificate: 'verify.check.certificate',
+  credentials: 'verify.check.credentials',
+  custody: 'verify.check.custody',
 };
 
 const STEP_LABEL: Record<string, Key> = {
@@ -179,7 +184,9 @@ export class VerifyView implements View {
       ? tx(h('p', { class: 'result fail' }), 'verify.result.fail', { n: report.failed })
       : report.skipped
         ? tx(h('p', { class: 'result skip' }), 'verify.result.skip', { n: passed, skipped: report.skipped })
-        : tx(h('p', { class: 'result ok' }), 'verify.result.ok', { n: passed });
+        : report.notInBrowser.length
+          ? tx(h('p', { class: 'result ok' }), 'verify.result.okPartial', { n: passed, m: report.notInBrowser.length })
+          : tx(h('p', { class: 'result ok' }), 'verify.result.ok', { n: passed });
     summary.dataset.testid = 'verify-result';
     summary.dataset.ok = String(report.ok);
     summary.dataset.failed = String(report.failed);
@@ -188,6 +195,7 @@ export class VerifyView implements View {
       tx(h('h2', {}), 'verify.bundleTitle', { name }),
       summary,
       h('ul', { class: 'checks bundle-checks' }, ...report.checks.map((check) => this.checkLine(check))),
+      ...(report.notInBrowser.length ? [this.notInBrowser(report.notInBrowser)] : []),
       h('dl', { class: 'kv' },
         tx(h('dt', {}), 'verify.media'), h('dd', {}, h('code', {}, c.media), ' · ', fmtBytes(c.mediaSize)),
         tx(h('dt', {}), 'detail.sha256'), h('dd', {}, h('code', { class: 'hash', 'data-testid': 'media-sha256' }, c.mediaSha256)),
@@ -196,6 +204,24 @@ export class VerifyView implements View {
         tx(h('dd', { 'data-testid': 'hash-speed', 'data-ms': String(Math.round(c.mediaMs)), 'data-bytes': String(c.mediaSize) }), 'verify.speed',
           { seconds: (c.mediaMs / 1000).toFixed(2), speed: c.mediaMs > 0 && c.mediaSize >= 1e6 ? (c.mediaSize / 1e6 / (c.mediaMs / 1000)).toFixed(0) : '-' })),
       tx(h('p', { class: 'note' }), 'verify.trustNote'));
+  }
+
+  /** Which checks were left to `fieldproof verify`: named, in the user's language. */
+  private notInBrowser(names: string[]): HTMLElement {
+    const el = h('p', { class: 'note not-in-browser', 'data-testid': 'not-in-browser', 'data-checks': names.join(' ') });
+    return this.labelNotInBrowser(el);
+  }
+
+  private labelNotInBrowser(el: HTMLElement): HTMLElement {
+    const names = (el.dataset.checks ?? '').split(' ').filter(Boolean);
+    const labels = names.map((n) => t(CHECK_LABEL[n] ?? 'verify.check.other'));
+    el.textContent = t('verify.notInBrowser', { checks: labels.join(lang() === 'zh-CN' ? '、' : ', ') });
+    return el;
+  }
+
+  /** After a language switch (tx() texts are relabelled by the controller): the composed ones. */
+  relabel(): void {
+    this.out.querySelectorAll<HTMLElement>('[data-testid="not-in-browser"]').forEach((el) => this.labelNotInBrowser(el));
   }
 
   private checkLine(check: Check): HTMLElement {

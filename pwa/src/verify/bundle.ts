@@ -1,8 +1,20 @@
 // The evidence-bundle verifier, in the browser. A port of the backend's
-// offline verifier (backend/src/fieldproof/core/bundle.py, the reference):
-// the same checks, names and order, one result line each. What a browser
-// cannot do itself (CMS / X.509 for the RFC 3161 tokens) goes to the server
-// through `timestamp`, which is sent only a token and the checkpoint text.
+// offline verifier (backend/src/fieldproof/bundle/verify.py, the reference):
+// the same checks, names and order (its `verify()`), one result line each,
+// the same layout, caps and custody events (shared/vectors/bundle/layout.json,
+// written from bundle/layout.py). Both run every case of
+// shared/vectors/bundle/cases.json (pwa/tests/bundle-cases.test.ts).
+//
+// What a browser cannot check itself is said so, never passed: its line has
+// status 'info' ("not checked in this browser") and names who checks it.
+// - timestamp: RFC 3161 tokens are CMS; the page sends each token with the
+//   checkpoint text to the server (`timestamp`), which explains it step by
+//   step. Without a server the line is 'info'.
+// - certificate: the PDF's PAdES signature (CMS, X.509, byte ranges).
+// - credentials: a C2PA manifest (JUMBF, COSE, X.509).
+// Their preconditions that need no CMS (a token per chain, the server CA is
+// one well-formed certificate, the copy is a format C2PA carries) are checked
+// here and fail here, as in the reference.
 //
 // Messages are i18n keys with parameters, so the page shows them in the
 // user's language.
@@ -12,40 +24,70 @@ import { canonicalText } from '../shared/jcs';
 import { thumbprint } from '../shared/keys';
 import { consistencyError, leafHash, verifyInclusion } from '../shared/merkle';
 import { nextChain } from '../shared/protocol';
+import LAYOUT from '../../../shared/vectors/bundle/layout.json';
+import { ChainError, parseCertificate, parsePemChain, pemDer, splitPem, type CertSummary } from './der';
 import { hashBlob, type MediaDigest } from './hash';
 import { b64Strict, NoteError, openCheckpoint, parseVkey, type Checkpoint, type VerifierKey } from '../shared/note';
 import { ZipError, ZipReader } from './zip';
 
-// File names, as template literals: the i18n test reads any single-quoted
-// "device." + "jwk" as a translation key.
-export const MANIFEST = `manifest.json`;
-export const SIGNATURE = `manifest.sig`;
-export const DEVICE_KEY = `device.jwk`;
-export const CHUNKS = `chunks.json`;
-export const LOG_ENTRY = `log-entry.json`;
-export const RECEIPT = `receipt.json`;
-export const CHECKPOINT = `checkpoint.txt`;
-export const LOG_VKEY = `keys/log.vkey`;
-export const CUSTODY = `custody.jsonl`;
-export const CUSTODY_CHECKPOINT = `custody-checkpoint.txt`;
-export const CUSTODY_CONSISTENCY = `custody-consistency.json`;
-const CUSTODY_RECORD = 'fieldproof.custody-record';
-const CUSTODY_EVENTS = ['view', 'download', 'derive', 'export', 'anchored'];
-export const SUMS = `SHA256SUMS`;
-export const MEDIA_DIR = `media/`;
-export const TIMESTAMP_DIR = `timestamps/`;
-export const CERTIFICATE = `certificate.pdf`;
-const REQUIRED = [MANIFEST, SIGNATURE, DEVICE_KEY, LOG_ENTRY, RECEIPT, CHECKPOINT, SUMS];
-const RECEIPT_MEMBERS = ['inclusion_proof', 'leaf_hash', 'leaf_index', 'origin', 'tree_size'];
+// Names, limits and events: the shared layout (bundle/layout.py, via layout.json).
+const F = LAYOUT.files;
+export const MANIFEST = F.manifest;
+export const SIGNATURE = F.signature;
+export const DEVICE_KEY = F.device_key;
+export const CHUNKS = F.chunks;
+export const LOG_ENTRY = F.log_entry;
+export const RECEIPT = F.receipt;
+export const CHECKPOINT = F.checkpoint;
+export const LOG_VKEY = F.log_vkey;
+export const CUSTODY = F.custody;
+export const CUSTODY_CHECKPOINT = F.custody_checkpoint;
+export const CUSTODY_CONSISTENCY = F.custody_consistency;
+export const CERTIFICATE = F.certificate;
+export const SERVER_CA = F.server_ca;
+export const SUMS = F.sums;
+export const MEDIA_DIR = LAYOUT.dirs.media;
+export const DERIVED_DIR = LAYOUT.dirs.derived;
+export const TIMESTAMP_DIR = LAYOUT.dirs.timestamps;
+export const TSA_KEY_DIR = LAYOUT.dirs.tsa_keys;
+const C2PA_PREFIX = LAYOUT.c2pa_copy.prefix;
+const C2PA_EXTENSIONS: readonly string[] = LAYOUT.c2pa_copy.extensions;
+const CONVENIENCES: readonly string[] = LAYOUT.conveniences;
+const FIXED: ReadonlySet<string> = new Set(LAYOUT.fixed);
+const REQUIRED: readonly string[] = LAYOUT.required;
+const RECEIPT_MEMBERS: readonly string[] = LAYOUT.receipt_members;
+const CUSTODY_RECORD = LAYOUT.custody.record_type;
+/** The custody events a record may name (core/logentry.py CUSTODY_EVENTS, via layout.json). */
+export const CUSTODY_EVENTS: readonly string[] = LAYOUT.custody.events;
 const CHUNK_MEMBERS = ['chain', 'header', 'sha256', 'seq', 'signature', 'size'];
-export const MAX_SMALL_FILE = 64 << 20;
-const MAX_INFLATED_MEDIA = 256 << 20;
+/** Caps a reader enforces before reading (a zip bomb is not a bundle): bundle/layout.py. */
+export const MAX_FILES = LAYOUT.limits.max_files;
+export const MAX_SMALL_FILE = LAYOUT.limits.max_small_file; // every member but the media is read whole
+export const MAX_SMALL_TOTAL = LAYOUT.limits.max_small_total; // ... and all of them together
+const MAX_INFLATED_MEDIA = 256 << 20; // a DEFLATED media member (our exports STORE it)
+
+/** The checks this browser cannot run itself: their lines say so ('info'), never 'pass'. */
+export const NOT_IN_BROWSER: readonly string[] = ['timestamp', 'certificate', 'credentials'];
+
+/** Whether the layout has a place for `name`, the media's own name given (bundle/layout.py is_member). */
+export function isMember(name: string, mediaName: string | null): boolean {
+  const slashes = name.split('/').length - 1;
+  return FIXED.has(name) || name === mediaName ||
+    (name.startsWith(TIMESTAMP_DIR) && slashes === 1) ||
+    (name.startsWith(TSA_KEY_DIR) && name.endsWith('.pem') && slashes === 2) ||
+    CONVENIENCES.includes(name) ||
+    (name.startsWith(C2PA_PREFIX) && slashes === 1);
+}
 
 export interface Msg {
   key: Key;
   params?: Record<string, string | number>;
 }
-/** info: a note that is not a check (a file verified elsewhere), never a failure. */
+/**
+ * pass, fail; skip: could not be checked now (the server unreachable, no
+ * Ed25519 in this browser, a key from another log); info: not checked in this
+ * browser at all, by design (NOT_IN_BROWSER: its message says who checks it).
+ */
 export type Status = 'pass' | 'fail' | 'skip' | 'info';
 export interface TimestampStep {
   step: string;
@@ -69,9 +111,11 @@ export interface Check {
 }
 export interface BundleReport {
   checks: Check[];
-  ok: boolean; // every check ran and passed
+  ok: boolean; // no check failed or was skipped ('info' lines are listed in notInBrowser)
   failed: number;
   skipped: number;
+  /** The names of the checks left to `fieldproof verify` (lines with status 'info'), in order. */
+  notInBrowser: string[];
   capture: {
     manifestSha256: string;
     media: string;
@@ -89,6 +133,8 @@ export interface VerifyOptions {
   timestamp?: (token: Uint8Array, checkpoint: string) => Promise<TimestampExplanation>;
   /** The log key this server publishes (GET /api/v1/log), to say whether the bundle is from this log. */
   serverVkey?: string | null;
+  /** A pinned log key, as `fieldproof verify --log-key`: it is used, and keys/log.vkey must be it. */
+  logVkey?: string | null;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -96,8 +142,11 @@ export interface VerifyOptions {
 /** Where the bundle's files come from: a zip file, or (tests) a map of bytes. */
 export interface BundleSource {
   names(): string[];
-  read(name: string): Promise<Uint8Array>;
+  /** A whole file; throws if it is (or inflates to) more than `max` bytes. */
+  read(name: string, max: number): Promise<Uint8Array>;
   blob(name: string): Promise<Blob>;
+  /** The size the container declares (before reading anything), if it says. */
+  declaredSize?(name: string): number | undefined;
 }
 
 export class ZipSource implements BundleSource {
@@ -105,8 +154,12 @@ export class ZipSource implements BundleSource {
   names(): string[] {
     return this.zip.names();
   }
-  read(name: string): Promise<Uint8Array> {
-    return this.zip.read(name, MAX_SMALL_FILE);
+  read(name: string, max: number): Promise<Uint8Array> {
+    return this.zip.read(name, max);
+  }
+  declaredSize(name: string): number | undefined {
+    const found = this.zip.entries.filter((e) => e.name === name);
+    return found.length === 1 ? found[0].size : undefined;
   }
   async blob(name: string): Promise<Blob> {
     if (this.zip.entry(name).method === 0) return this.zip.storedBlob(name);
@@ -120,9 +173,10 @@ export class MemorySource implements BundleSource {
   names(): string[] {
     return [...this.files.keys()];
   }
-  async read(name: string): Promise<Uint8Array> {
+  async read(name: string, max = Infinity): Promise<Uint8Array> {
     const data = this.files.get(name);
     if (!data) throw new Error(`${name} is missing`);
+    if (data.length > max) throw new Error(`${name} is larger than ${max} bytes`);
     return data;
   }
   async blob(name: string): Promise<Blob> {
@@ -166,7 +220,7 @@ function reason(err: unknown): string {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const sameKeys = (o: Json, keys: string[]) => Object.keys(o).sort().join(',') === [...keys].sort().join(',');
+const sameKeys = (o: Json, keys: readonly string[]) => Object.keys(o).sort().join(',') === [...keys].sort().join(',');
 const strict = new TextDecoder('utf-8', { fatal: true });
 
 function text(raw: Uint8Array, file: string): string {
@@ -231,6 +285,7 @@ const sha256Hex = async (data: Uint8Array) => hex(await sha256(data));
 class Verify {
   checks: Check[] = [];
   names: string[] = [];
+  nameSet = new Set<string>();
   files = new Map<string, Uint8Array>();
   digests = new Map<string, string>();
   mediaName = '';
@@ -260,6 +315,14 @@ class Verify {
     }
   }
 
+  /** A check whose own work is done elsewhere: its preconditions fail here, else it is 'info'. */
+  async runElsewhere(name: string, fn: () => Promise<Msg>): Promise<void> {
+    const before = this.checks.length;
+    await this.run(name, fn);
+    const line = this.checks[before];
+    if (line?.status === 'pass') line.status = 'info';
+  }
+
   need(name: string): Uint8Array {
     const data = this.files.get(name);
     if (!data) throw bad('vb.missing', { file: name });
@@ -276,25 +339,44 @@ class Verify {
   }
 
   // -- reading -------------------------------------------------------------
+  /** As the reference's load(): the caps first, then what makes a bundle, then every small file. */
   async load(): Promise<void> {
     const names = this.source.names();
-    const dupes = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].sort();
+    if (names.length > MAX_FILES) throw new BundleUnusable({ key: 'vb.unusable.tooMany', params: { n: names.length, max: MAX_FILES } });
+    const seen = new Map<string, number>();
+    for (const n of names) seen.set(n, (seen.get(n) ?? 0) + 1);
+    const dupes = [...seen].filter(([, k]) => k > 1).map(([n]) => n).sort();
     if (dupes.length) throw new BundleUnusable({ key: 'vb.unusable.dupes', params: { files: dupes.join(', ') } });
     this.names = [...names].sort();
-    const missing = REQUIRED.filter((n) => !names.includes(n));
+    this.nameSet = new Set(names);
+    const missing = REQUIRED.filter((n) => !this.nameSet.has(n));
     if (missing.length) throw new BundleUnusable({ key: 'vb.unusable.missing', params: { files: missing.join(', ') } });
     const media = names.filter((n) => n.startsWith(MEDIA_DIR));
     if (media.length !== 1) throw new BundleUnusable({ key: 'vb.unusable.media', params: { n: media.length } });
     this.mediaName = media[0];
-    for (const name of this.names) {
-      if (name === this.mediaName) continue;
+    const small = this.names.filter((n) => n !== this.mediaName);
+    // What the zip directory declares, before inflating anything (the same verdict, sooner).
+    const declared = small.map((n) => this.source.declaredSize?.(n));
+    const declaredTotal = declared.reduce<number>((sum, size) => sum + (size !== undefined && size <= MAX_SMALL_FILE ? size : 0), 0);
+    if (declaredTotal > MAX_SMALL_TOTAL) throw new BundleUnusable({ key: 'vb.unusable.inflated', params: { max: MAX_SMALL_TOTAL } });
+    let total = 0;
+    for (const [i, name] of small.entries()) {
+      const size = declared[i];
+      if (size !== undefined && size > MAX_SMALL_FILE) {
+        this.add('read', 'fail', { key: 'vb.read.tooLarge', params: { file: name, max: MAX_SMALL_FILE } });
+        continue;
+      }
+      let data: Uint8Array;
       try {
-        const data = await this.source.read(name);
-        this.files.set(name, data);
-        this.digests.set(name, await sha256Hex(data));
+        data = await this.source.read(name, MAX_SMALL_FILE);
       } catch (err) {
         this.add('read', 'fail', { key: 'vb.read.failed', params: { file: name, reason: reason(err) } });
+        continue;
       }
+      total += data.length;
+      if (total > MAX_SMALL_TOTAL) throw new BundleUnusable({ key: 'vb.unusable.inflated', params: { max: MAX_SMALL_TOTAL } });
+      this.files.set(name, data);
+      this.digests.set(name, await sha256Hex(data));
     }
   }
 
@@ -354,7 +436,7 @@ class Verify {
       else if (this.digests.has(name) && this.digests.get(name) !== listed.get(name)) problems.push({ key: 'vb.sums.differs', params: { file: name } });
     }
     for (const name of listed.keys()) {
-      if (!this.names.includes(name) || name === SUMS) problems.push({ key: 'vb.sums.extra', params: { file: name } });
+      if (!this.nameSet.has(name) || name === SUMS) problems.push({ key: 'vb.sums.extra', params: { file: name } });
     }
     if (problems.length) problems.forEach((p) => this.add('SHA256SUMS', 'fail', p));
     else this.add('SHA256SUMS', 'pass', { key: 'vb.sums.ok', params: { n: listed.size } });
@@ -523,25 +605,34 @@ class Verify {
     return { key: this.partial ? 'vb.chunks.okEntry' : 'vb.chunks.okManifest', params: { stream: streamId, n: chunks.length, head: hex(chain) } };
   }
 
+  /** keys/log.vkey, or the pinned key (which keys/log.vkey, if present, must be): bundle/verify.py check_log_key. */
   async checkLogKey(): Promise<VerifierKey> {
     const raw = this.files.get(LOG_VKEY);
-    if (!raw) throw bad('vb.logKey.missing', { file: LOG_VKEY });
-    let key: VerifierKey;
-    try {
-      key = await parseVkey(text(raw, LOG_VKEY));
-    } catch (err) {
-      if (err instanceof Bad) throw err;
-      throw bad('vb.logKey.invalid', { file: LOG_VKEY, reason: reason(err) });
+    let bundled: VerifierKey | null = null;
+    if (raw) {
+      try {
+        bundled = await parseVkey(text(raw, LOG_VKEY));
+      } catch (err) {
+        if (err instanceof Bad) throw err;
+        throw bad('vb.logKey.invalid', { file: LOG_VKEY, reason: reason(err) });
+      }
+      if (!equalBytes(raw, utf8.encode(bundled.vkey + '\n'))) throw bad('vb.logKey.oneLine', { file: LOG_VKEY });
     }
-    if (!equalBytes(raw, utf8.encode(key.vkey + '\n'))) throw bad('vb.logKey.oneLine', { file: LOG_VKEY });
-    return key;
+    if (this.opts.logVkey) {
+      const pinned = await parseVkey(this.opts.logVkey);
+      if (bundled && bundled.vkey !== pinned.vkey) this.add('log_key', 'fail', { key: 'vb.logKey.notPinned', params: { file: LOG_VKEY } });
+      else this.add('log_key', 'pass', { key: 'vb.logKey.pinned', params: { fp: `sha256:${pinned.fingerprint}` } });
+      return pinned;
+    }
+    if (!bundled) throw bad('vb.logKey.missing', { file: LOG_VKEY });
+    this.add('log_key', 'pass', { key: 'vb.logKey.ok', params: { file: LOG_VKEY, name: bundled.name, fp: `sha256:${bundled.fingerprint}` } });
+    return bundled;
   }
 
   async checkCheckpoint(): Promise<void> {
     let key: VerifierKey;
     try {
       key = await this.checkLogKey();
-      this.add('log_key', 'pass', { key: 'vb.logKey.ok', params: { file: LOG_VKEY, name: key.name, fp: `sha256:${key.fingerprint}` } });
     } catch (err) {
       this.add('log_key', 'fail', err instanceof Bad ? err.msg : { key: 'vb.error', params: { reason: reason(err) } });
       return this.add('checkpoint', 'fail', { key: 'vb.checkpoint.noKey' });
@@ -584,8 +675,29 @@ class Verify {
     return { key: 'vb.inclusion.ok', params: { index, size: cp.size } };
   }
 
+  /**
+   * keys/tsa/*.pem (tsa_chain: their form, here), then timestamps/*.tsr
+   * (timestamp: each token needs its TSA's chain, then the server explains it:
+   * CMS is not checked in this browser). As bundle/verify.py check_timestamps.
+   */
   async checkTimestamps(): Promise<void> {
-    const tokens = this.names.filter((n) => n.startsWith(TIMESTAMP_DIR)).sort();
+    const chains = this.names.filter((n) => n.startsWith(TSA_KEY_DIR) && n.endsWith('.pem'))
+      .map((file) => ({ file, stem: file.slice(TSA_KEY_DIR.length, -'.pem'.length) }))
+      .sort((a, b) => (a.stem < b.stem ? -1 : a.stem > b.stem ? 1 : 0));
+    const usable = new Set<string>();
+    for (const { file, stem } of chains) {
+      try {
+        const certs = parsePemChain(this.need(file));
+        usable.add(stem);
+        this.add('tsa_chain', 'pass', { key: 'vb.tsaChain.ok', params: { file, n: certs.length, subject: certs[certs.length - 1].subject } });
+      } catch (err) {
+        if (err instanceof Bad) this.add('tsa_chain', 'fail', err.msg);
+        else if (err instanceof ChainError && err.kind === 'notPem') this.add('tsa_chain', 'fail', { key: 'vb.tsaChain.notPem', params: { file } });
+        else if (err instanceof ChainError && err.kind === 'notCanonical') this.add('tsa_chain', 'fail', { key: 'vb.tsaChain.notCanonical', params: { file } });
+        else this.add('tsa_chain', 'fail', { key: 'vb.tsaChain.invalid', params: { file, reason: reason(err) } });
+      }
+    }
+    const tokens = this.names.filter((n) => n.startsWith(TIMESTAMP_DIR));
     if (!tokens.length) return this.add('timestamp', 'fail', { key: 'vb.timestamp.none' });
     let note: string | null = null;
     try {
@@ -594,9 +706,14 @@ class Verify {
       if (!(err instanceof Bad)) throw err;
     }
     for (const file of tokens) {
+      const stem = file.slice(TIMESTAMP_DIR.length).replace(/\.tsr$/, '');
       const token = this.files.get(file);
       if (!file.endsWith('.tsr')) {
         this.add('timestamp', 'fail', { key: 'vb.timestamp.ext', params: { file } });
+        continue;
+      }
+      if (!usable.has(stem)) {
+        this.add('timestamp', 'fail', { key: 'vb.timestamp.noAnchor', params: { file, chain: `${TSA_KEY_DIR}${stem}.pem` } });
         continue;
       }
       if (!token || note === null) {
@@ -604,13 +721,14 @@ class Verify {
         continue;
       }
       if (!this.opts.timestamp) {
-        this.add('timestamp', 'skip', { key: 'vb.timestamp.offline', params: { file } });
+        this.add('timestamp', 'info', { key: 'vb.timestamp.notInBrowser', params: { file } });
         continue;
       }
       let ex: TimestampExplanation;
       try {
         ex = await this.opts.timestamp(token, note);
       } catch (err) {
+        if (err instanceof DOMException && err.name === 'AbortError') throw err;
         this.add('timestamp', 'skip', { key: 'vb.timestamp.unreachable', params: { file, reason: reason(err) } });
         continue;
       }
@@ -625,9 +743,48 @@ class Verify {
     }
   }
 
+  /** keys/server-ca.pem: exactly one PEM certificate, well-formed (bundle/verify.py check_certificate). */
+  serverCa(): CertSummary {
+    const raw = this.need(SERVER_CA);
+    const s = text(raw, SERVER_CA);
+    const blocks = splitPem(s);
+    if (blocks.length !== 1 || blocks[0] !== s) throw bad('vb.certificate.caNotOne', { file: SERVER_CA });
+    try {
+      return parseCertificate(pemDer(blocks[0]));
+    } catch (err) {
+      throw bad('vb.certificate.caInvalid', { file: SERVER_CA, reason: reason(err) });
+    }
+  }
+
+  /** certificate.pdf: what needs no PDF or CMS stack is checked; its PAdES signature is not, here. */
+  async checkCertificate(): Promise<Msg> {
+    const ca = this.serverCa();
+    this.need(CERTIFICATE);
+    return { key: 'vb.certificate.notInBrowser', params: { file: CERTIFICATE, ca: ca.subject } };
+  }
+
+  /** A C2PA-credentialed copy: a format C2PA carries and a server CA to trust it under; C2PA itself is not read here. */
+  async checkCredentials(file: string): Promise<Msg> {
+    const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
+    if (!C2PA_EXTENSIONS.includes(ext)) throw bad('vb.credentials.format', { file });
+    if (!this.files.has(SERVER_CA)) throw bad('vb.credentials.noCa', { file: SERVER_CA });
+    this.need(file);
+    return { key: 'vb.credentials.notInBrowser', params: { file } };
+  }
+
+  /** Every file is one the layout knows: nothing rides along unchecked. */
+  async checkLayout(): Promise<Msg> {
+    const extra = this.names.filter((n) => !isMember(n, this.mediaName));
+    if (extra.length) throw bad('vb.layout.extra', { files: extra.slice(0, 10).join(', ') });
+    const conveniences = this.names.filter((n) => CONVENIENCES.includes(n));
+    return conveniences.length
+      ? { key: 'vb.layout.okConveniences', params: { n: this.names.length, files: conveniences.join(', ') } }
+      : { key: 'vb.layout.ok', params: { n: this.names.length } };
+  }
+
   /** custody-checkpoint.txt: signed by the log key and consistent with checkpoint.txt. */
   async custodyCheckpoint(): Promise<Checkpoint | null> {
-    if (!this.names.includes(CUSTODY_CHECKPOINT)) return null;
+    if (!this.nameSet.has(CUSTODY_CHECKPOINT)) return null;
     if (!this.checkpoint || !this.logKey) throw bad('vb.custody.noCheckpoint');
     let cp: Checkpoint;
     try {
@@ -649,7 +806,7 @@ class Verify {
     return cp;
   }
 
-  /** Each custody record: bound to this capture, and its leaf in the log (as core/bundle.py). */
+  /** Each custody record: bound to this capture, and its leaf in the log (as bundle/verify.py). */
   async checkCustody(): Promise<Msg> {
     const s = text(this.need(CUSTODY), CUSTODY);
     if (!s.endsWith('\n')) throw bad('vb.custody.noNewline', { file: CUSTODY });
@@ -707,33 +864,40 @@ class Verify {
     return { key: params.pending ? 'vb.custody.okPending' : 'vb.custody.ok', params };
   }
 
+  /** The checks in the reference's order (bundle/verify.py `verify()`). */
   async verify(): Promise<BundleReport> {
     await this.load();
     this.parseChunks();
     await this.hashMedia();
     this.sums();
+    await this.run('layout', () => this.checkLayout());
     await this.run('manifest', () => this.checkManifest());
     await this.run('device_key', () => this.checkDeviceKey());
     await this.run('signature', () => this.checkSignature());
     await this.checkLogEntry();
     await this.run('media', () => this.checkMedia());
-    if (this.names.includes(CHUNKS) || (this.manifestOk && (this.partial || 'stream' in this.manifest))) {
+    if (this.nameSet.has(CHUNKS) || (this.manifestOk && (this.partial || 'stream' in this.manifest))) {
       await this.run('chunks', () => this.checkChunks());
     }
     await this.checkCheckpoint();
     await this.run('inclusion', () => this.checkReceipt());
     await this.checkTimestamps();
-    if (this.names.includes(CUSTODY)) await this.run('custody', () => this.checkCustody());
+    if (this.nameSet.has(CERTIFICATE)) await this.runElsewhere('certificate', () => this.checkCertificate());
+    else this.add('certificate', 'fail', { key: 'vb.missing', params: { file: CERTIFICATE } });
+    for (const name of this.names) {
+      if (name.startsWith(C2PA_PREFIX)) await this.runElsewhere('credentials', () => this.checkCredentials(name));
+    }
+    if (this.nameSet.has(CUSTODY)) await this.run('custody', () => this.checkCustody());
     else this.add('custody', 'fail', { key: 'vb.missing', params: { file: CUSTODY } });
-    // The server-signed PDF summary: a PAdES signature needs a PDF and X.509 stack this page does not carry.
-    if (this.names.includes(CERTIFICATE)) this.add('certificate', 'info', { key: 'vb.certificate.info', params: { file: CERTIFICATE } });
     const failed = this.checks.filter((c) => c.status === 'fail').length;
     const skipped = this.checks.filter((c) => c.status === 'skip').length;
+    const notInBrowser = [...new Set(this.checks.filter((c) => c.status === 'info').map((c) => c.name))];
     return {
       checks: this.checks,
       ok: this.checks.length > 0 && failed === 0 && skipped === 0,
       failed,
       skipped,
+      notInBrowser,
       capture: {
         manifestSha256: await sha256Hex(this.files.get(MANIFEST) ?? new Uint8Array()),
         media: this.mediaName,

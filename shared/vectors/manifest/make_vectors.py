@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from fieldproof.core.canonical import canonicalize, sha256_hex
-from fieldproof.core.keys import b64url_encode, jwk_thumbprint
-
+from fieldproof.core.keys import jwk_thumbprint
+from fieldproof.core.encoding import b64url_encode
 HERE = Path(__file__).parent
 D = 0x6C8F2A1B3E4D5F60718293A4B5C6D7E8F90112233445566778899AABBCCDDEEF
 KEY = ec.derive_private_key(D, ec.SECP256R1())

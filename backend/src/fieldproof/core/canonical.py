@@ -8,7 +8,7 @@ from typing import Any
 
 import rfc8785
 
-from ..errors import BadRequest
+from fieldproof.errors import JsonInvalid
 
 MAX_DEPTH = 32
 
@@ -18,7 +18,7 @@ def canonicalize(value: Any) -> bytes:
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
-        raise BadRequest(f"not canonicalizable: {exc}", code="json_invalid") from exc
+        raise JsonInvalid(f"not canonicalizable: {exc}") from exc
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -27,18 +27,18 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if key in out:
             # Two parsers could disagree on which value wins: a signature
             # over such a document would be ambiguous.
-            raise BadRequest(f"duplicate key {key!r}", code="json_invalid")
+            raise JsonInvalid(f"duplicate key {key!r}")
         out[key] = val
     return out
 
 
 def _reject_constant(name: str) -> Any:
-    raise BadRequest(f"{name} is not JSON", code="json_invalid")
+    raise JsonInvalid(f"{name} is not JSON")
 
 
 def _depth(value: Any, level: int = 0) -> int:
     if level > MAX_DEPTH:
-        raise BadRequest("JSON nested too deeply", code="json_invalid")
+        raise JsonInvalid("JSON nested too deeply")
     if isinstance(value, dict):
         return max([_depth(v, level + 1) for v in value.values()] or [level])
     if isinstance(value, list):
@@ -53,7 +53,7 @@ def parse_json(data: bytes | str) -> Any:
         value = json.loads(text, object_pairs_hook=_no_duplicates,
                            parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise BadRequest(f"invalid JSON: {exc}", code="json_invalid") from exc
+        raise JsonInvalid(f"invalid JSON: {exc}") from exc
     _depth(value)
     return value
 

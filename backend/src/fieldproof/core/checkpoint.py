@@ -22,31 +22,13 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..errors import FieldProofError
+from fieldproof.core.encoding import b64_strict
+from fieldproof.errors import CheckpointError, VkeyInvalid
 
 ALG_ED25519 = 0x01
 SIG_PREFIX = "\u2014 "  # em dash + space
 MAX_NOTE = 16 * 1024
 _NAME = re.compile(r"^[^\s+]{1,256}$")
-
-
-def b64_strict(text: str) -> bytes:
-    """Standard base64 that must re-encode to exactly ``text``.
-
-    Plain decoding ignores stray bits in the last character, so two different
-    texts could carry the same signature; a checkpoint file must not have any
-    byte that can change without failing verification.
-    """
-    raw = base64.b64decode(text, validate=True)
-    if base64.b64encode(raw).decode("ascii") != text:
-        raise ValueError("non-canonical base64")
-    return raw
-
-
-class CheckpointError(FieldProofError):
-    code = "checkpoint_invalid"
-    status = 422
-    title = "The checkpoint is not valid"
 
 
 @dataclass(frozen=True)
@@ -99,11 +81,11 @@ class Verifier:
             raw = b64_strict(key_b64)
             kh = bytes.fromhex(hash_hex)
         except (ValueError, binascii.Error) as exc:
-            raise CheckpointError("not a signed-note verifier key", code="vkey_invalid") from exc
+            raise VkeyInvalid("not a signed-note verifier key") from exc
         if not _NAME.match(name) or len(raw) != 33 or raw[0] != ALG_ED25519 or len(kh) != 4:
-            raise CheckpointError("only Ed25519 verifier keys are supported", code="vkey_invalid")
+            raise VkeyInvalid("only Ed25519 verifier keys are supported")
         if key_hash(name, raw[1:]) != kh:
-            raise CheckpointError("verifier key hash does not match", code="vkey_invalid")
+            raise VkeyInvalid("verifier key hash does not match")
         return cls(name=name, key_hash=kh, public_key=raw[1:])
 
     def vkey(self) -> str:
@@ -148,7 +130,7 @@ class Verifier:
 class Signer:
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
         if not _NAME.match(name):
-            raise CheckpointError("a key name has no spaces or '+'", code="vkey_invalid")
+            raise VkeyInvalid("a key name has no spaces or '+'")
         self.name = name
         self._key = private_key
         raw = private_key.public_key().public_bytes_raw()

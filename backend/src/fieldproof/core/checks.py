@@ -24,6 +24,22 @@ class Check:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class CheckList:
+    """A capture's checks in their documented order (shared/PROTOCOL.md).
+
+    Everything is known before the capture is stored except ``device_chain``,
+    which is decided inside the transaction that commits it (the device's
+    latest manifest may move meanwhile); it goes right after ``nonce``.
+    """
+
+    before_chain: tuple[Check, ...]  # schema, signature, nonce
+    after_chain: tuple[Check, ...]
+
+    def with_chain(self, chain: Check) -> list[Check]:
+        return [*self.before_chain, chain, *self.after_chain]
+
+
 # Container families: the sniffer sees the container, a recorder names the
 # codec. "audio/webm;codecs=opus" and "video/webm" are the same container.
 _FAMILIES = {

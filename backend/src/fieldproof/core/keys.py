@@ -7,8 +7,6 @@ because it is not constant-time.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,27 +19,13 @@ from ecdsa import BadSignatureError, NIST256p, VerifyingKey
 from ecdsa.errors import MalformedPointError
 from ecdsa.util import sigdecode_der, sigdecode_string, sigencode_der
 
-from ..errors import InvalidKey, SignatureInvalid
-from .canonical import canonicalize
+from fieldproof.core.canonical import canonicalize
+from fieldproof.core.encoding import b64url_decode, b64url_encode
+from fieldproof.errors import InvalidKey, KeyIsPrivate, SignatureInvalid
 
 _ORDER = NIST256p.order
 _JWK_MEMBERS = {"kty", "crv", "x", "y"}
 _ALLOWED_EXTRA = {"alg", "use", "key_ops", "ext", "kid"}
-
-
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    """Decode base64url without padding; also tolerates padding and std alphabet."""
-    if not isinstance(text, str) or len(text) > 4096:
-        raise ValueError("not a base64 string")
-    s = text.strip().replace("+", "-").replace("/", "_").rstrip("=")
-    try:
-        return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"bad base64: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -58,8 +42,7 @@ class DeviceKey:
         if not isinstance(jwk, dict):
             raise InvalidKey("a JWK must be a JSON object")
         if "d" in jwk:
-            raise InvalidKey("this is a PRIVATE key; send only the public JWK",
-                             code="key_is_private")
+            raise KeyIsPrivate("this is a PRIVATE key; send only the public JWK")
         unknown = set(jwk) - _JWK_MEMBERS - _ALLOWED_EXTRA
         if unknown:
             raise InvalidKey(f"unexpected JWK members: {sorted(unknown)}")

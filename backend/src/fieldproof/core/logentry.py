@@ -14,8 +14,9 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from .canonical import canonicalize, parse_json
-from .keys import b64url_encode
+from fieldproof.core.canonical import canonicalize, parse_json
+from fieldproof.core.encoding import b64url_encode
+from fieldproof.errors import EntryInvalid
 
 CAPTURE_ENTRY = "fieldproof.capture"
 CUSTODY_ENTRY = "fieldproof.custody"
@@ -80,7 +81,6 @@ def parse_entry(data: bytes) -> dict[str, Any]:
     """Parse leaf data and insist it is canonical (it is what was hashed)."""
     value = parse_json(data)
     if not isinstance(value, dict) or canonicalize(value) != data:
-        from ..errors import BadRequest
 
-        raise BadRequest("log entry is not canonical JSON", code="entry_invalid")
+        raise EntryInvalid("log entry is not canonical JSON")
     return value

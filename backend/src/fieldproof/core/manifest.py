@@ -16,8 +16,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ..errors import InvalidManifest
-from .canonical import canonicalize, parse_json, sha256_hex
+from fieldproof.core.canonical import canonicalize, parse_json, sha256_hex
+from fieldproof.errors import InvalidManifest, ManifestTooLarge
 
 MAX_MANIFEST_BYTES = 16 * 1024
 KINDS = ("photo", "audio", "video", "screen", "import")
@@ -106,13 +106,17 @@ def validate(data: Any, name: str = "manifest-v1") -> list[str]:
 def parse_manifest(raw: bytes | str, name: str = "manifest-v1") -> Manifest:
     """Parse, validate and canonicalize a manifest received from a device."""
     if len(raw) > MAX_MANIFEST_BYTES:
-        raise InvalidManifest(f"manifest larger than {MAX_MANIFEST_BYTES} bytes",
-                              code="manifest_too_large")
+        raise ManifestTooLarge(f"manifest larger than {MAX_MANIFEST_BYTES} bytes")
     data = parse_json(raw)
     problems = validate(data, name)
     if problems:
         raise InvalidManifest("; ".join(problems[:10]), errors=problems[:50])
     return Manifest(data=data, canonical=canonicalize(data))
+
+
+def iso(dt: datetime | None) -> str | None:
+    """``utc_text`` of a time that may be absent."""
+    return None if dt is None else utc_text(dt)
 
 
 def utc_text(dt: datetime) -> str:

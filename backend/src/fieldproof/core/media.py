@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import exifread
 import filetype
 
-from .checks import Check, haversine_m
+from fieldproof.core.checks import Check, haversine_m
 
 SNIFF_BYTES = 8192
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from ..errors import FieldProofError
+from fieldproof.errors import ProofError, ProofOutOfRange
 
 NodeId = tuple[int, int]
 Range = tuple[int, int]
@@ -22,12 +22,6 @@ GetNodes = Callable[[Iterable[NodeId]], Mapping[NodeId, bytes]]
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 HASH_LEN = 32
-
-
-class ProofError(FieldProofError):
-    code = "proof_invalid"
-    status = 422
-    title = "The Merkle proof does not verify"
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -64,8 +58,7 @@ def range_nodes(start: int, end: int) -> list[NodeId]:
 def inclusion_ranges(index: int, size: int) -> list[Range]:
     """Subtrees whose hashes form PATH(index, D[size]), in proof order."""
     if not 0 <= index < size:
-        raise ProofError(f"leaf {index} is not in a tree of size {size}",
-                         code="proof_out_of_range", status=400)
+        raise ProofOutOfRange(f"leaf {index} is not in a tree of size {size}")
     out: list[Range] = []
     start, end = 0, size
     while end - start > 1:
@@ -83,8 +76,7 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
 def consistency_ranges(size1: int, size2: int) -> list[Range]:
     """Subtrees whose hashes form PROOF(size1, D[size2]), in proof order."""
     if not 0 < size1 <= size2:
-        raise ProofError(f"no consistency proof from {size1} to {size2}",
-                         code="proof_out_of_range", status=400)
+        raise ProofOutOfRange(f"no consistency proof from {size1} to {size2}")
     out: list[Range] = []
     start, end, m, complete = 0, size2, size1, True
     while True:

@@ -20,19 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from ..errors import FieldProofError
-from .canonical import canonicalize, parse_json, sha256_hex
-from .manifest import MAX_MANIFEST_BYTES, parse_time, utc_text, validate
+from fieldproof.core.canonical import canonicalize, parse_json, sha256_hex
+from fieldproof.core.manifest import MAX_MANIFEST_BYTES, parse_time, utc_text, validate
+from fieldproof.errors import SchemaInvalid, TooLarge
 
 HEADER_SCHEMA = "stream-header-v2"
 CHUNK_SCHEMA = "chunk-v2"
-
-
-class StreamError(FieldProofError):
-    """A refused stream message; ``code`` is one of PROTOCOL.md's stream codes."""
-
-    status = 422
-    title = "Stream message refused"
 
 
 def next_chain(prev: bytes, seq: int, chunk_sha256: bytes) -> bytes:
@@ -41,12 +34,11 @@ def next_chain(prev: bytes, seq: int, chunk_sha256: bytes) -> bytes:
 
 def _parse(raw: bytes | str, schema_name: str, what: str) -> tuple[dict[str, Any], bytes]:
     if len(raw) > MAX_MANIFEST_BYTES:
-        raise StreamError(f"{what} too large", code="too_large", status=413)
+        raise TooLarge(f"{what} too large")
     data = parse_json(raw)
     problems = validate(data, schema_name)
     if problems:
-        raise StreamError(f"{what}: " + "; ".join(problems[:5]), code="schema_invalid",
-                          status=400, errors=problems[:50])
+        raise SchemaInvalid(f"{what}: " + "; ".join(problems[:5]), errors=problems[:50])
     return data, canonicalize(data)
 
 

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
 
-from ..errors import FieldProofError
+from fieldproof.errors import FieldProofError, TimestampInvalid, TsaRequestInvalid
 
 # The embedded TSA's policy: an X.667 UUID OID (2.25.<uuid>), mintable without
 # registering an arc and derived from a fixed URL, so every deployment names the
@@ -51,18 +51,6 @@ ACCEPTED_HASHES: Final = ("sha256", "sha384", "sha512")
 _MAX_SERIAL_BITS: Final = 160
 
 SignerKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-
-
-class TimestampInvalid(FieldProofError):
-    code = "timestamp_invalid"
-    status = 422
-    title = "The time-stamp token is not valid"
-
-
-class TsaRequestInvalid(FieldProofError):
-    code = "tsa_request_invalid"
-    status = 400
-    title = "The time-stamp request is not valid"
 
 
 class _TimeStampResp(tsp.TimeStampResp):  # type: ignore[misc]  # untyped base

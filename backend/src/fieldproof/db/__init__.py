@@ -1,5 +1,5 @@
-from .engine import Database
-from .models import (
+from fieldproof.db.engine import Database
+from fieldproof.db.models import (
     ApiToken,
     Base,
     Capture,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import ObjectInfo, ObjectStore, check_key, media_key
-from .filesystem import FilesystemStore
-from .s3 import S3Store
+from fieldproof.storage.base import ObjectInfo, ObjectStore, check_key, media_key
+from fieldproof.storage.filesystem import FilesystemStore
+from fieldproof.storage.s3 import S3Store
 
 __all__ = ["FilesystemStore", "ObjectInfo", "ObjectStore", "S3Store", "check_key", "media_key"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import BadRequest
+from fieldproof.errors import ObjectKeyInvalid, RangeInvalid
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 MAX_KEY_LEN = 512
@@ -23,24 +23,23 @@ MAX_KEY_LEN = 512
 def check_key(key: str) -> str:
     """Reject keys that could escape a prefix or confuse a backend."""
     if len(key) > MAX_KEY_LEN or not KEY_RE.match(key) or ".." in key.split("/"):
-        raise BadRequest(f"invalid object key {key!r}", code="object_key_invalid")
+        raise ObjectKeyInvalid(f"invalid object key {key!r}")
     return key
 
 
 def media_key(sha256_hex: str) -> str:
     h = sha256_hex.lower()
     if not re.fullmatch(r"[0-9a-f]{64}", h):
-        raise BadRequest("invalid sha256", code="object_key_invalid")
+        raise ObjectKeyInvalid("invalid sha256")
     return f"media/sha256/{h[:2]}/{h[2:4]}/{h}"
 
 
 def check_range(start: int, length: int | None, chunk_size: int) -> None:
     """Reject ranges no store can honour; shared by both implementations."""
     if start < 0 or (length is not None and length < 0):
-        raise BadRequest(f"invalid range start={start} length={length}",
-                         code="range_invalid")
+        raise RangeInvalid(f"invalid range start={start} length={length}")
     if chunk_size <= 0:
-        raise BadRequest(f"invalid chunk size {chunk_size}", code="range_invalid")
+        raise RangeInvalid(f"invalid chunk size {chunk_size}")
 
 
 @dataclass(frozen=True)

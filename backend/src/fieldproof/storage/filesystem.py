@@ -20,21 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import BadRequest, ObjectMissing, StorageError, StorageFull
-from .base import ObjectInfo, check_key, check_range
-from .private import private_dir
-from .tmpfiles import locked_mkstemp
+from fieldproof.errors import ObjectKeyInvalid, ObjectMissing, StorageError, StorageFull
+from fieldproof.storage.base import ObjectInfo, check_key, check_range
+from fieldproof.storage.keyfiles import fsync_dir
+from fieldproof.storage.private import private_dir
+from fieldproof.storage.tmpfiles import locked_mkstemp
 
 COPY_BLOCK = 1 << 20
-
-
-def _fsync_dir(path: Path) -> None:
-    """Persist a directory entry change (rename, create, unlink)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class _FileRange:
@@ -99,8 +91,7 @@ class FilesystemStore:
         # check_key already forbids "..", so escaping is only possible through a
         # symlink planted inside objects/ (or a symlinked object itself).
         if final == base or not final.is_relative_to(base):
-            raise BadRequest(f"object key {key!r} escapes the store",
-                             code="object_key_invalid")
+            raise ObjectKeyInvalid(f"object key {key!r} escapes the store")
         return final
 
     def _ensure_parent(self, final: Path) -> None:
@@ -114,7 +105,7 @@ class FilesystemStore:
         for d in reversed(missing):
             with contextlib.suppress(FileExistsError):  # a concurrent put made it
                 d.mkdir(mode=0o700)
-            _fsync_dir(d.parent)
+            fsync_dir(d.parent)
 
     def put_file(self, key: str, path: Path, *, consume: bool = False) -> ObjectInfo:
         """Store ``path`` under ``key`` durably (see the module docstring).
@@ -136,7 +127,7 @@ class FilesystemStore:
                 size = self._copy_in(path, final)
                 if consume:
                     path.unlink()
-                    _fsync_dir(path.parent)
+                    fsync_dir(path.parent)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise StorageFull(f"put {key}: the disk is full") from exc
@@ -151,9 +142,9 @@ class FilesystemStore:
             os.fsync(fh.fileno())
             size = os.fstat(fh.fileno()).st_size
         os.replace(path, final)  # EISDIR/ENOTDIR if a directory is in the way
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         if path.parent.resolve() != final.parent:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         return size
 
     def _copy_in(self, path: Path, final: Path) -> int:
@@ -170,7 +161,7 @@ class FilesystemStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return size
 
     def stat(self, key: str) -> ObjectInfo | None:
@@ -219,7 +210,7 @@ class FilesystemStore:
             return
         except OSError as exc:
             raise StorageError(f"delete {key}: {exc.strerror}") from exc
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
 
     def supports_retention(self) -> bool:
         """A plain filesystem cannot enforce retention."""

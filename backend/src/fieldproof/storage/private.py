@@ -14,11 +14,17 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) as 0700; tighten it if it exists."""
+def make_dirs(path: Path) -> Path:
+    """Create ``path`` and missing parents as 0700; leave existing ones as they are."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     for p in reversed(missing):  # mkdir(parents=True) would give parents the umask's mode
         p.mkdir(mode=DIR_MODE, exist_ok=True)
+    return path
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) as 0700; tighten it if it exists."""
+    make_dirs(path)
     if path.stat().st_mode & 0o777 != DIR_MODE:
         path.chmod(DIR_MODE)
     return path

@@ -30,9 +30,9 @@ from minio.commonconfig import COMPLIANCE
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.retention import Retention
 
-from ..errors import IntegrityFailure, ObjectMissing, StorageError
-from .base import ObjectInfo, check_key, check_range
-from .private import private_dir
+from fieldproof.errors import IntegrityFailure, ObjectMissing, StorageError
+from fieldproof.storage.base import ObjectInfo, check_key, check_range
+from fieldproof.storage.private import private_dir
 
 log = logging.getLogger(__name__)
 

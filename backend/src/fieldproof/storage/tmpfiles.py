@@ -20,7 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .private import private_dir
+from fieldproof.storage.private import private_dir
 
 log = logging.getLogger(__name__)
 

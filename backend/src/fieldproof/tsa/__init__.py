@@ -8,10 +8,12 @@ Both return a DER TimeStampResp over sha256 of the exact bytes given.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
-from .embedded import EMBEDDED_POLICY_OID, EmbeddedTSA
-from .http import HttpTSA, TsaUnavailable
+from fieldproof.errors import TsaUnavailable
+from fieldproof.tsa.embedded import EMBEDDED_POLICY_OID, EmbeddedTSA
+from fieldproof.tsa.http import HttpTSA
 
 
 class TimestampAuthority(Protocol):
@@ -23,5 +25,14 @@ class TimestampAuthority(Protocol):
     def respond(self, request_der: bytes) -> bytes: ...
 
 
+T = TypeVar("T", bound=TimestampAuthority)
+
+
+def in_signing_order(tsas: Sequence[T]) -> list[T]:
+    """Who to ask first when signing something: the external, independent TSAs in
+    their configured order, then the embedded one as the fallback."""
+    return sorted(tsas, key=lambda t: bool(t.embedded))  # stable: config order kept
+
+
 __all__ = ["EMBEDDED_POLICY_OID", "EmbeddedTSA", "HttpTSA", "TimestampAuthority",
-           "TsaUnavailable"]
+           "TsaUnavailable", "in_signing_order"]

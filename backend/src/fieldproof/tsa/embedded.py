@@ -35,8 +35,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ..core.timestamp import EMBEDDED_POLICY_OID, issue_token, make_request
-from ..errors import FieldProofError
+from fieldproof.core.timestamp import EMBEDDED_POLICY_OID, issue_token, make_request
+from fieldproof.errors import FieldProofError, TsaStateInvalid
+from fieldproof.storage.keyfiles import fsync_dir, write_atomic
 
 _ROOT_YEARS: Final = 20
 _SIGNER_YEARS: Final = 10
@@ -204,8 +205,8 @@ def _create(directory: Path, name: str) -> None:
     }
     for filename in _FILES:  # signer.pem last: its presence means "complete"
         data, mode = contents[filename]
-        _write_atomic(directory / filename, data, mode)
-    _fsync_dir(directory)
+        write_atomic(directory / filename, data, mode)
+    fsync_dir(directory)
 
 
 def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
@@ -220,32 +221,8 @@ def _pkcs8(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # Created with its final mode: a key must never exist world-readable, even briefly.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)  # the umask may have narrowed the mode os.open used
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _state_error(detail: str) -> FieldProofError:
-    return FieldProofError(detail, code="tsa_state_invalid", status=500)
+    return TsaStateInvalid(detail)
 
 
 __all__ = ["EMBEDDED_POLICY_OID", "EmbeddedTSA"]

@@ -20,20 +20,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..core.timestamp import TimestampInvalid, make_request, parse_token, verify_token
-from ..errors import FieldProofError
+from fieldproof.core.timestamp import make_request, parse_token, verify_token
+from fieldproof.errors import TimestampInvalid, TsaUnavailable
 
 MAX_REPLY_BYTES: Final = 64 * 1024
 # RFC 3161 names application/timestamp-reply; some deployed TSAs still send the
 # pre-RFC draft's name, and their tokens are just as good.
 _REPLY_TYPES: Final = frozenset({"application/timestamp-reply",
                                  "application/timestamp-response"})
-
-
-class TsaUnavailable(FieldProofError):
-    code = "tsa_unavailable"
-    status = 503
-    title = "The time-stamp authority could not be reached"
 
 
 class HttpTSA:
@@ -54,6 +48,12 @@ class HttpTSA:
         # host, port and path: two TSAs on one host stay apart; no credentials.
         self.name = f"{parts.hostname}{port}{parts.path}".rstrip("/")
         self._safe_url = f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+
+    @property
+    def url(self) -> str:
+        """The configured URL as given (it may hold credentials: never log it)."""
+        return self._url
 
     def chain_pem(self) -> list[bytes]:
         """The configured chain (intermediates, then the root); empty if none given."""

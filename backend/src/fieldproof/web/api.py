@@ -10,21 +10,28 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from sqlalchemy import text
 
-from ..db import Capture
-from ..errors import (
-    BadRequest,
+from fieldproof.accounts.accounts import Principal
+from fieldproof.capture.records import CaptureRecord
+from fieldproof.capture.spool import HashingSpool
+from fieldproof.core.manifest import iso
+from fieldproof.errors import (
     CustodyUnavailable,
+    FieldProofError,
+    JsonInvalid,
+    ManifestMissing,
+    MediaMissing,
+    MultipartRequired,
+    QueryInvalid,
+    SignatureMissing,
+    TokenMissing,
     TooLarge,
-    Unauthorized,
     map_storage_error,
 )
-from ..services.accounts import Principal
-from ..services.container import Services
-from ..services.custody import Origin
-from ..services.ingest import capture_json, iso
-from ..services.spool import HashingSpool
-from .openapi import spec
-from .problems import problem_response
+from fieldproof.log.custody import Origin
+from fieldproof.services import Services
+from fieldproof.web.openapi import spec
+from fieldproof.web.problems import problem_response
+from fieldproof.web.serialize import capture_json, receipt_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_MANIFEST_PART = 16 * 1024
@@ -42,8 +49,7 @@ def make_blueprint(services: Services) -> Blueprint:
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token:
-                raise Unauthorized("send 'Authorization: Bearer <token>'",
-                                   code="token_missing")
+                raise TokenMissing("send 'Authorization: Bearer <token>'")
             g.principal = services.accounts.principal(token.strip())
             return fn(*args, **kwargs)
         return wrapper  # type: ignore[return-value]
@@ -51,7 +57,8 @@ def make_blueprint(services: Services) -> Blueprint:
     def principal() -> Principal:
         return g.principal  # type: ignore[no-any-return]
 
-    def record_read(capture: Capture, event: str, detail: dict[str, Any] | None = None) -> None:
+    def record_read(capture: CaptureRecord, event: str,
+                    detail: dict[str, Any] | None = None) -> None:
         """A custody event for this request's read of ``capture`` (HEAD reads nothing).
 
         Called once the read is sure to be served. A read that cannot be
@@ -80,7 +87,7 @@ def make_blueprint(services: Services) -> Blueprint:
         request.max_content_length = MAX_JSON_BODY
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            raise BadRequest("expected a JSON object body", code="json_invalid")
+            raise JsonInvalid("expected a JSON object body")
         return body
 
     @bp.get("/health")
@@ -148,22 +155,21 @@ def make_blueprint(services: Services) -> Blueprint:
     @authenticated
     def upload() -> Any:
         if not (request.mimetype or "").startswith("multipart/form-data"):
-            raise BadRequest("send multipart/form-data with manifest, signature and media",
-                             code="multipart_required")
+            raise MultipartRequired("send multipart/form-data with manifest, signature and media")
         files = request.files  # parsing spools and hashes the media
         media = files.get("media")
         if media is None:
-            raise BadRequest("the 'media' file part is missing", code="media_missing")
+            raise MediaMissing("the 'media' file part is missing")
         spool = media.stream
         assert isinstance(spool, HashingSpool)
-        manifest = _text_part("manifest", MAX_MANIFEST_PART)
+        manifest = _text_part("manifest", MAX_MANIFEST_PART, ManifestMissing)
         # Generous here; decode_signature refuses a long one as 422 signature_invalid.
-        signature = _text_part("signature", MAX_SIGNATURE_PART)
+        signature = _text_part("signature", MAX_SIGNATURE_PART, SignatureMissing)
         result = services.ingest.ingest(principal(), manifest, signature, spool)
         status = 201 if result.created else 200
-        resp = jsonify(result.capture)
+        resp = jsonify(capture_json(result.capture))
         resp.status_code = status
-        resp.headers["Location"] = f"/api/v1/captures/{result.capture['id']}"
+        resp.headers["Location"] = f"/api/v1/captures/{result.capture.id}"
         return resp
 
     @bp.get("/captures")
@@ -174,31 +180,32 @@ def make_blueprint(services: Services) -> Blueprint:
             before = request.args.get("before")
             before_i = None if before is None else int(before)
         except ValueError as exc:
-            raise BadRequest("limit and before must be integers", code="query_invalid") from exc
+            raise QueryInvalid("limit and before must be integers") from exc
         if not 1 <= limit <= MAX_LIST or (before_i is not None and before_i < 0):
-            raise BadRequest(f"limit must be 1..{MAX_LIST} and before >= 0",
-                             code="query_invalid")
-        return services.ingest.list_captures(principal(), limit=limit, before=before_i)
+            raise QueryInvalid(f"limit must be 1..{MAX_LIST} and before >= 0")
+        page = services.captures.page(principal(), limit=limit, before=before_i)
+        return {"items": [capture_json(c) for c in page.items],
+                "next": None if page.next is None else str(page.next)}
 
     @bp.get("/captures/<capture_id>")
     @authenticated
     def get_capture(capture_id: str) -> Any:
-        capture, key_id = services.ingest.get(principal(), capture_id)
+        capture = services.captures.get(principal(), capture_id)
         record_read(capture, "view")
-        return capture_json(capture, key_id)
+        return capture_json(capture)
 
     @bp.get("/captures/<capture_id>/custody")
     @authenticated
     def custody(capture_id: str) -> Any:
         # Reading the timeline is not itself an event: it shows no capture data.
-        capture, _ = services.ingest.get(principal(), capture_id)
+        capture = services.captures.get(principal(), capture_id)
         return {"capture_id": capture.id, "events": services.custody.timeline(capture)}
 
     @bp.get("/captures/<capture_id>/receipt")
     @authenticated
     def receipt(capture_id: str) -> Any:
-        services.ingest.get(principal(), capture_id)  # 404 unless it is the caller's
-        return services.log.receipt(capture_id)
+        services.captures.get(principal(), capture_id)  # 404 unless it is the caller's
+        return receipt_json(services.log.receipt(capture_id))
 
     @bp.get("/captures/<capture_id>/bundle")
     @authenticated
@@ -214,7 +221,7 @@ def make_blueprint(services: Services) -> Blueprint:
     @bp.get("/captures/<capture_id>/original")
     @authenticated
     def original(capture_id: str) -> Any:
-        capture, _ = services.ingest.get(principal(), capture_id)
+        capture = services.captures.get(principal(), capture_id)
         size = capture.media_size
         start, length, status = 0, size, 200
         headers = {"Accept-Ranges": "bytes", "ETag": f'"{capture.media_sha256}"',
@@ -246,7 +253,7 @@ def make_blueprint(services: Services) -> Blueprint:
     @bp.get("/captures/<capture_id>/derived/<variant>")
     @authenticated
     def derived(capture_id: str, variant: str) -> Any:
-        capture, _ = services.ingest.get(principal(), capture_id)  # 404 unless the caller's
+        capture = services.captures.get(principal(), capture_id)  # 404 unless the caller's
         d = services.deriver.derive_for(capture, variant)
         record_read(capture, "derive", {"variant": d.variant, "sha256": d.sha256})
         resp = Response(d.data, mimetype=d.mime, headers={
@@ -259,13 +266,13 @@ def make_blueprint(services: Services) -> Blueprint:
             "Cache-Control": "private, no-store"})
         return resp
 
-    def _text_part(name: str, limit: int) -> str:
+    def _text_part(name: str, limit: int, missing: type[FieldProofError]) -> str:
         if name in request.form:
             value = request.form[name]
         elif name in request.files:
             value = request.files[name].stream.read(limit + 1).decode("utf-8", "replace")
         else:
-            raise BadRequest(f"the '{name}' part is missing", code=f"{name}_missing")
+            raise missing(f"the '{name}' part is missing")
         if len(value) > limit:
             raise TooLarge(f"the '{name}' part is larger than {limit} bytes")
         return value

@@ -7,15 +7,15 @@ import logging
 from flask import Flask
 from flask_socketio import SocketIO
 
-from ..config import Settings
-from ..services.container import Services
-from . import problems
-from .api import make_blueprint
-from .log_api import make_log_blueprint
-from .pwa import default_pwa_dir, make_pwa_blueprint
-from .streams_ns import install as install_streams
-from .upload import SpoolingRequest, discard_spools
-from .verify_api import make_verify_blueprint
+from fieldproof.config import Settings
+from fieldproof.services import Services
+from fieldproof.web import problems
+from fieldproof.web.api import make_blueprint
+from fieldproof.web.log_api import make_log_blueprint
+from fieldproof.web.pwa import default_pwa_dir, make_pwa_blueprint
+from fieldproof.web.streams_ns import install as install_streams
+from fieldproof.web.upload import SpoolingRequest, discard_spools
+from fieldproof.web.verify_api import make_verify_blueprint
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:

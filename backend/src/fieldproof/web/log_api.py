@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from ..errors import BadRequest
-from ..services.container import Services
+from fieldproof.errors import QueryInvalid
+from fieldproof.services import Services
 
 MAX_CHECKPOINTS = 1000
 
@@ -20,14 +20,14 @@ def _int_arg(name: str, default: int | None = None) -> int:
     raw = request.args.get(name)
     if raw is None:
         if default is None:
-            raise BadRequest(f"query parameter '{name}' is required", code="query_invalid")
+            raise QueryInvalid(f"query parameter '{name}' is required")
         return default
     try:
         value = int(raw)
     except ValueError as exc:
-        raise BadRequest(f"'{name}' must be an integer", code="query_invalid") from exc
+        raise QueryInvalid(f"'{name}' must be an integer") from exc
     if value < 0 or value > 2**62:
-        raise BadRequest(f"'{name}' is out of range", code="query_invalid")
+        raise QueryInvalid(f"'{name}' is out of range")
     return value
 
 
@@ -54,7 +54,7 @@ def make_log_blueprint(services: Services) -> Blueprint:
     def checkpoints() -> Any:
         limit = _int_arg("limit", 100)
         if not 1 <= limit <= MAX_CHECKPOINTS:
-            raise BadRequest(f"'limit' must be 1..{MAX_CHECKPOINTS}", code="query_invalid")
+            raise QueryInvalid(f"'limit' must be 1..{MAX_CHECKPOINTS}")
         return {"checkpoints": tlog.checkpoints(_int_arg("start", 0), limit)}
 
     @bp.get("/log/proof/inclusion")

@@ -10,8 +10,8 @@ import json
 from functools import cache
 from typing import Any
 
-from .. import __version__
-from ..core.manifest import schema as manifest_schema
+from fieldproof import __version__
+from fieldproof.core.manifest import schema as manifest_schema
 
 _PROBLEM = {"description": "RFC 9457 problem details with a stable `code`",
             "content": {"application/problem+json": {

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import FieldProofError, map_storage_error
+from fieldproof.errors import FieldProofError, map_storage_error
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -24,6 +24,16 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     for k, v in (headers or {}).items():
         resp.headers[k] = v
     return resp
+
+
+class HttpProblem(FieldProofError):
+    """What werkzeug refused before a handler ran (404, 405, 413, ...): its status,
+    under the stable code _HTTP_CODES gives it."""
+
+    def __init__(self, detail: str, code: str, http_status: int) -> None:
+        super().__init__(detail)
+        self.code = code  # type: ignore[misc]  # per instance: one class for werkzeug's set
+        self.http_status = http_status  # type: ignore[misc]
 
 
 def install(app: Flask) -> None:
@@ -42,7 +52,7 @@ def install(app: Flask) -> None:
                       f"may be at most {limit} bytes here)")
         # e.g. Allow on 405; the body is ours, so its Content-Type is too.
         headers = {k: v for k, v in err.get_headers() if k.lower() != "content-type"}
-        return problem_response(FieldProofError(detail, code=code, status=status).problem()
+        return problem_response(HttpProblem(detail, code, status).problem()
                                 | {"title": err.name}, headers)
 
     @app.errorhandler(Exception)
@@ -55,10 +65,10 @@ def install(app: Flask) -> None:
 
 
 def domain_problem(err: FieldProofError) -> Response:
-    if err.status >= 500:
+    if err.http_status >= 500:
         log.error("%s: %s", err.code, err.detail)
     headers: dict[str, str] = {}
-    if err.status == 401:
+    if err.http_status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if "retry_after" in err.extra:
         headers["Retry-After"] = str(max(1, int(err.extra["retry_after"] + 0.999)))

@@ -12,42 +12,28 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
 from flask_socketio import Namespace, SocketIO, join_room
 
-from ..core.stream import StreamError
-from ..errors import BadRequest, FieldProofError, Unauthorized, map_storage_error
-from ..services.accounts import Principal, Revocation
-from ..services.container import Services
+from fieldproof.accounts.accounts import Principal, Revocation
+from fieldproof.errors import (
+    BadRequest,
+    FieldProofError,
+    RateLimited,
+    TokenExpired,
+    TokenInvalid,
+    TokenMissing,
+    Unauthorized,
+    map_storage_error,
+)
+from fieldproof.ratelimit import TokenBucket
+from fieldproof.services import Services
+from fieldproof.web.serialize import capture_json
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/streams"
-
-
-@dataclass
-class _Bucket:
-    """Token buckets for one connection: bytes/s and chunks/s."""
-
-    rate_bytes: float
-    rate_chunks: float
-    bytes: float = 0.0
-    chunks: float = 0.0
-    stamp: float = field(default_factory=time.monotonic)
-
-    def take(self, size: int) -> float:
-        """0 if allowed, else the seconds to wait."""
-        now = time.monotonic()
-        dt, self.stamp = now - self.stamp, now
-        self.bytes = min(self.rate_bytes, self.bytes + dt * self.rate_bytes)
-        self.chunks = min(self.rate_chunks, self.chunks + dt * self.rate_chunks)
-        if self.bytes < size or self.chunks < 1:
-            return max((size - self.bytes) / self.rate_bytes, (1 - self.chunks) / self.rate_chunks)
-        self.bytes -= size
-        self.chunks -= 1
-        return 0.0
 
 
 def user_room(user_id: int) -> str:
@@ -60,7 +46,8 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         self.services = services
         self.socketio = socketio
         self._principals: dict[str, Principal] = {}
-        self._buckets: dict[str, _Bucket] = {}
+        # Per connection: bytes/s and chunks/s, each a burst of one second's worth.
+        self._limits: dict[str, tuple[TokenBucket, TokenBucket]] = {}
         self._ended: dict[str, str] = {}  # sid -> why its token stopped being valid
         self._lock = threading.Lock()
         services.accounts.on_revoked.append(self._on_revoked)
@@ -76,17 +63,19 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         except Unauthorized as exc:
             raise ConnectionRefusedError(exc.problem()) from exc
         settings = self.services.settings
+        limits = (TokenBucket(capacity=settings.stream_max_bytes_per_second,
+                              per_second=settings.stream_max_bytes_per_second),
+                  TokenBucket(capacity=settings.stream_max_chunks_per_second,
+                              per_second=settings.stream_max_chunks_per_second))
         with self._lock:
             self._principals[request.sid] = principal  # type: ignore[attr-defined]
-            self._buckets[request.sid] = _Bucket(  # type: ignore[attr-defined]
-                settings.stream_max_bytes_per_second, settings.stream_max_chunks_per_second,
-                settings.stream_max_bytes_per_second, settings.stream_max_chunks_per_second)
+            self._limits[request.sid] = limits  # type: ignore[attr-defined]
         join_room(user_room(principal.user_id))
 
     def on_disconnect(self, reason: Any = None) -> None:
         with self._lock:
             self._principals.pop(request.sid, None)  # type: ignore[attr-defined]
-            self._buckets.pop(request.sid, None)  # type: ignore[attr-defined]
+            self._limits.pop(request.sid, None)  # type: ignore[attr-defined]
             self._ended.pop(request.sid, None)  # type: ignore[attr-defined]
 
     def _on_revoked(self, what: Revocation) -> None:
@@ -106,13 +95,12 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         principal = self._principals.get(sid)
         if principal is None:
             if self._ended.get(sid) == "token_invalid":
-                raise Unauthorized("the token was revoked", code="token_invalid")
-            raise Unauthorized("connect with a token first", code="token_missing")
+                raise TokenInvalid("the token was revoked")
+            raise TokenMissing("connect with a token first")
         if principal.expired():
             with self._lock:
                 self._principals.pop(sid, None)
-            raise Unauthorized("the token has expired; renew it and reconnect",
-                               code="token_expired")
+            raise TokenExpired("the token has expired; renew it and reconnect")
         return principal
 
     def _call(self, data: Any, fn: Callable[[Principal, dict[str, Any]], dict[str, Any]]
@@ -120,13 +108,12 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         try:
             principal = self._principal()
             if not isinstance(data, dict):
-                raise BadRequest("send an object", code="bad_request")
+                raise BadRequest("send an object")
             return {"ok": True, **fn(principal, data)}
         except FieldProofError as exc:
             return {"ok": False, "error": exc.problem()}
         except (KeyError, TypeError, ValueError) as exc:
-            return {"ok": False, "error": BadRequest(f"malformed message: {exc}",
-                                                    code="bad_request").problem()}
+            return {"ok": False, "error": BadRequest(f"malformed message: {exc}").problem()}
         except Exception as exc:
             mapped = map_storage_error(exc)
             if mapped is not None:
@@ -148,12 +135,14 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         def chunk(p: Principal, d: dict[str, Any]) -> dict[str, Any]:
             payload = d["data"]
             if not isinstance(payload, bytes | bytearray):
-                raise BadRequest("'data' must be binary", code="bad_request")
-            bucket = self._buckets.get(request.sid)  # type: ignore[attr-defined]
-            wait = bucket.take(len(payload)) if bucket else 0.0
+                raise BadRequest("'data' must be binary")
+            sid = request.sid  # type: ignore[attr-defined]
+            per_bytes, per_chunk = self._limits[sid]
+            wait = max(per_bytes.needed(sid, len(payload)), per_chunk.needed(sid))
             if wait:
-                raise StreamError("slow down", code="rate_limited", status=429,
-                                  retry_after=round(wait, 3))
+                raise RateLimited("slow down", retry_after=round(wait, 3))
+            per_bytes.take(sid, len(payload))
+            per_chunk.take(sid)
             return self.services.streams.chunk(p, str(d["header"]), str(d["signature"]),
                                                bytes(payload))
         return self._call(data, chunk)
@@ -162,15 +151,75 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         def stop(p: Principal, d: dict[str, Any]) -> dict[str, Any]:
             capture = self.services.streams.stop(p, str(d["stream_id"]), str(d["manifest"]),
                                                  str(d["signature"]))
-            self.socketio.emit("capture", {"id": capture["id"], "status": capture["status"],
+            self.socketio.emit("capture", {"id": capture.id, "status": capture.status,
                                            "stream_id": d["stream_id"]},
                                to=user_room(p.user_id), namespace=NAMESPACE)
-            return {"capture": capture}
+            return {"capture": capture_json(capture)}
         return self._call(data, stop)
+
+
+class HandshakeGuard:
+    """An Engine.IO connection must join /streams (which checks its token) soon.
+
+    The token is only seen when a client connects to the namespace, after the
+    WebSocket is open; a client that opens sockets and never gets that far
+    would hold a server thread each for as long as it likes. It gets GRACE
+    seconds, then it is closed. One thread watches, only while someone waits.
+    """
+
+    GRACE = 10.0
+
+    def __init__(self, server: Any) -> None:  # a python-socketio Server
+        self.server = server
+        self._waiting: dict[str, float] = {}  # Engine.IO sid -> deadline
+        self._lock = threading.Lock()
+        self._watching = False
+        joined = server._handle_eio_connect  # python-socketio's own handler, kept
+
+        def on_connect(eio_sid: str, environ: dict[str, Any]) -> Any:
+            result = joined(eio_sid, environ)
+            with self._lock:
+                self._waiting[eio_sid] = time.monotonic() + self.GRACE
+                if not self._watching:
+                    self._watching = True
+                    threading.Thread(target=self._watch, name="eio-handshake-guard",
+                                     daemon=True).start()
+            return result
+
+        server.eio.on("connect", on_connect)
+
+    def _close(self, eio_sid: str) -> None:
+        # Engine.IO's own disconnect() waits for the socket's send queue to drain,
+        # which an idle client's thread may never do: close without waiting.
+        eio = self.server.eio
+        try:
+            eio._get_socket(eio_sid).close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+        except KeyError:
+            return  # gone already
+        log.info("closed a socket that did not sign in within %.0f s", self.GRACE)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(1.0)
+            now = time.monotonic()
+            with self._lock:
+                late = [sid for sid, deadline in self._waiting.items()
+                        if self.server.manager.sid_from_eio_sid(sid, NAMESPACE) is not None
+                        or deadline <= now]
+                for sid in late:
+                    del self._waiting[sid]
+                if not self._waiting:
+                    self._watching = False
+            for sid in late:
+                if self.server.manager.sid_from_eio_sid(sid, NAMESPACE) is None:
+                    self._close(sid)
+            if not self._watching:
+                return
 
 
 def install(socketio: SocketIO, services: Services) -> None:
     socketio.on_namespace(StreamNamespace(services, socketio))
+    HandshakeGuard(socketio.server)
 
     def progress(user_id: int, event: dict[str, Any]) -> None:
         socketio.emit("progress", event, to=user_room(user_id), namespace=NAMESPACE)

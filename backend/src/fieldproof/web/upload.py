@@ -16,8 +16,8 @@ from flask import Request, current_app, g
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
-from ..errors import BadRequest, TooLarge
-from ..services.spool import HashingSpool
+from fieldproof.capture.spool import HashingSpool
+from fieldproof.errors import FormTooLarge, TooManyParts
 
 READ_SIZE = 1 << 20
 
@@ -47,10 +47,9 @@ class LargeReadFormDataParser(FormDataParser):
             # A body smaller than a text part may be can only have too many parts.
             limit = self.max_form_memory_size or 0
             if content_length is not None and content_length <= limit:
-                raise BadRequest(f"the form has more than {self.max_form_parts} parts",
-                                 code="too_many_parts") from exc
-            raise TooLarge(f"the form has more than {self.max_form_parts} parts, or a text "
-                           f"part over {limit} bytes", code="form_too_large") from exc
+                raise TooManyParts(f"the form has more than {self.max_form_parts} parts") from exc
+            raise FormTooLarge(f"the form has more than {self.max_form_parts} parts, or a text "
+                           f"part over {limit} bytes") from exc
         return stream, form, files
 
 

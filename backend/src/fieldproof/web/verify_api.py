@@ -21,10 +21,12 @@ from typing import Any
 from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
 
-from ..errors import BadRequest, RateLimited, TooLarge
-from ..services.container import Services
-from ..services.lookup import Lookup, TokenBucket, explain_timestamp
-from .problems import problem_response
+from fieldproof.errors import BadRequest, JsonInvalid, RateLimited, TooLarge
+from fieldproof.public.lookup import Lookup
+from fieldproof.public.timestamps import explain_timestamp
+from fieldproof.ratelimit import TokenBucket
+from fieldproof.services import Services
+from fieldproof.web.problems import problem_response
 
 MAX_BODY = 64 * 1024  # a JSON body of either endpoint
 MAX_TOKEN = 32 * 1024  # a decoded TimeStampResp (ours are ~1.3 KB)
@@ -41,16 +43,16 @@ def _json_body() -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("expected a JSON object body", code="json_invalid") from exc
+        raise JsonInvalid("expected a JSON object body") from exc
     if not isinstance(body, dict):
-        raise BadRequest("expected a JSON object body", code="json_invalid")
+        raise JsonInvalid("expected a JSON object body")
     return body
 
 
 def _field(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value:
-        raise BadRequest(f"'{name}' must be a non-empty string", code="bad_request")
+        raise BadRequest(f"'{name}' must be a non-empty string")
     return value
 
 
@@ -58,7 +60,8 @@ def make_verify_blueprint(services: Services) -> Blueprint:
     bp = Blueprint("verify_v1", __name__)
     lookup = Lookup(services.db)
     limiter = TokenBucket(capacity=float(services.settings.public_burst),
-                          per_second=services.settings.public_per_second)
+                          per_second=services.settings.public_per_second,
+                          message="too many verification requests from this address")
 
     @bp.record_once
     def _expose(state: BlueprintSetupState) -> None:
@@ -100,7 +103,7 @@ def make_verify_blueprint(services: Services) -> Blueprint:
         try:
             token = base64.b64decode(token_b64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise BadRequest("'token_b64' is not standard base64", code="bad_request") from exc
+            raise BadRequest("'token_b64' is not standard base64") from exc
         if len(token) > MAX_TOKEN:
             raise TooLarge(f"the token may be at most {MAX_TOKEN} bytes")
         note = checkpoint.encode("utf-8")

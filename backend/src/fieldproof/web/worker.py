@@ -5,10 +5,13 @@ blocks reading the request. A client that sends its headers one line every few
 seconds, or trickles a small body, holds that thread; a few hundred of them
 hold them all, and nothing else (not even /health) is answered.
 
-This worker reads each request's head, and a small body with it, in the event
-loop, where a waiting socket costs no thread. A request reaches a thread only
-once it is complete (or its body is large: uploads need a signed-in client,
-checked before the body is read, and have an idle timeout). Too slow a client
+This worker reads each request's head, and a small body with it (by
+Content-Length, or chunked up to its last chunk, answering ``Expect:
+100-continue`` itself), in the event loop, where a waiting socket costs no
+thread. A request reaches a thread only once it is complete, or when its body
+is large: uploads, which need a signed-in client (checked before the body is
+read; an unauthenticated one is refused and drained for at most 5 s) and have
+an idle timeout. Too slow a client
 is answered ``408`` and closed. Errors gunicorn itself answers (400, 414, 431)
 are problem+json like every other error.
 
@@ -48,6 +51,7 @@ IDLE_TIMEOUT = 60.0  # a thread reading a large body gives up after this much si
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d{1,19})[ \t]*(?=\r\n|$)", re.I)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.I)
 _EXPECT = re.compile(rb"\r\nexpect:[ \t]*100-continue", re.I)
+_EXPECT_LINE = re.compile(rb"(?<=\r\n)expect:[ \t]*100-continue[ \t]*\r\n", re.I)
 _UPGRADE = "websocket"
 
 _CODES = {400: "bad_request", 403: "forbidden", 408: "request_timeout", 414: "uri_too_long",
@@ -72,26 +76,50 @@ def _write_problem(sock: socket.socket, status_int: int, reason: str, mesg: str)
 
 @dataclass
 class _Prefetch:
+    """One connection whose request is being read in the event loop."""
+
     conn: TConn
     started: float
     buf: bytearray = field(default_factory=bytearray)
-    need: int | None = None  # total bytes wanted, once the head is known
+    head_end: int | None = None  # index just past the blank line, once the head is in
+    need: int | None = None  # total bytes wanted (Content-Length bodies)
+    chunked: bool = False  # Transfer-Encoding: chunked, read until its last chunk
+    expect: bool = False  # the client waits for "100 Continue" (sent by us)
 
     def complete(self) -> bool:
-        if self.need is None:
+        if self.head_end is None:
             end = self.buf.find(b"\r\n\r\n")
             if end < 0:
                 return len(self.buf) > MAX_HEAD  # gunicorn's parser refuses it (431)
+            self.head_end = end + 4
             head = bytes(self.buf[: end + 2])
-            self.need = end + 4
+            self.need = self.head_end
             m = _CONTENT_LENGTH.search(head)
-            if (m and int(m.group(1)) <= BODY_PREFETCH and not _CHUNKED.search(head)
-                    and not _EXPECT.search(head)):
+            self.chunked = bool(_CHUNKED.search(head))
+            if self.chunked:
+                self.need = None
+            elif m and int(m.group(1)) <= BODY_PREFETCH:
                 self.need += int(m.group(1))
+            elif m:  # a large body: read in a thread, after the head (see the docstring)
+                return True
+            self.expect = bool(_EXPECT.search(head)) and self.need != self.head_end
+        if self.chunked:
+            body = self.buf[self.head_end:]
+            # The last chunk: "0" (and extensions), CRLF, no trailers, CRLF.
+            return body.startswith(b"0\r\n\r\n") or b"\r\n0\r\n\r\n" in body or \
+                len(body) > BODY_PREFETCH
+        assert self.need is not None
         return len(self.buf) >= self.need
 
+    def request_bytes(self) -> bytes:
+        """What gunicorn's parser gets: without the Expect header we answered already."""
+        if not self.expect or self.head_end is None:
+            return bytes(self.buf)
+        head = _EXPECT_LINE.sub(b"", bytes(self.buf[: self.head_end]))
+        return head + bytes(self.buf[self.head_end:])
+
     def deadline(self) -> float:
-        return self.started + (HEADER_TIMEOUT if self.need is None else BODY_TIMEOUT)
+        return self.started + (HEADER_TIMEOUT if self.head_end is None else BODY_TIMEOUT)
 
 
 class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
@@ -140,12 +168,21 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self._drop(p)
             return
         p.buf += data
+        had_head = p.head_end is not None
         if p.complete():
             self.poller.unregister(sock)
             self._prefetching.remove(p)
-            p.conn.prefetched = bytes(p.buf)
+            p.conn.prefetched = p.request_bytes()
             p.conn.data_ready = True
             self.enqueue_req(p.conn)
+        elif p.expect and not had_head:
+            # Answer "100 Continue" here, so that the body comes to the event loop
+            # too (a thread would wait for it otherwise); gunicorn never sees the
+            # Expect header (request_bytes drops it).
+            try:
+                sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            except OSError:
+                self._drop(p)
 
     def _drop(self, p: _Prefetch, answer: bytes | None = None) -> None:
         with contextlib.suppress(KeyError, ValueError, OSError):

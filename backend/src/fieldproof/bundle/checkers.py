@@ -1,0 +1,113 @@
+"""The verifier's checkers for the two formats it does not read itself.
+
+The certificate PDF (a PAdES signature, validated with pyHanko) and the C2PA
+copy (read with c2pa-python). verify.py takes them as collaborators, so the
+verifier's own logic stays small, pure and testable with fakes; this module is
+what `fieldproof verify` and the server plug in.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from fieldproof.bundle.common import Checkers, CheckFailed
+from fieldproof.bundle.layout import CERTIFICATE, parse_certificate_keywords
+from fieldproof.core.aio import run_sync
+
+
+def _asn1_cert(pem: bytes) -> Any:
+    from asn1crypto import pem as asn1_pem
+    from asn1crypto import x509 as asn1_x509
+
+    return asn1_x509.Certificate.load(asn1_pem.unarmor(pem)[2])
+
+
+def check_certificate_pdf(pdf: bytes, *, server_ca: bytes, ca_source: str,
+                          tsa_roots: list[bytes], manifest_sha256: str,
+                          media_sha256: str) -> str:
+    """One PAdES signature over the whole file by a signer under ``server_ca``, with
+    a trusted RFC 3161 signature timestamp, certifying this manifest and media."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        sigs = reader.embedded_signatures
+        if len(sigs) != 1:
+            raise CheckFailed(f"{CERTIFICATE} holds {len(sigs)} signatures, expected 1")
+        status = run_sync(async_validate_pdf_signature(
+            sigs[0], ValidationContext(trust_roots=[_asn1_cert(server_ca)]),
+            ts_validation_context=ValidationContext(
+                trust_roots=[_asn1_cert(p) for p in tsa_roots]),
+            key_usage_settings=KeyUsageConstraints(
+                key_usage={"digital_signature", "non_repudiation"},
+                match_all_key_usages=False)))
+    except CheckFailed:
+        raise
+    except Exception as exc:  # pyHanko raises a zoo of types on a damaged PDF
+        raise CheckFailed(f"{CERTIFICATE} cannot be validated: {type(exc).__name__}: {exc}"
+                          ) from exc
+    if not status.intact:
+        raise CheckFailed(f"{CERTIFICATE} was changed after it was signed (digest mismatch)")
+    if not status.valid:
+        raise CheckFailed(f"{CERTIFICATE}: the signature does not verify")
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        raise CheckFailed(f"{CERTIFICATE}: content was added after the signature")
+    if not status.trusted:
+        raise CheckFailed(f"{CERTIFICATE}: the signer does not chain to {ca_source}")
+    ts = status.timestamp_validity
+    if ts is None or not (ts.intact and ts.valid and ts.trusted):
+        raise CheckFailed(f"{CERTIFICATE}: no valid, trusted signature timestamp")
+    # Signed and whole, but about this capture? Its Keywords (signed bytes) say.
+    try:
+        said = parse_certificate_keywords(str(reader.trailer["/Info"]["/Keywords"]))
+    except (KeyError, TypeError) as exc:
+        raise CheckFailed(f"{CERTIFICATE} does not name the capture it certifies") from exc
+    if said.get("manifest-sha256") != manifest_sha256 or \
+            said.get("media-sha256") != media_sha256:
+        raise CheckFailed(f"{CERTIFICATE} certifies manifest {said.get('manifest-sha256')} "
+                          f"and media {said.get('media-sha256')}, not this bundle's")
+    signer = status.signing_cert.subject.human_friendly
+    return (f"{CERTIFICATE}: PAdES signature by {signer} over the whole file, "
+            f"time-stamped {ts.timestamp.isoformat()}")
+
+
+def check_c2pa_copy(name: str, data: bytes, mime: str, *, server_ca: bytes,
+                    media_sha256: str, media_name: str) -> str:
+    """Trusted under ``server_ca``, with this bundle's original as its parent ingredient."""
+    import c2pa
+
+    settings = {"verify": {"ocsp_fetch": False, "remote_manifest_fetch": False},
+                "trust": {"trust_anchors": server_ca.decode("ascii", "replace")}}
+    try:
+        with c2pa.Context(c2pa.Settings.from_dict(settings)) as ctx, \
+                c2pa.Reader(mime, io.BytesIO(data), context=ctx) as reader:
+            state = reader.get_validation_state()
+            store = json.loads(reader.json())
+    except Exception as exc:  # c2pa raises its own types for unreadable files
+        raise CheckFailed(f"{name}: no readable C2PA manifest ({type(exc).__name__}: {exc})"
+                          ) from exc
+    failures = [str(f.get("code")) for f in store.get("validation_status") or []
+                if isinstance(f, dict)]
+    if state != "Trusted":
+        raise CheckFailed(f"{name}: C2PA validation state {state}"
+                          + (f" ({', '.join(failures)})" if failures else ""))
+    active = (store.get("manifests") or {}).get(store.get("active_manifest")) or {}
+    parents = [i for i in active.get("ingredients") or []
+               if i.get("relationship") == "parentOf"]
+    want = f"fieldproof:sha256:{media_sha256}"
+    if [i.get("instance_id") for i in parents] != [want]:
+        raise CheckFailed(f"{name}: its parent ingredient is not {media_name} "
+                          f"(want instance_id {want})")
+    return (f"{name}: C2PA manifest Trusted under the server CA, signed by "
+            f"{(active.get('signature_info') or {}).get('common_name', '?')}; "
+            f"parent ingredient = {media_name}")
+
+
+def default_checkers() -> Checkers:
+    return Checkers(certificate=check_certificate_pdf, credentials=check_c2pa_copy)

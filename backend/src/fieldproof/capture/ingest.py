@@ -1,0 +1,316 @@
+"""Ingest one signed capture: check every claim, keep the original byte-exact.
+
+Order matters for "nothing lost, nothing half-written":
+1. every check that can reject runs before anything is stored;
+2. the media goes into the object store and is read back and re-hashed;
+3. one database transaction consumes the nonce, advances the device chain and
+   inserts the capture. Only after that commit does the caller answer 201.
+If step 3 fails, the object stays: another request may share it (objects are
+content-addressed). services/objects.py pins it for the duration and collects
+it later if no capture refers to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fieldproof.accounts.accounts import Principal
+from fieldproof.capture.objects import ObjectRefs
+from fieldproof.capture.records import CaptureRecord
+from fieldproof.capture.spool import HashingSpool
+from fieldproof.config import Settings
+from fieldproof.core import checks as ck
+from fieldproof.core.keys import DeviceKey
+from fieldproof.core.logentry import capture_entry
+from fieldproof.core.manifest import Manifest, iso, parse_manifest
+from fieldproof.core.media import exif_checks, read_exif, sniff_mime
+from fieldproof.db import Capture, Database, Device, LogEntry, Nonce
+from fieldproof.db.models import utcnow
+from fieldproof.errors import (
+    Conflict,
+    DeviceRevoked,
+    DeviceUnknown,
+    HashMismatch,
+    IntegrityFailure,
+    InvalidManifest,
+    NonceError,
+    NonceExpired,
+    NonceReused,
+    SignatureInvalid,
+    SizeMismatch,
+)
+from fieldproof.storage import ObjectStore, media_key
+
+log = logging.getLogger(__name__)
+MAX_SIGNATURE_TEXT = 200
+
+
+def decode_signature(text: str) -> bytes:
+    """base64 or base64url text of a raw r||s (or DER) signature."""
+    text = (text or "").strip()
+    if not text or len(text) > MAX_SIGNATURE_TEXT:
+        raise SignatureInvalid("signature missing or too long")
+    s = text.replace("-", "+").replace("_", "/").rstrip("=")
+    try:
+        return base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureInvalid("signature is not base64") from exc
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a stored capture asserts: a v1 manifest, or for an interrupted
+    stream its signed header plus the media actually received."""
+
+    hash: str  # the identity: manifest hash, or the stream id
+    canonical: bytes  # the signed bytes
+    kind: str
+    nonce: str
+    prev: str | None
+    media_sha256: str
+    media_size: int
+    media_mime: str
+
+    @classmethod
+    def of(cls, m: Manifest) -> Claim:
+        return cls(m.hash, m.canonical, m.kind, m.nonce, m.prev, m.media_sha256,
+                   m.media_size, m.media_mime)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    capture: CaptureRecord
+    created: bool
+
+
+class Ingest:
+    def __init__(self, db: Database, store: ObjectStore, settings: Settings,
+                 on_stored: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.store = store
+        self.objects = ObjectRefs(db, store)
+        self.settings = settings
+        # Told after each commit, e.g. to wake the sequencer.
+        self.on_stored = on_stored or (lambda: None)
+
+    # -- nonces -----------------------------------------------------------
+    def issue_nonce(self, principal: Principal) -> dict[str, Any]:
+        now = utcnow()
+        value = secrets.token_urlsafe(32)
+        expires = now + timedelta(seconds=self.settings.nonce_ttl_seconds)
+        with self.db.session() as s:
+            s.add(Nonce(value=value, user_id=principal.user_id, issued_at=now,
+                        expires_at=expires))
+        return {"nonce": value, "issued_at": iso(now), "expires_at": iso(expires)}
+
+    # -- ingest -----------------------------------------------------------
+    def ingest(self, principal: Principal, manifest_raw: bytes | str, signature_text: str,
+               media: HashingSpool, received_at: datetime | None = None) -> IngestResult:
+        received_at = received_at or utcnow()
+        manifest = parse_manifest(manifest_raw)
+        if manifest.stream is not None:
+            raise InvalidManifest("a streamed recording is finalized with the stream's 'stop' "
+                                  "message, not uploaded here")
+        signature = decode_signature(signature_text)
+
+        with self.db.session() as s:
+            device = s.scalar(select(Device).where(Device.key_id == manifest.key_id))
+            if device is None or device.user_id != principal.user_id:
+                raise DeviceUnknown("the manifest's device key is not enrolled for this account")
+            if device.revoked_at is not None:
+                raise DeviceRevoked("this device key was revoked; enroll a new one")
+            existing = s.scalar(select(Capture).where(
+                Capture.manifest_hash == manifest.hash))
+            nonce = s.get(Nonce, manifest.nonce)
+        DeviceKey.from_jwk(device.jwk).verify(signature, manifest.canonical)
+        self._check_media(manifest, media)
+        if existing is not None:
+            # The same signed manifest sent again (a retry after a lost
+            # response): answer with the capture it already made.
+            return IngestResult(CaptureRecord.of(existing, device.key_id), created=False)
+        if nonce is None or nonce.user_id != principal.user_id:
+            raise NonceError("this nonce was not issued to this account")
+        if nonce.used_at is not None:
+            raise NonceReused("this nonce was already used by another capture")
+        if nonce.expires_at < received_at:
+            raise NonceExpired("this nonce has expired; request a new one")
+
+        identity = (
+            ck.Check("schema", True, "protocol v1 manifest"),
+            ck.Check("signature", True, f"ECDSA P-256 by device {device.key_id}"),
+            ck.Check("nonce", True, f"issued {iso(nonce.issued_at)}, single use"),
+        )
+        checks = [
+            ck.Check("media_sha256", True, manifest.media_sha256),
+            ck.Check("media_size", True, f"{manifest.media_size} bytes"),
+        ]
+        sniffed = sniff_mime(media.head)
+        checks.append(ck.mime_check(manifest.media_mime, sniffed))
+        checks.append(ck.kind_check(manifest.kind, manifest.media_mime))
+        skew = timedelta(seconds=self.settings.clock_skew_seconds)
+        checks.append(ck.capture_time_check(manifest.started_at, manifest.ended_at,
+                                            nonce.issued_at, received_at, skew=skew))
+        exif: dict[str, Any] = {}
+        if manifest.kind == "photo" or (sniffed or "").startswith("image/"):
+            media.seek(0)
+            exif = read_exif(media)  # type: ignore[arg-type]  # file-like enough
+            if manifest.kind == "photo":
+                checks.extend(exif_checks(
+                    exif, manifest.geo, manifest.started_at, manifest.ended_at,
+                    manifest.data["device"].get("timezone", ""),
+                    time_tolerance=timedelta(seconds=self.settings.exif_time_tolerance_seconds),
+                    min_distance_m=self.settings.exif_min_distance_m))
+
+        return self.record(principal, device, Claim.of(manifest), signature, media,
+                           ck.CheckList(identity, tuple(checks)), exif=exif, sniffed=sniffed,
+                           received_at=received_at)
+
+    def record(self, principal: Principal, device: Device, claim: Claim, signature: bytes,
+               media: HashingSpool, checks: ck.CheckList, *, received_at: datetime,
+               exif: dict[str, Any] | None = None, sniffed: str | None = None,
+               nonce_consumed: bool = False, stream_id: str | None = None,
+               partial: bool = False, log_entry: bytes | None = None) -> IngestResult:
+        """Store checked media byte-exact, then commit the capture and its log entry.
+
+        Shared by single uploads and finished or interrupted streams; every
+        check that can reject has already run.
+        """
+        key = media_key(claim.media_sha256)
+        pin = self.objects.pin(key)  # before the store is looked at; see services/objects.py
+        try:
+            self._store(media, key, claim.media_sha256, claim.media_size)
+            capture = self._commit(principal, device.id, claim, signature, sniffed, key,
+                                   checks, exif or {}, received_at,
+                                   nonce_consumed=nonce_consumed, stream_id=stream_id,
+                                   partial=partial, log_entry=log_entry, pin=pin)
+        except _AlreadyThere as again:
+            self.objects.unpin(pin)
+            return IngestResult(again.capture, created=False)
+        except BaseException:
+            # Never delete the object here: a concurrent ingest of the same
+            # bytes may be committing a capture that refers to it. The
+            # collector removes it later if nothing does.
+            self.objects.unpin(pin)
+            raise
+        self.on_stored()
+        return IngestResult(capture, created=True)
+
+    def _check_media(self, manifest: Manifest, media: HashingSpool) -> None:
+        if media.size != manifest.media_size:
+            raise SizeMismatch(f"the manifest says {manifest.media_size} bytes, "
+                               f"{media.size} arrived")
+        if media.sha256 != manifest.media_sha256:
+            raise HashMismatch(f"the media hashes to {media.sha256}, the manifest says "
+                               f"{manifest.media_sha256}")
+
+    def _store(self, media: HashingSpool, key: str, sha256: str, size: int) -> None:
+        """Make ``key`` hold the media, proven by reading it back.
+
+        An object already there is used if it reads back intact; otherwise (a
+        missing or damaged object) this request's own bytes replace it.
+        Nothing is ever deleted here.
+        """
+        info = self.store.stat(key)
+        if info is not None and info.size == size and self._reads_back(key, sha256, size):
+            return
+        media.finish()  # fsync'd; the spool keeps its lock until the store owns it
+        self.store.put_file(key, media.path, consume=True)
+        media.owned = False
+        if not self._reads_back(key, sha256, size):
+            log.error("read-back mismatch for %s", key)
+            raise IntegrityFailure("the stored object did not read back intact")
+
+    def _reads_back(self, key: str, sha256: str, size: int) -> bool:
+        digest = hashlib.sha256()
+        length = 0
+        for block in self.store.iter_range(key):
+            digest.update(block)
+            length += len(block)
+        return digest.hexdigest() == sha256 and length == size
+
+    def _commit(self, principal: Principal, device_id: int, claim: Claim, signature: bytes,
+                sniffed: str | None, key: str, checks: ck.CheckList, exif: dict[str, Any],
+                received_at: datetime, *, nonce_consumed: bool, stream_id: str | None,
+                partial: bool, log_entry: bytes | None, pin: int) -> CaptureRecord:
+        try:
+            with self.db.session() as s:
+                device = s.scalar(select(Device).where(Device.id == device_id)
+                                  .with_for_update())
+                assert device is not None
+                if not nonce_consumed:  # a stream consumed its nonce when it started
+                    used = s.execute(
+                        update(Nonce)
+                        .where(Nonce.value == claim.nonce, Nonce.used_at.is_(None))
+                        .values(used_at=received_at))
+                    if used.rowcount != 1:  # type: ignore[attr-defined]
+                        raise NonceReused("this nonce was already used by another capture")
+                all_checks = checks.with_chain(self._chain_check(s, device, claim))
+                capture = Capture(
+                    id=str(uuid.uuid4()), user_id=principal.user_id, device_id=device.id,
+                    kind=claim.kind, status="stored", manifest_hash=claim.hash,
+                    manifest=claim.canonical.decode("utf-8"), signature=signature,
+                    nonce=claim.nonce,
+                    prev_manifest=claim.prev, media_sha256=claim.media_sha256,
+                    media_size=claim.media_size, media_mime=claim.media_mime,
+                    sniffed_mime=sniffed, object_key=key,
+                    checks=[c.as_dict() for c in all_checks], exif=exif, received_at=received_at,
+                    stream_id=stream_id, partial=partial)
+                s.add(capture)
+                device.head_manifest = claim.hash
+                device.capture_count += 1
+                s.flush()
+                # Queued for the log in the same transaction: an acknowledged
+                # capture can never be missing from it.
+                entry = log_entry or capture_entry(
+                    manifest_sha256=claim.hash, signature=signature, key_id=device.key_id,
+                    media_sha256=claim.media_sha256, received_at=received_at)
+                s.add(LogEntry.for_data(kind="capture", capture_id=capture.id, data=entry))
+                ObjectRefs.unpin_in(s, pin)  # the capture now keeps the object
+                return CaptureRecord.of(capture, device.key_id)
+        except (IntegrityError, Conflict) as exc:
+            # A concurrent request with the same manifest won the race.
+            with self.db.session() as s:
+                row = s.execute(select(Capture, Device.key_id)
+                                .join(Device, Device.id == Capture.device_id)
+                                .where(Capture.manifest_hash == claim.hash)).first()
+            if row is not None:
+                raise _AlreadyThere(CaptureRecord.of(row[0], row[1])) from exc
+            raise
+
+    @staticmethod
+    def _chain_check(s: Session, device: Device, claim: Claim) -> ck.Check:
+        head, prev = device.head_manifest, claim.prev
+        if prev == head:
+            detail = ("first capture of this device" if prev is None
+                      else f"follows the device's previous manifest {prev}")
+            return ck.Check("device_chain", True, detail)
+        if prev is None:
+            return ck.Check("device_chain", False,
+                            f"claims to be the device's first capture, but {head} came before")
+        known = s.scalar(select(Capture.seq).where(Capture.manifest_hash == prev,
+                                                   Capture.device_id == device.id))
+        if known is not None:
+            return ck.Check("device_chain", False,
+                            f"forks the chain: follows {prev}, but the device's latest is {head}")
+        return ck.Check("device_chain", False,
+                        f"follows {prev}, which this server never received: at least one "
+                        "capture of this device is missing")
+
+
+class _AlreadyThere(Exception):
+    def __init__(self, capture: CaptureRecord) -> None:
+        super().__init__("already stored")
+        self.capture = capture

@@ -1,0 +1,485 @@
+"""Live streams (protocol v2): verify each chunk, make it durable, then ack.
+
+A chunk is acknowledged only after its bytes are in the object store (fsync /
+completed PUT) and its row is committed, so whatever was acknowledged survives
+a server crash. On ``stop`` the chunks are concatenated (streamed, never held
+in memory) into the original, checked against the device's final manifest
+and stored like any capture. A stream silent for longer than the timeout is
+closed as ``interrupted``: its chunks become a partial capture proven by the
+last signed chain head.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+
+from fieldproof.accounts.accounts import Principal
+from fieldproof.capture.ingest import Claim, Ingest, decode_signature
+from fieldproof.capture.records import CaptureRecord
+from fieldproof.capture.repository import Captures
+from fieldproof.capture.spool import HashingSpool
+from fieldproof.config import Settings
+from fieldproof.core import checks as ck
+from fieldproof.core.checkpoint import Signer
+from fieldproof.core.keys import DeviceKey
+from fieldproof.core.logentry import capture_entry
+from fieldproof.core.manifest import Manifest, iso, parse_manifest, parse_time
+from fieldproof.core.media import sniff_mime
+from fieldproof.core.stream import ChunkHeader, StreamHeader, ack_statement, next_chain
+from fieldproof.db import Database, Device, Nonce, Stream, StreamChunk
+from fieldproof.db.models import utcnow
+from fieldproof.errors import (
+    BadChain,
+    BadHash,
+    BadSignature,
+    DeviceRevoked,
+    DeviceUnknown,
+    DuplicateMismatch,
+    FieldProofError,
+    Gap,
+    IntegrityFailure,
+    ManifestMismatch,
+    NonceError,
+    NonceExpired,
+    NonceReused,
+    SignatureInvalid,
+    StreamClosed,
+    TooLarge,
+    UnknownStream,
+)
+from fieldproof.storage import ObjectStore
+from fieldproof.storage.tmpfiles import locked_mkstemp
+
+log = logging.getLogger(__name__)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+_STREAMS = cast(Table, Stream.__table__)
+_CHUNKS = cast(Table, StreamChunk.__table__)
+# Built once: constructing statements cost more per chunk than executing them.
+_ADVANCE = (update(_STREAMS)
+            .where(_STREAMS.c.id == bindparam("sid"), _STREAMS.c.next_seq == bindparam("seq"),
+                   _STREAMS.c.status == "open")
+            .values(next_seq=bindparam("next"), chain_head=bindparam("chain"),
+                    bytes=_STREAMS.c.bytes + bindparam("size"),
+                    last_activity=bindparam("now")))
+_ADD_CHUNK = insert(_CHUNKS)
+_STREAM_AND_DEVICE = (select(Stream, Device).join(Device, Device.id == Stream.device_id)
+                      .where(Stream.id == bindparam("sid")))
+
+
+@dataclass(frozen=True)
+class StreamParts:
+    """What a streamed capture's evidence bundle carries besides the media."""
+
+    header: str  # the signed stream header (canonical JSON)
+    header_signature: bytes
+    chunks: tuple[StreamChunk, ...]
+
+
+def chunk_key(stream_id: str, seq: int) -> str:
+    return f"streams/{stream_id}/{seq:010d}"
+
+
+def header_mismatches(header: StreamHeader, manifest: Manifest) -> list[str]:
+    """Every field the signed stream header binds that the final manifest changes.
+
+    The header was signed when recording began, before any chunk: its start
+    time, kind, format, nonce, position, device and chain link are what the
+    chunks were recorded under, so the closing manifest may not restate them.
+    """
+    h = header.data
+    problems = []
+    for field in ("kind", "nonce", "prev", "geo", "device"):
+        if manifest.data[field] != h[field]:
+            problems.append(f"{field} differs from the stream header")
+    if manifest.media_mime != h["mime"]:
+        problems.append("media.mime differs from the stream header's mime")
+    if manifest.started_at != header.started_at:
+        problems.append("captured.start differs from the stream header's started_at")
+    if manifest.ended_at < header.started_at:
+        problems.append("captured.end is before the stream header's started_at")
+    return problems
+
+
+class Streams:
+    def __init__(self, db: Database, store: ObjectStore, settings: Settings, ingest: Ingest,
+                 captures: Captures, signer: Signer, *,
+                 on_progress: Callable[[int, dict[str, Any]], None] | None = None) -> None:
+        self.db = db
+        self.captures = captures
+        self.store = store
+        self.settings = settings
+        self.ingest = ingest
+        self.signer = signer
+        self.on_progress = on_progress or (lambda _user, _event: None)
+        self._keys: dict[str, DeviceKey] = {}
+
+    # -- helpers --------------------------------------------------------------
+    def _device(self, principal: Principal, key_id: str) -> Device:
+        with self.db.reading() as s:
+            device = s.scalar(select(Device).where(Device.key_id == key_id))
+        if device is None or device.user_id != principal.user_id:
+            raise DeviceUnknown("the device key is not enrolled for this account")
+        if device.revoked_at is not None:
+            raise DeviceRevoked("this device key was revoked")
+        return device
+
+    def _key(self, device: Device) -> DeviceKey:
+        """Parsed device keys, kept: a stream verifies with the same key once per chunk."""
+        key = self._keys.get(device.key_id)
+        if key is None:
+            key = DeviceKey.from_jwk(device.jwk)
+            self._keys[device.key_id] = key
+        return key
+
+    def _verify(self, device: Device, signature_text: str, message: bytes, *,
+                fast: bool = False) -> bytes:
+        try:
+            sig = decode_signature(signature_text)
+            key = self._key(device)
+            (key.verify_fast if fast else key.verify)(sig, message)
+        except SignatureInvalid as exc:
+            raise BadSignature(exc.detail) from exc
+        return sig
+
+    def _stream(self, principal: Principal, stream_id: str) -> Stream:
+        with self.db.reading() as s:
+            stream = s.get(Stream, stream_id)
+        if stream is None or stream.user_id != principal.user_id:
+            raise UnknownStream("no such stream")
+        return stream
+
+    def bundle_parts(self, stream_id: str) -> StreamParts:
+        with self.db.reading() as s:
+            stream = s.get(Stream, stream_id)
+            assert stream is not None
+            chunks = tuple(s.scalars(select(StreamChunk)
+                                     .where(StreamChunk.stream_id == stream_id)
+                                     .order_by(StreamChunk.seq)))
+            return StreamParts(stream.header, stream.header_sig, chunks)
+
+    def state(self, stream: Stream) -> dict[str, Any]:
+        return {"stream_id": stream.id, "status": stream.status, "next_seq": stream.next_seq,
+                "last_seq": stream.next_seq - 1, "chain": stream.chain_head,
+                "bytes": stream.bytes, "capture_id": stream.capture_id,
+                "max_chunk_bytes": self.settings.stream_max_chunk_bytes}
+
+    # -- start ----------------------------------------------------------------
+    def start(self, principal: Principal, header_raw: str, signature_text: str) -> dict[str, Any]:
+        header = StreamHeader.parse(header_raw)
+        device = self._device(principal, header.key_id)
+        sig = self._verify(device, signature_text, header.canonical)
+        now = utcnow()
+        with self.db.session() as s:
+            existing = s.get(Stream, header.id)
+            if existing is not None:  # the same start sent again (a lost ack)
+                if existing.user_id != principal.user_id:
+                    raise UnknownStream("no such stream")
+                return self.state(existing)
+            nonce = s.get(Nonce, header.nonce)
+            if nonce is None or nonce.user_id != principal.user_id:
+                raise NonceError("this nonce was not issued to this account")
+            if nonce.used_at is not None:
+                raise NonceReused("this nonce was already used")
+            if nonce.expires_at < now:
+                raise NonceExpired("this nonce has expired")
+            continues = header.data.get("continues")
+            if continues is not None:
+                prior = s.get(Stream, continues)
+                if prior is None or prior.device_id != device.id:
+                    raise UnknownStream("'continues' names no stream of this device")
+            nonce.used_at = now
+            stream = Stream(id=header.id, user_id=principal.user_id, device_id=device.id,
+                            header=header.canonical.decode("utf-8"), header_sig=sig,
+                            kind=header.data["kind"], mime=header.data["mime"], status="open",
+                            next_seq=0, chain_head=header.id, bytes=0, created_at=now,
+                            last_activity=now)
+            s.add(stream)
+            s.flush()
+            log.info("stream %s started (%s)", header.id[:16], header.data["kind"])
+            return self.state(stream)
+
+    def resume(self, principal: Principal, stream_id: str) -> dict[str, Any]:
+        return self.state(self._stream(principal, stream_id))
+
+    # -- chunks -----------------------------------------------------------------
+    def chunk(self, principal: Principal, header_raw: str, signature_text: str,
+              data: bytes) -> dict[str, Any]:
+        if len(data) > self.settings.stream_max_chunk_bytes:
+            raise TooLarge(f"chunks are at most {self.settings.stream_max_chunk_bytes} bytes")
+        ch = ChunkHeader.parse(header_raw)
+        with self.db.reading() as s:  # one lock-free read for the stream and its device
+            row = s.execute(_STREAM_AND_DEVICE, {"sid": ch.data["stream"]}).first()
+        if row is None or row[0].user_id != principal.user_id:
+            raise UnknownStream("no such stream")
+        stream, device = row
+        if device.revoked_at is not None:
+            raise DeviceRevoked("this device key was revoked")
+        if stream.status != "open":
+            raise StreamClosed(f"the stream is {stream.status}", capture_id=stream.capture_id)
+        digest = hashlib.sha256(data).digest()
+        if len(data) != ch.size or digest.hex() != ch.sha256:
+            raise BadHash("the chunk's bytes do not match its signed size and SHA-256")
+        if ch.seq < stream.next_seq:
+            return self._duplicate(stream, ch)
+        if ch.seq > stream.next_seq:
+            raise Gap(f"chunk {ch.seq} arrived but {stream.next_seq} is next",
+                      next_seq=stream.next_seq)
+        expected = next_chain(bytes.fromhex(stream.chain_head), ch.seq, digest).hex()
+        if ch.chain != expected:
+            raise BadChain("the chunk's chain does not follow from the previous chunk")
+        sig = self._verify(device, signature_text, ch.canonical, fast=True)
+        if stream.bytes + len(data) > self.settings.max_upload_bytes:
+            raise TooLarge("the recording exceeds the upload limit")
+        key = chunk_key(stream.id, ch.seq)
+        self._stage(key, data)  # durable before anything is recorded or acknowledged
+        now = utcnow()
+        # Core statements, not the ORM unit of work: this runs once per chunk
+        # per recording phone (see bench/streams.py).
+        with self.db.engine.begin() as conn:
+            moved = conn.execute(_ADVANCE, {
+                "sid": stream.id, "seq": ch.seq, "next": ch.seq + 1, "chain": ch.chain,
+                "size": len(data), "now": now})
+            if moved.rowcount != 1:
+                raise Gap("the stream moved on concurrently; resume")
+            conn.execute(_ADD_CHUNK, {
+                "stream_id": stream.id, "seq": ch.seq, "size": len(data), "sha256": ch.sha256,
+                "chain": ch.chain, "header": ch.canonical.decode("utf-8"), "signature": sig,
+                "object_key": key, "received_at": now})
+        ack = self._ack(stream.id, ch.seq, ch.chain, now)
+        seconds = max(0.0, (parse_time(ch.data["at"]) - parse_time(
+            json.loads(stream.header)["started_at"])).total_seconds())
+        self.on_progress(principal.user_id, {
+            "stream_id": stream.id, "kind": stream.kind, "seq": ch.seq,
+            "chunks": ch.seq + 1, "bytes": stream.bytes + len(data), "seconds": seconds,
+            "acked_at": ack["durable_at"]})
+        return {**ack, "bytes": stream.bytes + len(data)}
+
+    def _duplicate(self, stream: Stream, ch: ChunkHeader) -> dict[str, Any]:
+        with self.db.reading() as s:
+            prior = s.get(StreamChunk, (stream.id, ch.seq))
+        if prior is None or prior.sha256 != ch.sha256 or prior.chain != ch.chain:
+            raise DuplicateMismatch(f"chunk {ch.seq} was already received with other bytes")
+        # Byte-identical resend (its ack was lost): acknowledge it again.
+        return {**self._ack(stream.id, ch.seq, prior.chain, prior.received_at),
+                "duplicate": True}
+
+    def _ack(self, stream_id: str, seq: int, chain: str, when: datetime) -> dict[str, Any]:
+        durable_at = iso(when) or ""
+        sig = self.signer.sign_statement(ack_statement(stream_id=stream_id, seq=seq,
+                                                       chain=chain, durable_at=durable_at))
+        return {"stream_id": stream_id, "seq": seq, "chain": chain, "durable_at": durable_at,
+                "server_sig": _b64(sig)}
+
+    def _stage(self, key: str, data: bytes) -> None:
+        tmp_dir: Path = self.store.tmp_dir  # type: ignore[attr-defined]
+        fd, path = locked_mkstemp(tmp_dir, "chunk-")
+        try:
+            with os.fdopen(fd, "wb") as fh:  # closing it releases the lock, after the put
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+                self.store.put_file(key, path, consume=True)
+        finally:
+            path.unlink(missing_ok=True)
+
+    # -- assembling -----------------------------------------------------------
+    def _assemble(self, stream: Stream) -> HashingSpool:
+        """Concatenate the durable chunks into a spool, re-hashing each one."""
+        spool = HashingSpool(self.store.tmp_dir)  # type: ignore[attr-defined]
+        try:
+            with self.db.session() as s:
+                chunks = s.execute(select(StreamChunk.seq, StreamChunk.sha256,
+                                          StreamChunk.object_key)
+                                   .where(StreamChunk.stream_id == stream.id)
+                                   .order_by(StreamChunk.seq)).all()
+            if [c.seq for c in chunks] != list(range(stream.next_seq)):
+                raise IntegrityFailure("stream chunks are missing from the database")
+            for seq, sha, key in chunks:
+                h = hashlib.sha256()
+                for block in self.store.iter_range(key):
+                    h.update(block)
+                    spool.write(block)
+                if h.hexdigest() != sha:
+                    raise IntegrityFailure(f"staged chunk {seq} did not read back intact")
+            spool.finish()
+        except BaseException:
+            spool.discard()
+            raise
+        return spool
+
+    def _drop_staging(self, stream_id: str, count: int) -> None:
+        for seq in range(count):
+            try:
+                self.store.delete(chunk_key(stream_id, seq))
+            except FieldProofError:
+                log.warning("could not remove staged chunk %s/%d", stream_id[:16], seq)
+
+    # -- stop -------------------------------------------------------------------
+    def stop(self, principal: Principal, stream_id: str, manifest_raw: str,
+             signature_text: str) -> CaptureRecord:
+        stream = self._stream(principal, stream_id)
+        manifest = parse_manifest(manifest_raw)
+        if stream.status == "complete" and stream.capture_id:
+            capture = self.captures.get(principal, stream.capture_id)
+            if manifest.hash != capture.manifest_hash:
+                # Not a resend of the stop that finished it: never answer ok
+                # with a capture that another manifest describes.
+                raise StreamClosed("the stream was already finished with another manifest",
+                                   capture_id=capture.id)
+            return capture
+        if stream.status != "open":
+            raise StreamClosed(f"the stream is {stream.status}", capture_id=stream.capture_id)
+        header = StreamHeader.parse(stream.header)
+        problems = header_mismatches(header, manifest)
+        want = {"id": stream.id, "chunks": stream.next_seq, "chain_head": stream.chain_head}
+        if manifest.stream != want:
+            problems.append(f"manifest 'stream' must be {want}")
+        if stream.next_seq == 0:
+            problems.append("no chunk was received")
+        if problems:
+            raise ManifestMismatch("; ".join(problems),
+                              problems=problems)
+        device = self._device(principal, header.key_id)
+        sig = self._verify(device, signature_text, manifest.canonical)
+        received_at = utcnow()
+        spool = self._assemble(stream)
+        try:
+            if spool.sha256 != manifest.media_sha256 or spool.size != manifest.media_size:
+                raise BadHash(
+                    f"the chunks concatenate to {spool.size} bytes with SHA-256 {spool.sha256}; "
+                    f"the manifest says {manifest.media_size} bytes, {manifest.media_sha256}")
+            checks = self._checks(stream, header, device, spool, complete=True,
+                                  received_at=received_at, end=manifest.ended_at)
+            result = self.ingest.record(
+                principal, device, Claim.of(manifest), sig, spool, checks,
+                received_at=received_at, sniffed=sniff_mime(spool.head), nonce_consumed=True,
+                stream_id=stream.id,
+                log_entry=capture_entry(
+                    manifest_sha256=manifest.hash, signature=sig, key_id=device.key_id,
+                    media_sha256=manifest.media_sha256, received_at=received_at,
+                    stream={"id": stream.id, "chunks": stream.next_seq,
+                            "chain_head": stream.chain_head, "partial": False}))
+        finally:
+            spool.discard()
+        self._close(stream.id, "complete", result.capture.id)
+        return result.capture
+
+    def _checks(self, stream: Stream, header: StreamHeader, device: Device,
+                spool: HashingSpool, *, complete: bool, received_at: datetime,
+                end: datetime) -> ck.CheckList:
+        with self.db.session() as s:
+            nonce = s.get(Nonce, header.nonce)
+        issued = nonce.issued_at if nonce else received_at
+        skew = timedelta(seconds=self.settings.clock_skew_seconds)
+        identity = (
+            ck.Check("schema", True, "protocol v2 stream header and chunks"),
+            ck.Check("signature", True, f"ECDSA P-256 by device {device.key_id} on the header"
+                                        f"{' and the final manifest' if complete else ''}"),
+            ck.Check("nonce", True, f"issued {iso(issued)}, used when the stream started"),
+        )
+        checks = [
+            ck.Check("stream_chain", True,
+                     f"{stream.next_seq} chunks, each signed, hash-chained to "
+                     f"{stream.chain_head}; each acknowledged only once durable"),
+            ck.Check("stream_complete", complete,
+                     "the device finished the recording and signed the whole file" if complete
+                     else f"interrupted: no chunk for {self.settings.stream_timeout_seconds} s "
+                          f"after chunk {stream.next_seq - 1}; the device's signature on "
+                          "that chunk's chain head proves every byte kept"),
+            ck.Check("media_sha256", True, spool.sha256),
+            ck.Check("media_size", True, f"{spool.size} bytes"),
+            ck.mime_check(stream.mime, sniff_mime(spool.head)),
+            ck.kind_check(stream.kind, stream.mime),
+            ck.capture_time_check(header.started_at, end, issued, received_at, skew=skew),
+        ]
+        return ck.CheckList(identity, tuple(checks))
+
+    def _close(self, stream_id: str, status: str, capture_id: str | None) -> None:
+        with self.db.session() as s:
+            stream = s.get(Stream, stream_id)
+            assert stream is not None
+            stream.status = status
+            stream.capture_id = capture_id
+            count = stream.next_seq
+        self._drop_staging(stream_id, count)
+        log.info("stream %s %s (capture %s)", stream_id[:16], status, capture_id)
+
+    # -- interrupted streams ---------------------------------------------------
+    def reap(self, now: datetime | None = None) -> int:
+        """Close every stream silent for longer than the timeout as interrupted."""
+        cutoff = (now or utcnow()) - timedelta(seconds=self.settings.stream_timeout_seconds)
+        with self.db.session() as s:
+            ids = s.scalars(select(Stream.id).where(Stream.status == "open",
+                                                    Stream.last_activity < cutoff)).all()
+        done = 0
+        for stream_id in ids:
+            with self.db.session() as s:
+                # Claim it: a chunk arriving from now on is refused (stream_closed).
+                claimed = s.execute(update(Stream)
+                                    .where(Stream.id == stream_id, Stream.status == "open",
+                                           Stream.last_activity < cutoff)
+                                    .values(status="finalizing"))
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+            try:
+                self.finalize_interrupted(stream_id)
+                done += 1
+            except Exception:
+                log.exception("could not finalize interrupted stream %s", stream_id[:16])
+                with self.db.session() as s:
+                    s.execute(update(Stream).where(Stream.id == stream_id)
+                              .values(status="open"))
+        return done
+
+    def finalize_interrupted(self, stream_id: str) -> str | None:
+        with self.db.session() as s:
+            stream = s.get(Stream, stream_id)
+            assert stream is not None
+            device = s.get(Device, stream.device_id)
+            assert device is not None
+            last = s.get(StreamChunk, (stream_id, stream.next_seq - 1))
+        if stream.next_seq == 0 or last is None:
+            self._close(stream_id, "interrupted", None)  # nothing was recorded
+            return None
+        header = StreamHeader.parse(stream.header)
+        principal = Principal(user_id=stream.user_id, email="")
+        received_at = utcnow()
+        spool = self._assemble(stream)
+        try:
+            claim = Claim(hash=stream.id, canonical=header.canonical, kind=stream.kind,
+                          nonce=header.nonce, prev=header.data["prev"],
+                          media_sha256=spool.sha256, media_size=spool.size,
+                          media_mime=stream.mime)
+            end = parse_time(json.loads(last.header)["at"])
+            checks = self._checks(stream, header, device, spool, complete=False,
+                                  received_at=received_at, end=end)
+            result = self.ingest.record(
+                principal, device, claim, stream.header_sig, spool, checks,
+                received_at=received_at, sniffed=sniff_mime(spool.head), nonce_consumed=True,
+                stream_id=stream.id, partial=True,
+                log_entry=capture_entry(
+                    manifest_sha256=stream.id, signature=stream.header_sig,
+                    key_id=device.key_id, media_sha256=spool.sha256, received_at=received_at,
+                    stream={"id": stream.id, "chunks": stream.next_seq,
+                            "chain_head": stream.chain_head, "partial": True,
+                            "last_chunk_signature": _b64(last.signature)}))
+        finally:
+            spool.discard()
+        self._close(stream_id, "interrupted", result.capture.id)
+        return result.capture.id

@@ -1,0 +1,116 @@
+"""`fieldproof serve` and `fieldproof worker`: the server's processes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fieldproof.cli.common import data_dir_option, main, settings_for
+
+
+def log_to_stderr() -> None:
+    """The server's own messages (never a token or a password) next to gunicorn's."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=256, show_default=True, type=int,
+              help="worker threads; each open stream (WebSocket) holds one")
+@click.option("--https", "use_https", is_flag=True,
+              help="serve TLS (a self-signed certificate is made on first start)")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="your own certificate (PEM) for --https")
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="its private key (PEM)")
+@data_dir_option
+def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None,
+          key_file: Path | None, data_dir: Path | None) -> None:
+    """Serve the API and the capture app (gunicorn, one process, threads)."""
+    from gunicorn.app.base import BaseApplication
+
+    from fieldproof.services import Services
+    from fieldproof.web import create_app
+
+    settings = settings_for(data_dir)
+    os.umask(0o077)  # whatever else the server writes is private too
+    log_to_stderr()
+    # Migrate and create keys once, in the master, so a broken database or
+    # data dir fails here loudly instead of in a worker boot loop.
+    Services.build(settings).close()
+    from fieldproof.cli.lan import lan_addresses, load_or_create_cert, qr_text
+
+    lan = lan_addresses() if host in ("0.0.0.0", "::") else []  # noqa: S104
+    if (cert is None) != (key_file is None):
+        raise click.UsageError("--cert and --key go together")
+    if use_https and cert is None:
+        cert, key_file = load_or_create_cert(settings.data_dir / "keys" / "tls", lan)
+    scheme = "https" if use_https else "http"
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", 1)
+            # gthread, with request heads and small bodies read in the event loop:
+            # slow clients cannot take the threads (web/worker.py).
+            self.cfg.set("worker_class", "fieldproof.web.worker.GuardedThreadWorker")
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_connections", max(1000, 8 * threads))
+            self.cfg.set("timeout", 120)
+            self.cfg.set("accesslog", "-")
+            # gunicorn's control socket has one fixed path per user: two
+            # servers on one machine would fight over it, and nothing uses it.
+            self.cfg.set("control_socket_disable", True)
+            if use_https:
+                self.cfg.set("certfile", str(cert))
+                self.cfg.set("keyfile", str(key_file))
+            # Never log request headers: they carry bearer tokens.
+            self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms')
+
+        def load(self) -> Any:
+            # Runs in the worker process, after the fork.
+            services = Services.build(settings)
+            services.start_background(sequencer=settings.sequencer == "thread")
+            return create_app(services=services)
+
+    click.echo(f"FieldProof serving {scheme}://{host}:{port}/ (data dir {settings.data_dir})",
+               err=True)
+    for addr in lan:
+        url = f"{scheme}://{addr}:{port}/"
+        click.echo(f"On a phone in the same network, open {url}", err=True)
+        click.echo(qr_text(url), err=True)
+    if lan and not use_https:
+        click.echo("Camera and location need HTTPS on a LAN address: add --https.", err=True)
+    _Server().run()
+
+
+@main.command()
+@data_dir_option
+def worker(data_dir: Path | None) -> None:
+    """Run the log sequencer as its own process (serve with FIELDPROOF_SEQUENCER=off)."""
+    import signal
+
+    from fieldproof.services import Services
+
+    os.umask(0o077)
+    log_to_stderr()
+    services = Services.build(settings_for(data_dir))
+    signal.signal(signal.SIGTERM, lambda *_: services.sequencer.stop(0))
+    services.housekeeping.start()
+    click.echo(f"sequencer running on {services.db.dialect}; log {services.log.origin}",
+               err=True)
+    try:
+        services.sequencer.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
+
+

@@ -1,0 +1,112 @@
+"""The facts a certificate states, gathered from the typed records the server has."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fieldproof.capture.records import CaptureRecord
+from fieldproof.core.checkpoint import Checkpoint
+from fieldproof.core.encoding import b64
+from fieldproof.core.manifest import iso
+from fieldproof.log.log import Receipt
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class TimestampFact:
+    """One RFC 3161 token over the capture's checkpoint."""
+
+    tsa: str
+    gen_time: str  # RFC 3339, as the receipt reports it
+    embedded: bool  # True: this server's own TSA, not an independent witness
+
+
+@dataclass(frozen=True)
+class CheckFact:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """Everything the certificate prints, and nothing it has to look up."""
+
+    capture_id: str
+    kind: str  # photo | audio | video | screen | import
+    mime: str
+    size: int  # bytes
+    media_name: str  # the file name inside the bundle's media/ folder
+    media_sha256: str  # hex
+    manifest_sha256: str  # hex
+    key_id: str  # RFC 7638 thumbprint of the device key
+    device: Mapping[str, Any]  # the manifest's "device" object
+    geo: Mapping[str, Any] | None  # the manifest's "geo": a fix, {"absent": why} or None
+    device_time_start: str | None  # manifest captured.start (the device's clock)
+    device_time_end: str | None  # manifest captured.end
+    received_at: str  # server receipt time
+    timestamps: Sequence[TimestampFact]
+    leaf_index: int
+    tree_size: int
+    checkpoint_origin: str
+    checkpoint_size: int
+    checkpoint_root: str  # base64, exactly as in checkpoint.txt
+    checks: Sequence[CheckFact]
+    verify_url: str  # <public base url>/verify?capture=<id>
+    exported_at: str
+    partial: bool = False  # an interrupted stream: what arrived, under a signed header
+    signer_root_sha256: str | None = None  # fingerprint of the CA that signs this PDF
+
+
+def verify_url(public_base_url: str, capture_id: str, media_sha256: str | None = None) -> str:
+    """The verification page for a capture (the PWA's /verify route). With the
+    media hash, anyone who scans it sees, signed out, whether and when that file
+    was anchored; the owner, signed in, also gets the receipt checked."""
+    url = f"{public_base_url.rstrip('/')}/verify?capture={quote(capture_id, safe='')}"
+    return url + (f"&sha256={media_sha256}" if media_sha256 else "")
+
+
+def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: str,
+                       public_base_url: str, exported_at: str,
+                       signer_root_sha256: str | None = None) -> CertificateFacts:
+    """Facts from the capture and its receipt, as the server has them."""
+    manifest = capture.manifest_data
+    captured = manifest.get("captured") or {}
+    geo = manifest.get("geo")
+    cp = Checkpoint.parse(receipt.checkpoint.split("\n\n", 1)[0].encode("utf-8") + b"\n")
+    return CertificateFacts(
+        capture_id=capture.id, kind=capture.kind, mime=capture.media_mime,
+        size=capture.media_size, media_name=media_name, media_sha256=capture.media_sha256,
+        manifest_sha256=capture.manifest_hash, key_id=capture.device_key_id,
+        device=dict(manifest.get("device") or {}),
+        geo=dict(geo) if isinstance(geo, Mapping) else None,
+        # a partial stream's "manifest" is its signed header: started_at, no end
+        device_time_start=captured.get("start") or manifest.get("started_at"),
+        device_time_end=captured.get("end"),
+        received_at=iso(capture.received_at) or "",
+        timestamps=tuple(TimestampFact(tsa=t.tsa, gen_time=iso(t.gen_time) or "",
+                                       embedded=t.embedded) for t in receipt.timestamps),
+        leaf_index=receipt.leaf_index, tree_size=receipt.tree_size,
+        checkpoint_origin=cp.origin, checkpoint_size=receipt.tree_size,
+        checkpoint_root=b64(receipt.checkpoint_root),
+        checks=tuple(CheckFact(c.name, c.ok, c.detail) for c in capture.checks),
+        verify_url=verify_url(public_base_url, capture.id, capture.media_sha256),
+        exported_at=exported_at, partial=capture.partial,
+        signer_root_sha256=signer_root_sha256)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+# --------------------------------------------------------------------------- text
+
+# Chinese text: a TrueType font embedded (as a subset) so every reader shows it;
+# FIELDPROOF_CJK_FONT names one, else the first of these that exists (Debian
+# fonts-wqy-microhei / -zenhei; .ci/run and docker/ install the first). Without

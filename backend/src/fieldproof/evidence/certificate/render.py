@@ -1,0 +1,478 @@
+"""Lay out a certificate's facts as an A4 PDF, every label in zh-CN and English."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import segno
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from fieldproof.bundle.layout import certificate_keywords
+from fieldproof.errors import (
+    CertificateError,
+)
+from fieldproof.evidence.certificate.facts import CertificateFacts, CheckFact
+from fieldproof.evidence.certificate.fonts import (
+    MONO,
+    SANS,
+    SANS_BOLD,
+    bi,
+    cjk_font,
+    fit,
+    markup,
+    runs,
+)
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- facts
+
+
+KIND_ZH: Final = {"photo": "照片", "audio": "录音", "video": "视频", "screen": "录屏",
+                  "import": "导入的文件"}
+GEO_ABSENT: Final = {  # the manifest's geo.absent reasons
+    "permission_denied": ("用户拒绝了定位权限", "location permission was denied"),
+    "position_unavailable": ("无法获得位置", "position unavailable"),
+    "timeout": ("定位超时", "location request timed out"),
+    "unsupported": ("设备不支持定位", "the device does not support location"),
+    "not_provided": ("未提供位置", "not provided"),
+}
+CHECK_ZH: Final = {
+    "schema": "清单格式", "signature": "设备签名", "nonce": "一次性随机数",
+    "media_sha256": "媒体哈希", "media_size": "媒体大小", "mime_sniff": "文件类型识别",
+    "kind_mime": "类别与类型一致", "capture_time": "采集时间", "device_chain": "设备采集链",
+    "exif": "EXIF 元数据", "exif_gps": "EXIF 位置", "exif_time": "EXIF 时间",
+    "stream_chain": "分块哈希链", "stream_complete": "录制完整性",
+}
+
+
+
+PAGE: Final = A4
+MARGIN: Final = 16 * mm
+CONTENT_W: Final = PAGE[0] - 2 * MARGIN
+LABEL_W: Final = 44 * mm
+PAD: Final = 4  # points of cell padding, each side
+VALUE_W: Final = CONTENT_W - LABEL_W
+QR_SIZE: Final = 34 * mm  # the modules, without the quiet zone
+QR_QUIET: Final = 4  # modules of quiet zone, as ISO/IEC 18004 asks
+SECTION_MIN: Final = 30 * mm  # room a section needs to start on this page
+
+_INK = colors.HexColor("#1a1a1a")
+_MUTED = colors.HexColor("#555555")
+_RULE = colors.HexColor("#b8b8b8")
+_BAND = colors.HexColor("#eef1f5")
+_OK = colors.HexColor("#1b7f3b")
+_BAD = colors.HexColor("#b3261e")
+_WARN = colors.HexColor("#8a5a00")
+
+
+@dataclass(frozen=True)
+class _Styles:
+    title: ParagraphStyle
+    subtitle: ParagraphStyle
+    section: ParagraphStyle
+    label: ParagraphStyle
+    value: ParagraphStyle
+    mono: ParagraphStyle
+    note: ParagraphStyle
+
+
+def _styles() -> _Styles:
+    base = ParagraphStyle("base", fontName=SANS, fontSize=8.5, leading=11, textColor=_INK)
+    return _Styles(
+        title=ParagraphStyle("title", parent=base, fontName=SANS_BOLD, fontSize=19,
+                             leading=24),
+        subtitle=ParagraphStyle("subtitle", parent=base, fontSize=9.5, leading=13,
+                                textColor=_MUTED),
+        section=ParagraphStyle("section", parent=base, fontName=SANS_BOLD, fontSize=10.5,
+                               leading=14, spaceBefore=7, spaceAfter=3),
+        label=ParagraphStyle("label", parent=base, textColor=_MUTED),
+        value=base,
+        mono=ParagraphStyle("mono", parent=base, fontName=MONO, fontSize=8.2, leading=10.5),
+        note=ParagraphStyle("note", parent=base, fontSize=7.8, leading=10, textColor=_MUTED),
+    )
+
+
+class QrCode(Flowable):  # type: ignore[misc]  # untyped base
+    """A QR code drawn as vector squares, linked to the URL it encodes.
+
+    The link rectangle is exactly the module area (quiet zone outside it), so
+    a reader can find the code from the annotation alone, which the tests do.
+    """
+
+    def __init__(self, url: str, size: float = QR_SIZE) -> None:
+        super().__init__()
+        self.url = url
+        self.matrix = qr_matrix(url)
+        self.size = size
+        self.module = size / len(self.matrix)
+        self.quiet = QR_QUIET * self.module
+        self.width = self.height = size + 2 * self.quiet
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        c: Canvas = self.canv
+        n, m, q = len(self.matrix), self.module, self.quiet
+        c.saveState()
+        c.setFillColor(colors.white)
+        c.rect(0, 0, self.width, self.height, stroke=0, fill=1)
+        c.setFillColor(colors.black)
+        for row, bits in enumerate(self.matrix):
+            y = q + (n - 1 - row) * m
+            col = 0
+            while col < n:  # one rectangle per horizontal run: fewer, seamless shapes
+                if not bits[col]:
+                    col += 1
+                    continue
+                start = col
+                while col < n and bits[col]:
+                    col += 1
+                c.rect(q + start * m, y, (col - start) * m, m, stroke=0, fill=1)
+        c.restoreState()
+        c.linkURL(self.url, (q, q, q + self.size, q + self.size), relative=1, thickness=0)
+
+
+def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR modules for ``url`` (dark = True), no quiet zone, row 0 at the top."""
+    qr = segno.make(url, error="m", micro=False)
+    return tuple(tuple(bool(b) for b in row) for row in qr.matrix)
+
+
+def _size_text(n: int) -> str:
+    units = ("KiB", "MiB", "GiB", "TiB")
+    if n < 1024:
+        return f"{n:,} 字节 / bytes"
+    exp = min(int(math.log(n, 1024)), len(units))
+    return f"{n:,} 字节 / bytes ({n / 1024 ** exp:.1f} {units[exp - 1]})"
+
+
+def _local_time(t: str | None, tz: object) -> str | None:
+    """``t`` in the device's own time zone, when both parse: what its clock showed."""
+    if not t or not isinstance(tz, str) or not tz:
+        return None
+    try:
+        return datetime.fromisoformat(t.replace("Z", "+00:00")).astimezone(ZoneInfo(tz)) \
+            .isoformat(timespec="seconds")
+    except (ValueError, ZoneInfoNotFoundError, OSError):
+        return None
+
+
+def _geo_rows(geo: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    if geo is None:
+        return [(bi("坐标", "Coordinates"),
+                 bi("无位置信息：签名清单未记录位置", "no location: the signed manifest "
+                     "records none"))]
+    if "absent" in geo:
+        why = str(geo["absent"])
+        zh, en = GEO_ABSENT.get(why, (why, why))
+        return [(bi("坐标", "Coordinates"),
+                 f"无位置信息 / no location — {zh} / {en} ({why})")]
+    rows = [(bi("坐标", "Coordinates") + " (WGS 84)",
+             f"{float(geo['lat']):.6f}, {float(geo['lon']):.6f}"),
+            (bi("精度", "Accuracy"), f"± {float(geo['accuracy']):g} m")]
+    if geo.get("altitude") is not None:
+        alt = f"{float(geo['altitude']):g} m"
+        if geo.get("altitude_accuracy") is not None:
+            alt += f" ± {float(geo['altitude_accuracy']):g} m"
+        rows.append((bi("海拔", "Altitude"), alt))
+    if geo.get("fixed_at"):
+        rows.append((bi("定位时间 (设备时钟)", "Fix time (device clock)"), str(geo["fixed_at"])))
+    rows.append((bi("来源", "Source"),
+                 bi("设备签名清单中的定位结果，由设备报告", "the fix in the device-signed "
+                     "manifest, as the device reported it")))
+    return rows
+
+
+def _device_rows(facts: CertificateFacts) -> list[tuple[str, str, bool]]:
+    d = facts.device
+    rows: list[tuple[str, str, bool]] = [
+        (bi("设备密钥 ID", "Device key ID") + " (RFC 7638)", facts.key_id, True)]
+    if d.get("key_id") and d.get("key_id") != facts.key_id:
+        rows.append((bi("清单中的密钥 ID", "Key ID in manifest"), str(d["key_id"]), True))
+    for key, zh, en in (("platform", "平台", "Platform"),
+                        ("app_version", "应用版本", "App version"),
+                        ("timezone", "时区", "Time zone"), ("language", "语言", "Language"),
+                        ("user_agent", "用户代理", "User agent")):
+        if d.get(key):
+            rows.append((bi(zh, en), str(d[key]), False))
+    screen = d.get("screen")
+    if isinstance(screen, Mapping) and screen.get("width"):
+        text = f"{screen.get('width')} × {screen.get('height')}"
+        if screen.get("pixel_ratio"):
+            text += f" @ {screen['pixel_ratio']}x"
+        rows.append((bi("屏幕", "Screen"), text, False))
+    hints = d.get("ua_hints")
+    if isinstance(hints, Mapping) and hints:
+        text = "; ".join(f"{k}={', '.join(map(str, v)) if isinstance(v, list) else v}"
+                         for k, v in sorted(hints.items()) if v not in (None, "", []))
+        if text:
+            rows.append((bi("客户端提示", "UA client hints"), text, False))
+    return rows
+
+
+def _time_rows(facts: CertificateFacts) -> list[tuple[str, str]]:
+    tz = facts.device.get("timezone")
+    rows: list[tuple[str, str]] = []
+    for t, zh, en in ((facts.device_time_start, "采集开始 (设备时钟)",
+                       "Capture start (device clock)"),
+                      (facts.device_time_end, "采集结束 (设备时钟)", "Capture end (device clock)")):
+        if t:
+            local = _local_time(t, tz)
+            rows.append((bi(zh, en), t + (f"\n= {local} ({tz})" if local else "")))
+    if not facts.device_time_start:
+        rows.append((bi("采集时间 (设备时钟)", "Capture time (device clock)"),
+                     bi("签名清单未记录", "not recorded in the signed header")))
+    rows.append((bi("服务器接收时间", "Server receipt time"), facts.received_at))
+    for ts in facts.timestamps:
+        if ts.embedded:
+            label = bi("时间戳 — 内置 TSA", "Timestamp — embedded TSA")
+            who = bi("本服务器自有的 TSA，不是独立见证",
+                      "this server's own TSA, not an independent witness")
+        else:
+            label = bi("时间戳 — 外部 TSA", "Timestamp — external TSA")
+            who = bi("独立的第三方时间戳机构", "an independent time-stamp authority")
+        rows.append((label, f"{ts.gen_time or '?'}\nTSA: {ts.tsa}\n{who}"))
+    if not facts.timestamps:
+        rows.append((bi("时间戳", "Timestamps"), bi("无", "none")))
+    rows.append((bi("证书生成时间", "Certificate issued"), facts.exported_at))
+    return rows
+
+
+def _kv_table(rows: Sequence[tuple[str, str, bool]], st: _Styles) -> Table:
+    """Two columns, label | value; ``mono`` values (hashes, ids) in Courier, cut to fit."""
+    inner = VALUE_W - 2 * PAD
+    data = []
+    for label, value, mono in rows:
+        style = st.mono if mono else st.value
+        font = MONO if mono else SANS
+        data.append([Paragraph(markup(label), st.label),
+                     Paragraph(fit(value, inner, font, style.fontSize), style)])
+    table = Table(data, colWidths=[LABEL_W, VALUE_W], hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), PAD), ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.3, _RULE),
+        ("BACKGROUND", (0, 0), (0, -1), _BAND),
+    ]))
+    return table
+
+
+def _checks_table(checks: Sequence[CheckFact], st: _Styles) -> Table:
+    name_w, result_w = 52 * mm, 24 * mm
+    detail_w = CONTENT_W - name_w - result_w
+    head = [Paragraph(markup(bi("检查项", "Check")), st.label),
+            Paragraph(markup(bi("结果", "Result")), st.label),
+            Paragraph(markup(bi("详情", "Detail")), st.label)]
+    data: list[list[Paragraph]] = [head]
+    for i, c in enumerate(checks, start=1):
+        zh = CHECK_ZH.get(c.name)
+        name = f"{zh} / {c.name}" if zh else c.name
+        result = "通过 / pass" if c.ok else "未通过 / FAIL"
+        # Paragraph text takes its colour from the style, not from the table.
+        result_style = ParagraphStyle(f"result{i}", parent=st.value,
+                                      textColor=_OK if c.ok else _BAD)
+        data.append([Paragraph(fit(name, name_w - 2 * PAD, SANS, 8.5), st.value),
+                     Paragraph(markup(result, SANS_BOLD), result_style),
+                     Paragraph(fit(c.detail, detail_w - 2 * PAD, SANS, 8.5), st.value)])
+    if not checks:
+        data.append([Paragraph(markup(bi("无记录", "none recorded")), st.value),
+                     Paragraph("", st.value), Paragraph("", st.value)])
+    table = Table(data, colWidths=[name_w, result_w, detail_w], hAlign="LEFT", repeatRows=1)
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), PAD), ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("BACKGROUND", (0, 0), (-1, 0), _BAND),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.3, _RULE),
+    ]))
+    return table
+
+
+def _section(title_zh: str, title_en: str, body: Flowable, st: _Styles) -> list[Flowable]:
+    # A heading never ends a page (CondPageBreak), but a long section may run
+    # on to the next one, row by row, rather than leave half a page empty.
+    return [CondPageBreak(SECTION_MIN),
+            Paragraph(markup(bi(title_zh, title_en), SANS_BOLD), st.section), body]
+
+
+def _summary(facts: CertificateFacts) -> str:
+    """One line a reader takes in at a glance: what, when (device clock), where."""
+    kind_zh = KIND_ZH.get(facts.kind)
+    what = f"{kind_zh} / {facts.kind}" if kind_zh else facts.kind
+    when = facts.device_time_start or facts.received_at
+    geo = facts.geo
+    if geo is not None and "lat" in geo and "lon" in geo:
+        where = f"{float(geo['lat']):.5f}, {float(geo['lon']):.5f}"
+    else:
+        where = bi("无位置", "no location")
+    return f"{what} · {when} · {where}"
+
+
+def _header(facts: CertificateFacts, st: _Styles) -> Table:
+    failed = [c for c in facts.checks if not c.ok]
+    if failed:
+        verdict = (f"{len(failed)} 项检查未通过 / {len(failed)} check(s) failed: "
+                   + ", ".join(c.name for c in failed))
+        verdict_color = _BAD
+    else:
+        verdict = bi(f"全部 {len(facts.checks)} 项检查通过",
+                      f"all {len(facts.checks)} checks passed")
+        verdict_color = _OK
+    left: list[Flowable] = [
+        Paragraph(markup(bi("存证证书", "Evidence Certificate"), SANS_BOLD), st.title),
+        Paragraph(markup("FieldProof — " + bi("设备签名、服务器核验、透明日志锚定",
+                                               "device-signed, server-checked, anchored "
+                                               "in a transparency log")), st.subtitle),
+        Spacer(1, 4),
+        Paragraph(markup(bi("采集编号", "Capture ID") + ": ") + f'<font name="{MONO}">'
+                  + escape(facts.capture_id) + "</font>", st.value),
+        Paragraph(markup(_summary(facts)), st.value),
+        Paragraph(markup(bi("日志索引", "Log index") + f": {facts.leaf_index} · "
+                          + bi("检查点", "checkpoint") + f": {facts.checkpoint_origin} "
+                          + f"@ {facts.checkpoint_size}"), st.value),
+        Spacer(1, 3),
+        Paragraph(markup(verdict, SANS_BOLD),
+                  ParagraphStyle("verdict", parent=st.value, textColor=verdict_color)),
+    ]
+    if facts.partial:
+        left.append(Paragraph(markup(bi(
+            "中断的录制：只包含服务器实际收到的部分，由设备签名的录制头约束",
+            "interrupted recording: only what the server received, bound by the "
+            "device-signed stream header")),
+            ParagraphStyle("partial", parent=st.value, textColor=_WARN)))
+    qr = QrCode(facts.verify_url)
+    right = [qr, Paragraph(markup(bi("扫码验证", "Scan to verify")),
+                           ParagraphStyle("cap", parent=st.note, alignment=1))]
+    table = Table([[left, right]], colWidths=[CONTENT_W - qr.width - 4, qr.width + 4],
+                  hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("LINEBELOW", (0, 0), (-1, -1), 1.2, _INK),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+    ]))
+    return table
+
+
+def _story(facts: CertificateFacts, st: _Styles) -> list[Flowable]:
+    kind_zh = KIND_ZH.get(facts.kind)
+    what: list[tuple[str, str, bool]] = [
+        (bi("类别", "Kind"), f"{kind_zh} / {facts.kind}" if kind_zh else facts.kind, False),
+        (bi("媒体类型", "MIME type"), facts.mime, False),
+        (bi("大小", "Size"), _size_text(facts.size), False),
+        (bi("文件名", "File name"), facts.media_name, False),
+        (bi("采集编号", "Capture ID"), facts.capture_id, True),
+    ]
+    integrity: list[tuple[str, str, bool]] = [
+        (bi("媒体 SHA-256", "Media SHA-256"), facts.media_sha256, True),
+        (bi("清单 SHA-256", "Manifest SHA-256"), facts.manifest_sha256, True),
+        (bi("日志索引", "Log index (leaf_index)"), str(facts.leaf_index), True),
+        (bi("树大小", "Tree size"), str(facts.tree_size), True),
+        (bi("检查点来源", "Checkpoint origin"), facts.checkpoint_origin, True),
+        (bi("检查点大小", "Checkpoint size"), str(facts.checkpoint_size), True),
+        (bi("检查点根哈希 (base64)", "Checkpoint root hash (base64)"),
+         facts.checkpoint_root, True),
+    ]
+    how = bi("扫描二维码或打开以下网址，在浏览器中核验本次采集的日志收据：",
+              "Scan the QR code or open this address to check this capture's log receipt "
+              "in a browser:")
+    signer = [
+        bi("证据包可离线核验：fieldproof verify 证据包.zip，或按包内 VERIFY.md 使用 sha256sum 与 "
+            "openssl。", "The evidence bundle verifies offline: fieldproof verify BUNDLE.zip, "
+            "or sha256sum and openssl as its VERIFY.md describes."),
+        bi("本 PDF 由 FieldProof 服务器签名 (PAdES，附 RFC 3161 签名时间戳)；PDF 阅读器或 "
+            "pdfsig 可检查其未被修改。",
+            "This PDF is signed by the FieldProof server (PAdES, with an RFC 3161 signature "
+            "timestamp); a PDF reader or pdfsig shows whether it was modified."),
+        bi("内置 TSA 是本服务器自己的时间戳机构，只证明本服务器的时钟；外部 TSA 才是独立见证。",
+            "The embedded TSA is this server's own time-stamp authority and attests only "
+            "this server's clock; external TSAs are the independent witnesses."),
+        bi("设备时钟、设备信息与位置由采集设备报告并签名，服务器未能独立证实。",
+            "Device clock, device details and location are reported and signed by the "
+            "capturing device; the server cannot independently confirm them."),
+    ]
+    verify_rows: list[tuple[str, str, bool]] = [
+        (bi("核验网址", "Verification URL"), facts.verify_url, True)]
+    if facts.signer_root_sha256:
+        verify_rows.append((bi("签名根证书 SHA-256", "Signer root CA SHA-256"),
+                            facts.signer_root_sha256, True))
+    return [
+        _header(facts, st),
+        *_section("采集内容", "What was captured", _kv_table(what, st), st),
+        *_section("设备与密钥", "Device and key", _kv_table(_device_rows(facts), st), st),
+        *_section("地点", "Where",
+                  _kv_table([(k, v, False) for k, v in _geo_rows(facts.geo)], st), st),
+        *_section("时间", "When",
+                  _kv_table([(k, v, False) for k, v in _time_rows(facts)], st), st),
+        *_section("完整性与日志", "Integrity and log", _kv_table(integrity, st), st),
+        *_section("服务器检查", "Server checks", _checks_table(facts.checks, st), st),
+        *_section("如何核验", "How to verify",
+                  Paragraph(fit(how, CONTENT_W, SANS, 8.5), st.value), st),
+        _kv_table(verify_rows, st), Spacer(1, 4),
+        *[Paragraph(fit(s, CONTENT_W, SANS, 7.8), st.note) for s in signer],
+    ]
+
+
+def render_certificate(facts: CertificateFacts) -> bytes:
+    """The unsigned certificate PDF for ``facts``."""
+    cjk_font()  # registered once, before layout measures text
+    st = _styles()
+    buf = io.BytesIO()
+    footer = bi("FieldProof 存证证书", "evidence certificate") + f" · {facts.capture_id}"
+
+    def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+        # drawString does not switch fonts per character: the footer's CJK part
+        # is drawn in STSong, the rest in Helvetica, run by run.
+        canvas.saveState()
+        canvas.setFillColor(_MUTED)
+        x, y = MARGIN, MARGIN / 2
+        for cjk, run in runs(footer + f" · 第 {doc.page} 页 / page {doc.page}"):
+            font = cjk_font() if cjk else SANS
+            canvas.setFont(font, 7)
+            canvas.drawString(x, y, run)
+            x += pdfmetrics.stringWidth(run, font, 7)
+        canvas.restoreState()
+
+    doc = SimpleDocTemplate(
+        buf, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+        bottomMargin=MARGIN, title=f"FieldProof 存证证书 / Evidence certificate {facts.capture_id}",
+        author="FieldProof", subject=f"capture {facts.capture_id}, media sha256 "
+        f"{facts.media_sha256}", creator="FieldProof", lang="zh-CN",
+        # Machine-readable binding to the capture, inside the signed bytes: the
+        # offline verifier (core/bundle.py) refuses a certificate about another one.
+        keywords=certificate_keywords(facts.capture_id, facts.manifest_sha256,
+                                      facts.media_sha256))
+    try:
+        doc.build(_story(facts, st), onFirstPage=on_page, onLaterPages=on_page)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CertificateError(f"cannot lay out the certificate: {exc}") from exc
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- signing
+

@@ -1,0 +1,233 @@
+"""Evidence bundles: one zip that proves a capture with no server (core/bundle.py).
+
+The zip is written to an anonymous temporary file (gone once closed), the media
+streamed into it from the object store block by block, never held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import logging
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from fieldproof.accounts.accounts import Accounts, Principal
+from fieldproof.bundle import layout as b
+from fieldproof.capture.records import CaptureRecord
+from fieldproof.capture.repository import Captures
+from fieldproof.capture.streams import StreamParts, Streams
+from fieldproof.core.canonical import canonicalize
+from fieldproof.core.encoding import b64, b64url_encode
+from fieldproof.core.formats import extension
+from fieldproof.core.keys import DeviceKey
+from fieldproof.core.manifest import iso
+from fieldproof.db.models import utcnow
+from fieldproof.errors import PublicUrlRequired
+from fieldproof.evidence.certificate import facts_from_records, make_certificate
+from fieldproof.evidence.derived import Deriver
+from fieldproof.evidence.identity import ServerIdentity
+from fieldproof.evidence.verify_md import verify_md
+from fieldproof.log.custody import SYSTEM, Custody, Origin
+from fieldproof.log.log import Receipt, TransparencyLog, node_getter
+from fieldproof.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+def media_file_name(manifest: dict[str, Any], mime: str) -> str:
+    name = (manifest.get("media") or {}).get("name")
+    if isinstance(name, str) and name.strip():
+        return b.safe_name(name, default="original")
+    return "original" + extension(mime)
+
+
+@dataclass
+class Bundle:
+    """A finished bundle: an open anonymous temp file, its size and a download name."""
+
+    file: IO[bytes]
+    size: int
+    filename: str
+
+    def iter_and_close(self, block: int = 1 << 20) -> Iterator[bytes]:
+        try:
+            self.file.seek(0)
+            while data := self.file.read(block):
+                yield data
+        finally:
+            self.file.close()
+
+
+def qr_base(request_url: str) -> str:
+    """The request's own base URL, if it can be the certificate's QR link.
+
+    The Host header is the client's to choose: a signed certificate must not
+    link wherever a caller says. Without FIELDPROOF_PUBLIC_URL only an IP
+    address or localhost (a LAN or development server) is taken from it.
+    """
+    host = (urlsplit(request_url).hostname or "").strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost":
+            raise PublicUrlRequired(
+                "set FIELDPROOF_PUBLIC_URL: the certificate's QR code needs this server's "
+                f"public address, and the request's host {host!r} is not proof of it") from None
+    return request_url.rstrip("/")
+
+
+class Exporter:
+    def __init__(self, captures: Captures, streams: Streams, accounts: Accounts,
+                 log: TransparencyLog, store: ObjectStore, custody: Custody, deriver: Deriver,
+                 identity: ServerIdentity, tmp_dir: Path | None = None,
+                 public_url: str | None = None) -> None:
+        self.captures = captures
+        self.streams = streams
+        self.accounts = accounts
+        self.log = log
+        self.store = store
+        self.custody = custody
+        self.deriver = deriver
+        self.identity = identity
+        self.tmp_dir = tmp_dir
+        self.public_url = public_url
+
+    def export(self, principal: Principal, capture_id: str, *,
+               origin: Origin = SYSTEM, base_url: str = "http://127.0.0.1:8000") -> Bundle:
+        """``base_url``: where the request came to; the certificate's QR code links
+        there unless FIELDPROOF_PUBLIC_URL says otherwise."""
+        base = self.public_url or qr_base(base_url)
+        capture = self.captures.get(principal, capture_id)  # 404 unless the caller's
+        receipt = self.log.receipt(capture_id)  # 409 not_anchored before a timestamp
+        media_name = b.MEDIA_DIR + media_file_name(capture.manifest_data, capture.media_mime)
+        # The signed certificate first: if no TSA can stamp it, fail before
+        # anything is recorded (503 certificate_timestamp_unavailable).
+        certificate = make_certificate(
+            facts_from_records(capture, receipt, media_name=media_name, public_base_url=base,
+                               exported_at=iso(utcnow()) or ""),
+            self.identity.get("pdf"), self.log.tsas,
+            on_fallback=lambda name, why: log.warning("TSA %s did not stamp a certificate: %s",
+                                                      name, why))
+        # The export is itself a custody event. The bundle lists it (as not yet
+        # in the log), and it is committed only once the bundle is written: an
+        # export that fails (the store down, the original missing) is not one.
+        export_event = self.custody.prepare(principal, capture, "export", origin=origin)
+        info = self.log.info()
+        latest = self.log.latest_checkpoint()
+        lines = self.custody.bundle_lines(capture.id, latest.size, node_getter)
+        if export_event is not None:
+            lines.append({"record": export_event.record.decode("utf-8"), "leaf_index": None})
+        custody = {
+            "lines": lines,
+            "checkpoint": latest.note,
+            "consistency": {"first": receipt.tree_size, "second": latest.size,
+                            "consistency_proof": self.log.consistency(
+                                receipt.tree_size, latest.size)["consistency_proof"]},
+        }
+        device_jwk = self.accounts.device_jwk(capture.device_id)
+        stream = self.streams.bundle_parts(capture.stream_id) if capture.stream_id else None
+        if self.tmp_dir is not None:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        fh = tempfile.TemporaryFile(dir=self.tmp_dir)  # noqa: SIM115 - closed by Bundle
+        try:
+            self._write(fh, capture, device_jwk, receipt, info, stream, custody,
+                        certificate, media_name)
+            size = fh.seek(0, 2)
+            if export_event is not None:
+                self.custody.commit(export_event)
+        except BaseException:
+            fh.close()
+            raise
+        return Bundle(fh, size, f"fieldproof-{capture.id}.zip")
+
+    # -----------------------------------------------------------------------
+    def _write(self, fh: IO[bytes], capture: CaptureRecord, device_jwk: dict[str, Any],
+               receipt: Receipt, info: dict[str, Any], stream: StreamParts | None,
+               custody: dict[str, Any], certificate: bytes, media_name: str) -> None:
+        now = utcnow()
+        stamp = now.timetuple()[:6]
+        digests: dict[str, str] = {}
+
+        with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
+            def put(name: str, data: bytes) -> None:
+                zi = zipfile.ZipInfo(name, date_time=stamp)  # type: ignore[arg-type]
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                zi.external_attr = 0o644 << 16
+                zf.writestr(zi, data)
+                digests[name] = hashlib.sha256(data).hexdigest()
+
+            put(b.MANIFEST, capture.manifest.encode("utf-8"))
+            put(b.SIGNATURE, capture.signature)
+            put(b.DEVICE_KEY, canonicalize(DeviceKey.from_jwk(device_jwk).jwk))
+
+            zi = zipfile.ZipInfo(media_name, date_time=stamp)  # type: ignore[arg-type]
+            zi.compress_type = zipfile.ZIP_STORED
+            zi.external_attr = 0o644 << 16
+            digest = hashlib.sha256()
+            with zf.open(zi, "w", force_zip64=True) as out:
+                for block in self.store.iter_range(capture.object_key):
+                    digest.update(block)
+                    out.write(block)
+            digests[media_name] = digest.hexdigest()
+
+            derived = self.deriver.bundle_copies(capture)
+            for name, data in derived.items():
+                put(f"{b.DERIVED_DIR}{name}", data)
+
+            if stream is not None:
+                put(b.CHUNKS, canonicalize({
+                    "stream_header": stream.header,
+                    "header_signature": b64url_encode(stream.header_signature),
+                    "chunks": [{"seq": c.seq, "size": c.size, "sha256": c.sha256,
+                                "chain": c.chain, "header": c.header,
+                                "signature": b64url_encode(c.signature)}
+                               for c in stream.chunks]}))
+
+            put(b.LOG_ENTRY, receipt.entry.encode("utf-8"))
+            put(b.RECEIPT, (json.dumps({
+                "origin": receipt.origin, "leaf_index": receipt.leaf_index,
+                "tree_size": receipt.tree_size, "leaf_hash": b64(receipt.leaf_hash),
+                "inclusion_proof": [b64(p) for p in receipt.inclusion_proof]},
+                indent=2) + "\n").encode())
+            note = receipt.checkpoint.encode("utf-8")
+            put(b.CHECKPOINT, note)
+            put(b.LOG_VKEY, (info["vkey"] + "\n").encode())
+
+            chains = {t["name"]: t.get("chain_pem") or [] for t in info.get("tsa", [])}
+            embedded = {t["name"] for t in info.get("tsa", []) if t.get("embedded")}
+            tsa_files: list[tuple[str, str, bool, str]] = []
+            used: set[str] = set()
+            for t in receipt.timestamps:
+                stem = b.safe_name(t.tsa, default="tsa")
+                base, n = stem, 2
+                while stem in used:
+                    stem, n = f"{base}-{n}", n + 1
+                used.add(stem)
+                put(f"{b.TIMESTAMP_DIR}{stem}.tsr", t.token)
+                chain = chains.get(t.tsa, [])
+                if chain:
+                    put(f"{b.TSA_KEY_DIR}{stem}.pem", "".join(chain).encode())
+                tsa_files.append((stem, t.tsa, t.tsa in embedded or t.embedded,
+                                  iso(t.gen_time) or ""))
+
+            put(b.CERTIFICATE, certificate)
+            put(b.SERVER_CA, self.identity.get("pdf").root_pem)
+            put(b.CUSTODY, b"".join(canonicalize(line) + b"\n"
+                                    for line in custody["lines"]))
+            put(b.CUSTODY_CHECKPOINT, custody["checkpoint"].encode("utf-8"))
+            put(b.CUSTODY_CONSISTENCY, canonicalize(custody["consistency"]))
+            put(b.README, verify_md(capture=capture, media_name=media_name,
+                                    origin=receipt.origin, tsas=tsa_files,
+                                    stream=stream is not None, exported=now,
+                                    derived=sorted(derived)).encode())
+            sums = b.sums_text(digests)
+            zi = zipfile.ZipInfo(b.SUMS, date_time=stamp)  # type: ignore[arg-type]
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zf.writestr(zi, sums)

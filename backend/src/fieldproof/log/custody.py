@@ -1,0 +1,184 @@
+"""Chain of custody: every read of a capture and every status change is an event,
+kept in full in the database and appended as its own leaf to the transparency log.
+
+An event is written (and committed) before the read it records is served, so
+no read goes unrecorded; its leaf is anchored by the sequencer like any other.
+The full record (who, from where) stays private; the leaf commits to its hash
+(core/logentry.py). The evidence bundle carries the records and their proofs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fieldproof.accounts.accounts import Principal
+from fieldproof.core import merkle
+from fieldproof.core.canonical import parse_json
+from fieldproof.core.logentry import custody_entry, custody_record
+from fieldproof.db import CustodyEvent, Database, LogEntry
+from fieldproof.db.models import utcnow
+
+MAX_USER_AGENT = 256
+
+
+class CaptureRef(Protocol):
+    """What custody needs to know of a capture (a row or a CaptureRecord)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def manifest_hash(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, as the web layer saw it."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.ip:
+            out["ip"] = self.ip
+        if self.user_agent:
+            out["user_agent"] = self.user_agent[:MAX_USER_AGENT]
+        return out
+
+
+SYSTEM = Origin()
+
+
+def add_event(s: Session, capture: CaptureRef, event: str, *, actor: dict[str, Any],
+              origin: Origin, detail: dict[str, Any] | None = None,
+              at: datetime | None = None) -> CustodyEvent:
+    """Add one event and its queued log leaf to the session's transaction."""
+    return add_prepared(s, prepare_event(capture, event, actor=actor, origin=origin,
+                                         detail=detail, at=at))
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """A custody record made before the read it describes is complete."""
+
+    capture_id: str
+    event: str
+    at: datetime
+    record: bytes  # canonical JSON, exactly as it will be kept and proven
+    actor: dict[str, Any]
+
+
+def prepare_event(capture: CaptureRef, event: str, *, actor: dict[str, Any], origin: Origin,
+                  detail: dict[str, Any] | None = None,
+                  at: datetime | None = None) -> PreparedEvent:
+    at = at or utcnow()
+    record = custody_record(capture_id=capture.id, manifest_sha256=capture.manifest_hash,
+                            event=event, at=at, actor=actor, origin=origin.as_dict(),
+                            detail=detail or {}, salt=secrets.token_hex(16))
+    return PreparedEvent(capture.id, event, at, record, actor)
+
+
+def add_prepared(s: Session, ev: PreparedEvent) -> CustodyEvent:
+    entry = LogEntry.for_data(kind="custody", capture_id=ev.capture_id,
+                              data=custody_entry(ev.record))
+    s.add(entry)
+    s.flush()  # assigns entry.seq
+    row = CustodyEvent(capture_id=ev.capture_id, event=ev.event,
+                       record=ev.record.decode("utf-8"), at=ev.at, entry_seq=entry.seq)
+    s.add(row)
+    return row
+
+
+def actor_of(principal: Principal) -> dict[str, Any]:
+    return {"user_id": principal.user_id, "email": principal.email}
+
+
+class Custody:
+    # Repeated reads of one kind by one account within this many seconds are one
+    # event (the first): a video player's range requests, an app polling for a
+    # status. Without it every read would be a log leaf, a checkpoint and a call
+    # to each TSA, which any signed-in user could drive in a loop.
+    COALESCE_SECONDS = 60.0
+
+    def __init__(self, db: Database, on_new: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.on_new = on_new or (lambda: None)
+
+    def record(self, principal: Principal, capture: CaptureRef, event: str, *,
+               origin: Origin, detail: dict[str, Any] | None = None) -> None:
+        """Record a read by ``principal`` (already authorized) and commit it."""
+        prepared = self.prepare(principal, capture, event, origin=origin, detail=detail)
+        if prepared is not None:
+            self.commit(prepared)
+
+    def prepare(self, principal: Principal, capture: CaptureRef, event: str, *,
+                origin: Origin, detail: dict[str, Any] | None = None) -> PreparedEvent | None:
+        """The record of a read about to happen, or None if a recent one already
+        covers it (the same account, the same kind of read, within COALESCE_SECONDS)."""
+        actor = actor_of(principal)
+        with self.db.reading() as s:
+            since = utcnow() - timedelta(seconds=self.COALESCE_SECONDS)
+            recent = s.scalars(select(CustodyEvent.record).where(
+                CustodyEvent.capture_id == capture.id, CustodyEvent.event == event,
+                CustodyEvent.at >= since)).all()
+        if any(parse_json(r.encode("utf-8")).get("actor") == actor for r in recent):
+            return None
+        return prepare_event(capture, event, actor=actor, origin=origin, detail=detail)
+
+    def commit(self, prepared: PreparedEvent) -> None:
+        with self.db.session() as s:
+            add_prepared(s, prepared)
+        self.on_new()
+
+    def timeline(self, capture: CaptureRef) -> list[dict[str, Any]]:
+        """The capture's custody events in log order, with their log positions.
+
+        Log order is the order of the queued leaves (``entry_seq``), which the
+        sequencer keeps; event times can interleave across concurrent requests.
+        """
+        with self.db.reading() as s:
+            rows = s.execute(select(CustodyEvent, LogEntry.leaf_index)
+                             .join(LogEntry, LogEntry.seq == CustodyEvent.entry_seq)
+                             .where(CustodyEvent.capture_id == capture.id)
+                             .order_by(CustodyEvent.entry_seq)).all()
+        out = []
+        for ev, leaf_index in rows:
+            rec = parse_json(ev.record.encode("utf-8"))
+            out.append({"event": ev.event, "at": rec["at"], "actor": rec["actor"],
+                        "origin": rec["origin"], "detail": rec["detail"],
+                        "leaf_index": leaf_index})
+        return out
+
+    def bundle_lines(self, capture_id: str, tree_size: int | None,
+                     getter: Callable[[Session], merkle.GetNodes]) -> list[dict[str, Any]]:
+        """custody.jsonl: each record with its leaf index and, when the leaf is
+        inside ``tree_size``, its inclusion proof to that tree."""
+        with self.db.reading() as s:
+            rows = s.execute(select(CustodyEvent.record, LogEntry.leaf_index)
+                             .join(LogEntry, LogEntry.seq == CustodyEvent.entry_seq)
+                             .where(CustodyEvent.capture_id == capture_id)
+                             .order_by(CustodyEvent.entry_seq)).all()
+            nodes = getter(s)
+            lines = []
+            for record, leaf_index in rows:
+                line: dict[str, Any] = {"record": record, "leaf_index": leaf_index}
+                if leaf_index is not None and tree_size is not None and leaf_index < tree_size:
+                    line["inclusion_proof"] = [
+                        _b64(p) for p in merkle.inclusion_proof(leaf_index, tree_size, nodes)]
+                lines.append(line)
+        return lines
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()

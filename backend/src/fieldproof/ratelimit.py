@@ -1,0 +1,107 @@
+"""Rate limits: the one home of every limit the server enforces.
+
+- :class:`RateLimit`: at most N events per key in a moving window, on the
+  maintained ``limits`` library (sign-in failures). Its storage is in memory
+  by default; a Redis URI shares it across processes.
+- :class:`TokenBucket`: a burst, then a steady rate (the public verification
+  endpoints per address; a stream connection's bytes and chunks per second).
+  Written here because it must answer in microseconds on every stream chunk
+  and take an injected clock in tests; ``limits`` has no token bucket.
+
+Both answer ``429 rate_limited`` with ``retry_after``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from limits import RateLimitItem, parse, storage, strategies
+
+from fieldproof.errors import RateLimited
+
+
+def make_storage(uri: str | None = None) -> storage.Storage:
+    made = storage.storage_from_string(uri or "memory://")
+    assert isinstance(made, storage.Storage)  # a synchronous one (not limits.aio)
+    return made
+
+
+class RateLimit:
+    """At most ``spec`` (e.g. ``"10/5 minutes"``) events per key."""
+
+    def __init__(self, spec: str, store: storage.Storage | None = None, *,
+                 message: str = "too many requests; try again later") -> None:
+        self.item: RateLimitItem = parse(spec)
+        self._limiter = strategies.MovingWindowRateLimiter(store or make_storage())
+        self.message = message
+
+    def retry_after(self, *key: str) -> int:
+        """Seconds until one more event is allowed (0: allowed now)."""
+        if self._limiter.test(self.item, *key):
+            return 0
+        reset = self._limiter.get_window_stats(self.item, *key).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+    def check(self, *key: str) -> None:
+        """Raise :class:`RateLimited` if ``key`` has used up its events."""
+        wait = self.retry_after(*key)
+        if wait:
+            raise RateLimited(f"{self.message} (in {wait} s)", retry_after=wait)
+
+    def hit(self, *key: str) -> bool:
+        """Count one event; False if it was over the limit."""
+        return bool(self._limiter.hit(self.item, *key))
+
+
+@dataclass
+class TokenBucket:
+    """Per-key token bucket: ``capacity`` requests at once, then ``per_second``.
+
+    In memory, per process (each gunicorn worker keeps its own buckets). Full
+    buckets are forgotten once more than ``max_keys`` are tracked, so memory
+    stays bounded however many addresses call.
+    """
+
+    capacity: float = 30.0
+    per_second: float = 0.5
+    max_keys: int = 10_000
+    clock: Callable[[], float] = time.monotonic
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # key: (tokens, at)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    message: str = "too many requests from this address"
+
+    def _level(self, key: str, now: float) -> float:
+        tokens, at = self._buckets.get(key, (self.capacity, now))
+        return min(self.capacity, tokens + (now - at) * self.per_second)
+
+    def needed(self, key: str, cost: float = 1.0) -> float:
+        """Seconds until ``cost`` tokens are there (0.0: now); spends nothing."""
+        with self._lock:
+            return max(0.0, (cost - self._level(key, self.clock())) / self.per_second)
+
+    def take(self, key: str, cost: float = 1.0) -> None:
+        """Spend ``cost`` tokens of ``key``'s bucket or raise :class:`RateLimited`."""
+        now = self.clock()
+        with self._lock:
+            tokens = self._level(key, now)
+            if tokens < cost:
+                self._buckets[key] = (tokens, now)
+                wait = math.ceil((cost - tokens) / self.per_second)
+                raise RateLimited(f"{self.message}; try again in {wait} s", retry_after=wait)
+            self._buckets[key] = (tokens - cost, now)
+            if len(self._buckets) > self.max_keys:
+                self._forget_full(now)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._buckets.pop(key, None)
+
+    def _forget_full(self, now: float) -> None:
+        for k, (tokens, at) in list(self._buckets.items()):
+            if tokens + (now - at) * self.per_second >= self.capacity:
+                del self._buckets[k]

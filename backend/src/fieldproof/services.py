@@ -1,0 +1,103 @@
+"""Wire settings into a database, a store, the log and the services that use them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fieldproof.accounts.accounts import Accounts
+from fieldproof.capture.ingest import Ingest
+from fieldproof.capture.repository import Captures
+from fieldproof.capture.streams import Streams
+from fieldproof.config import Settings
+from fieldproof.core.encoding import split_pem_certificates
+from fieldproof.db import Database
+from fieldproof.evidence.certificate import fonts as certificate_fonts
+from fieldproof.evidence.derived import Deriver
+from fieldproof.evidence.export import Exporter
+from fieldproof.evidence.identity import ServerIdentity
+from fieldproof.housekeeping import Housekeeping
+from fieldproof.log.custody import Custody
+from fieldproof.log.keys import load_or_create_signer
+from fieldproof.log.log import TransparencyLog
+from fieldproof.log.sequencer import Sequencer
+from fieldproof.storage import FilesystemStore, ObjectStore, S3Store
+from fieldproof.storage.private import private_file, tighten
+from fieldproof.tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
+
+
+def make_store(settings: Settings) -> ObjectStore:
+    if settings.s3 is not None:
+        s3 = settings.s3
+        return S3Store(s3.endpoint, s3.access_key, s3.secret_key, s3.bucket, secure=s3.secure,
+                       region=s3.region, retention_days=s3.retention_days,
+                       tmp_dir=settings.data_dir / "tmp")
+    return FilesystemStore(settings.data_dir / "store")
+
+
+def make_tsas(settings: Settings) -> list[TimestampAuthority]:
+    tsas: list[TimestampAuthority] = []
+    if settings.embedded_tsa:
+        tsas.append(EmbeddedTSA.load_or_create(settings.data_dir / "keys" / "tsa"))
+    for spec in settings.external_tsas:
+        chain = split_pem_certificates(spec.chain_file.read_bytes()) if spec.chain_file else []
+        tsas.append(HttpTSA(spec.url, roots_pem=chain[-1:], intermediates_pem=chain[:-1]))
+    return tsas
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    store: ObjectStore
+    accounts: Accounts
+    ingest: Ingest
+    captures: Captures
+    log: TransparencyLog
+    sequencer: Sequencer
+    streams: Streams
+    exporter: Exporter
+    deriver: Deriver
+    custody: Custody
+    identity: ServerIdentity  # signs certificate PDFs and C2PA credentials
+    housekeeping: Housekeeping  # interrupted streams, leftover temp files, unused objects
+
+    @classmethod
+    def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
+        tighten(settings.data_dir)  # 0700, and 0600 for the files in it
+        if settings.database_url is None:  # SQLite makes its -wal/-shm with this mode
+            private_file(settings.data_dir / "fieldproof.sqlite3")
+        db = Database(settings.db_url)
+        if migrate:
+            db.migrate()
+        store = make_store(settings)
+        keys = settings.data_dir / "keys"
+        certificate_fonts.configure(settings.cjk_font)
+        tlog = TransparencyLog(db, load_or_create_signer(keys, settings.log_origin),
+                               make_tsas(settings))
+        sequencer = Sequencer(db, tlog, interval=settings.sequencer_interval)
+        ingest = Ingest(db, store, settings, on_stored=sequencer.notify)
+        captures = Captures(db)
+        accounts = Accounts(db, settings)
+        streams = Streams(db, store, settings, ingest, captures, tlog.signer)
+        custody = Custody(db)
+        identity = ServerIdentity(keys / "server-ca")
+        deriver = Deriver(captures, store, identity, tlog, settings)
+        exporter = Exporter(captures, streams, accounts, tlog, store, custody, deriver, identity,
+                            tmp_dir=settings.data_dir / "tmp", public_url=settings.public_url)
+        housekeeping = Housekeeping(streams, ingest.objects, store.tmp_dir,  # type: ignore[attr-defined]
+                                    stream_timeout=settings.stream_timeout_seconds)
+        return cls(settings=settings, db=db, store=store, accounts=accounts,
+                   ingest=ingest, captures=captures, log=tlog, sequencer=sequencer, streams=streams,
+                   exporter=exporter, deriver=deriver, custody=custody, identity=identity,
+                   housekeeping=housekeeping)
+
+    def start_background(self, *, sequencer: bool = True) -> None:
+        """The sequencer and the housekeeping thread."""
+        if sequencer:
+            self.sequencer.start()
+        self.housekeeping.start()
+
+    def close(self) -> None:
+        self.housekeeping.stop()
+        self.sequencer.stop()
+        self.db.dispose()

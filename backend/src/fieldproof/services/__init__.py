@@ -1,1 +1,0 @@
-"""Use cases. Each service gets its collaborators (db, store, settings) in its constructor."""

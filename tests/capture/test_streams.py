@@ -1,0 +1,247 @@
+"""Protocol v2 over Flask-SocketIO's in-process test client, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from datetime import timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from flask import Flask
+from sqlalchemy import func, select
+
+from fieldproof.client.audit import check_receipt
+from fieldproof.core.checkpoint import Verifier
+from fieldproof.core.stream import ack_statement
+from fieldproof.db import Capture, Stream
+from fieldproof.db.models import utcnow
+from fieldproof.services import Services
+from tests.support.accounts import DeviceKey, User
+from tests.support.streams import NS, HandStream
+
+
+def emit(sio: Any, event: str, msg: dict[str, Any]) -> dict[str, Any]:
+    reply: dict[str, Any] = sio.emit(event, msg, namespace=NS, callback=True)
+    return reply
+
+
+def err(reply: dict[str, Any]) -> str:
+    assert reply["ok"] is False, reply
+    return str(reply["error"]["code"])
+
+
+def started(sio: Any, user: User, device: DeviceKey | None = None, **kw: Any) -> HandStream:
+    hs = HandStream(device or user.enroll(), user.nonce(), **kw)
+    reply = emit(sio, "start", hs.start_msg())
+    assert reply["ok"] and reply["stream_id"] == hs.id and reply["next_seq"] == 0, reply
+    return hs
+
+
+def test_unauthenticated_connection_refused(app: Flask) -> None:
+    sio = app.extensions["socketio"].test_client(app, namespace=NS, auth={"token": "fp_no"})
+    assert not sio.is_connected(NS)
+
+
+def test_stream_to_anchored_capture(sio: Any, user: User, client: Any,
+                                    services: Services) -> None:
+    device = user.enroll()
+    hs = started(sio, user, device)
+    chunks = [os.urandom(1000 + i) for i in range(5)]
+    for seq, data in enumerate(chunks):
+        ack = emit(sio, "chunk", hs.chunk_msg(seq, data))
+        assert ack["ok"] and ack["seq"] == seq and ack["chain"] == hs.chains[seq + 1].hex()
+        assert ack["durable_at"].endswith("Z") and ack["server_sig"]
+    # the server's ack signature verifies with the log's published key
+    vk = Verifier.parse(client.get("/api/v1/log").json["vkey"])
+    Ed25519PublicKey.from_public_bytes(vk.public_key).verify(
+        base64.b64decode(ack["server_sig"]),
+        ack_statement(stream_id=hs.id, seq=4, chain=ack["chain"], durable_at=ack["durable_at"]))
+
+    progress = [m for m in sio.get_received(NS) if m["name"] == "progress"]
+    assert [p["args"][0]["chunks"] for p in progress] == [1, 2, 3, 4, 5]
+
+    resume = emit(sio, "resume", {"stream_id": hs.id})
+    assert resume["next_seq"] == 5 and resume["status"] == "open"
+
+    stop = hs.stop_msg()
+    done = emit(sio, "stop", stop)
+    assert done["ok"], done
+    capture = done["capture"]
+    media = b"".join(chunks)
+    assert capture["media"]["sha256"] == hashlib.sha256(media).hexdigest()
+    assert capture["stream"] == {"id": hs.id, "partial": False}
+    assert {c["name"]: c["ok"] for c in capture["checks"]}["stream_complete"] is True
+    orig = client.get(f"/api/v1/captures/{capture['id']}/original", headers=user.auth)
+    assert orig.data == media
+    # staging objects are gone; the original is stored once
+    staged = list((services.settings.data_dir / "store" / "objects" / "streams").rglob("*"))
+    assert [p for p in staged if p.is_file()] == []
+    # stop is idempotent: the same signed stop answers the same capture
+    assert emit(sio, "stop", stop)["capture"]["id"] == capture["id"]
+    # but another signed manifest never gets the old capture as its answer
+    other = emit(sio, "stop", hs.stop_msg())
+    assert not other["ok"] and other["error"]["code"] == "stream_closed"
+    assert other["error"]["capture_id"] == capture["id"]
+
+    services.sequencer.integrate()
+    receipt = client.get(f"/api/v1/captures/{capture['id']}/receipt", headers=user.auth).json
+    assert '"partial":false' in receipt["entry"]
+    assert check_receipt(receipt, client.get("/api/v1/log").json).ok
+
+
+def test_rejections_with_codes(sio: Any, user: User, app: Flask) -> None:
+    device = user.enroll()
+    hs = started(sio, user, device)
+    good = os.urandom(2000)
+    assert emit(sio, "chunk", hs.chunk_msg(0, good))["ok"]
+
+    # replayed chunk: byte-identical -> acknowledged again; other bytes -> refused
+    again = emit(sio, "chunk", hs.chunk_msg(0, good))
+    assert again["ok"] and again["duplicate"] is True
+    other = HandStream.__new__(HandStream)
+    other.__dict__.update(hs.__dict__, chains=hs.chains[:1], data=[])
+    assert err(emit(sio, "chunk", other.chunk_msg(0, b"different"))) == "duplicate_mismatch"
+
+    # tampered: bytes that do not match the signed header
+    msg = hs.chunk_msg(1, os.urandom(100))
+    msg["data"] = bytes([msg["data"][0] ^ 1]) + msg["data"][1:]
+    assert err(emit(sio, "chunk", msg)) == "bad_hash"
+    hs.chains.pop()
+    hs.data.pop()
+    # signed by another key
+    assert err(emit(sio, "chunk", hs.chunk_msg(1, b"x" * 10, signer=DeviceKey()))) == \
+        "bad_signature"
+    hs.chains.pop()
+    hs.data.pop()
+    # a gap
+    gap = HandStream.__new__(HandStream)
+    gap.__dict__.update(hs.__dict__, chains=[*hs.chains, b"\0" * 32], data=list(hs.data))
+    reply = emit(sio, "chunk", gap.chunk_msg(2, b"later"))
+    assert err(reply) == "gap" and reply["error"]["next_seq"] == 1
+    # a chain that does not follow
+    bad = HandStream.__new__(HandStream)
+    bad.__dict__.update(hs.__dict__, chains=[hs.chains[0], b"\1" * 32], data=list(hs.data))
+    assert err(emit(sio, "chunk", bad.chunk_msg(1, b"chain"))) == "bad_chain"
+    # unknown stream
+    ghost = HandStream(device, "A" * 43)
+    assert err(emit(sio, "chunk", ghost.chunk_msg(0, b"boo"))) == "unknown_stream"
+    assert err(emit(sio, "resume", {"stream_id": "0" * 64})) == "unknown_stream"
+    # too large
+    limit = app.extensions["fieldproof"].settings.stream_max_chunk_bytes
+    assert err(emit(sio, "chunk", hs.chunk_msg(1, b"\0" * (limit + 1)))) == "too_large"
+    hs.chains.pop()
+    hs.data.pop()
+    # malformed messages
+    assert err(emit(sio, "chunk", {"header": "{}"})) == "bad_request"
+    assert err(emit(sio, "chunk", {"header": "{}", "signature": "x", "data": b"1"})) == \
+        "schema_invalid"
+    # the stream still works after all that
+    assert emit(sio, "chunk", hs.chunk_msg(1, b"fine"))["ok"]
+    # a stop whose manifest does not match what was streamed
+    assert err(emit(sio, "stop", hs.stop_msg(chunks=1))) == "manifest_mismatch"
+    assert emit(sio, "stop", hs.stop_msg())["ok"]
+    # closed now
+    assert err(emit(sio, "chunk", hs.chunk_msg(2, b"late"))) == "stream_closed"
+
+
+def test_start_rejections(sio: Any, user: User, make_user: Any) -> None:
+    device = user.enroll()
+    nonce = user.nonce()
+    hs = HandStream(device, nonce)
+    msg = hs.start_msg()
+    assert err(emit(sio, "start", {**msg, "signature": DeviceKey().sign(b"x")})) == \
+        "bad_signature"
+    assert emit(sio, "start", msg)["ok"]
+    assert emit(sio, "start", msg)["stream_id"] == hs.id  # resent start: same stream
+    reused = HandStream(device, nonce, kind="video", mime="video/webm")
+    assert err(emit(sio, "start", reused.start_msg())) == "nonce_reused"
+    stranger = make_user().enroll()
+    assert err(emit(sio, "start", HandStream(stranger, user.nonce()).start_msg())) == \
+        "device_unknown"
+
+
+def test_rate_limit(app: Flask, user: User, services: Services) -> None:
+    from dataclasses import replace
+
+    services.settings = replace(services.settings, stream_max_chunks_per_second=3)
+    sio = app.extensions["socketio"].test_client(app, namespace=NS,
+                                                 auth={"token": user.token})
+    hs = started(sio, user)
+    codes = []
+    for seq in range(6):
+        reply = emit(sio, "chunk", hs.chunk_msg(seq, b"c%d" % seq))
+        codes.append("ok" if reply["ok"] else reply["error"]["code"])
+        if not reply["ok"]:
+            assert reply["error"]["retry_after"] > 0
+            break
+    assert codes[-1] == "rate_limited" and codes.count("ok") >= 3
+
+
+def test_interrupted_stream_becomes_a_partial_capture(sio: Any, user: User, client: Any,
+                                                      services: Services) -> None:
+    device = user.enroll()
+    hs = started(sio, user, device)
+    for seq in range(3):
+        assert emit(sio, "chunk", hs.chunk_msg(seq, os.urandom(500)))["ok"]
+    assert services.streams.reap() == 0  # not silent long enough
+    assert services.streams.reap(now=utcnow() + timedelta(minutes=3)) == 1
+    with services.db.session() as s:
+        stream = s.get(Stream, hs.id)
+        assert stream is not None and stream.status == "interrupted"
+        capture = s.scalar(select(Capture).where(Capture.stream_id == hs.id))
+        assert capture is not None and capture.partial
+    body = client.get(f"/api/v1/captures/{capture.id}", headers=user.auth).json
+    assert body["stream"] == {"id": hs.id, "partial": True}
+    assert body["manifest"]["type"] == "fieldproof.stream"  # the signed header
+    checks = {c["name"]: c for c in body["checks"]}
+    assert not checks["stream_complete"]["ok"] and "interrupted" in checks[
+        "stream_complete"]["detail"]
+    orig = client.get(f"/api/v1/captures/{capture.id}/original", headers=user.auth).data
+    assert orig == b"".join(hs.data)
+    # late chunks and stops are refused, pointing at the capture
+    late = emit(sio, "chunk", hs.chunk_msg(3, b"late"))
+    assert err(late) == "stream_closed" and late["error"]["capture_id"] == capture.id
+    assert err(emit(sio, "stop", hs.stop_msg())) == "stream_closed"
+
+    services.sequencer.integrate()
+    receipt = client.get(f"/api/v1/captures/{capture.id}/receipt", headers=user.auth).json
+    assert '"partial":true' in receipt["entry"] and "last_chunk_signature" in receipt["entry"]
+    assert check_receipt(receipt, client.get("/api/v1/log").json).ok
+
+    # a continuation chains to it
+    cont = started(sio, user, device, continues=hs.id, prev=capture.manifest_hash)
+    assert emit(sio, "chunk", cont.chunk_msg(0, b"more"))["ok"]
+    done = emit(sio, "stop", cont.stop_msg())
+    assert done["ok"], done
+    chain = next(c for c in done["capture"]["checks"] if c["name"] == "device_chain")
+    assert chain["ok"], chain
+
+
+def test_empty_abandoned_stream_leaves_no_capture(sio: Any, user: User,
+                                                  services: Services) -> None:
+    hs = started(sio, user)
+    assert services.streams.reap(now=utcnow() + timedelta(minutes=3)) == 1
+    with services.db.session() as s:
+        assert s.get(Stream, hs.id).status == "interrupted"  # type: ignore[union-attr]
+        assert s.scalar(select(func.count()).select_from(Capture)) == 0
+
+
+
+def test_progress_reaches_the_users_other_sessions(app: Flask, user: User,
+                                                   make_user: Any) -> None:
+    recorder = app.extensions["socketio"].test_client(app, namespace=NS,
+                                                      auth={"token": user.token})
+    dashboard = app.extensions["socketio"].test_client(app, namespace=NS,
+                                                       auth={"token": user.token})
+    stranger = app.extensions["socketio"].test_client(app, namespace=NS,
+                                                      auth={"token": make_user().token})
+    hs = started(recorder, user)
+    for seq in range(3):
+        assert emit(recorder, "chunk", hs.chunk_msg(seq, b"x" * 100))["ok"]
+    emit(recorder, "stop", hs.stop_msg())
+    seen = [(m["name"], m["args"][0]) for m in dashboard.get_received(NS)]
+    assert [e["bytes"] for n, e in seen if n == "progress"] == [100, 200, 300]
+    assert [e["stream_id"] for n, e in seen if n == "capture"] == [hs.id]
+    assert stranger.get_received(NS) == []

@@ -1,0 +1,63 @@
+"""The documented production front (docker/nginx.conf), really run in front of the app."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.accounts import wait_for_port
+from tests.support.live import LiveServer, free_port
+from tests.support.paths import ROOT
+from tests.support.slow_clients import SlowClients
+from tests.support.waiting import wait_until
+
+NGINX_CONF = ROOT / "docker" / "nginx.conf"
+
+
+def test_the_nginx_front_is_valid() -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    out = subprocess.run([nginx, "-t", "-c", str(NGINX_CONF)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.fixture
+def fronted(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+    srv = LiveServer(tmp_path / "var", env={"FIELDPROOF_SEQUENCER_INTERVAL": "0.2",
+                                            "FIELDPROOF_TRUSTED_PROXIES": "1"},
+                     args=("--threads", "8"))
+    srv.data_dir.mkdir(parents=True)
+    srv.start()
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(NGINX_CONF.read_text()
+                    .replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{srv.port};")
+                    .replace("listen 8080;", f"listen 127.0.0.1:{port};")
+                    .replace("/tmp/nginx-", f"{tmp_path}/nginx-"))
+    nginx = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf),
+                              "-g", "daemon off;"], stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port)
+        yield srv, f"http://127.0.0.1:{port}"
+    finally:
+        nginx.terminate()
+        nginx.wait(15)
+        srv.stop()
+
+
+def test_slow_clients_through_the_front(fronted: tuple[LiveServer, str]) -> None:
+    srv, url = fronted
+    front_port = int(url.rsplit(":", 1)[1])
+    with SlowClients(front_port, 40, mode="body") as slow:
+        wait_until("the slow clients sent two more bytes", lambda: slow.rounds >= 2)
+        assert httpx.get(url + "/api/v1/health", timeout=15).status_code == 200
+    # and it proxies what the app needs: the client address for rate limits
+    # and custody, an upload, the PWA shell
+    token = srv.create_user("front@example.org")
+    me = httpx.get(url + "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert httpx.get(url + "/", timeout=15).status_code == 200

@@ -1,0 +1,198 @@
+"""Fault drills for live streaming against real server processes and a real
+Socket.IO client: kill -9 mid-stream, a dropped network, an abandoned stream."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fieldproof.client.api import Client, DeviceKeyFile
+from fieldproof.client.stream import StreamClient
+from tests.support.live import LiveServer, free_port, run_cli
+from tests.support.netproxy import CuttableProxy
+from tests.support.waiting import wait_until
+
+
+def _server(tmp_path: Path, **env: str) -> LiveServer:
+    srv = LiveServer(tmp_path / "var", env={"FIELDPROOF_SEQUENCER_INTERVAL": "0.2", **env})
+    srv.data_dir.mkdir(parents=True, exist_ok=True)
+    return srv.start()
+
+
+def _device(srv: LiveServer, tmp_path: Path, name: str, token: str | None = None,
+            url: str | None = None) -> tuple[Client, DeviceKeyFile, str]:
+    token = token or srv.create_user(f"{name}@example.org")
+    api = Client(url or srv.url, token)
+    key = DeviceKeyFile.load_or_create(tmp_path / f"{name}.pem", create=True)
+    api.enroll(key)
+    return api, key, token
+
+
+def test_cli_stream_json(tmp_path: Path) -> None:
+    srv = _server(tmp_path)
+    try:
+        api, key, token = _device(srv, tmp_path, "cli")
+        f = tmp_path / "talk.webm"
+        f.write_bytes(os.urandom(150_000))
+        out = run_cli("client", "stream", str(f), "--kind", "audio", "--mime", "audio/webm",
+                      "--chunk-bytes", "16384", "--rate", "400000", "--json",
+                      env={"FIELDPROOF_SERVER": srv.url, "FIELDPROOF_TOKEN": token,
+                           "FIELDPROOF_KEY": str(key.path)})
+        assert out.returncode == 0, out.stderr
+        capture = json.loads(out.stdout)
+        assert capture["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+        assert capture["manifest"]["stream"]["chunks"] == 10
+        got = api.http.get(f"/captures/{capture['id']}/original").content
+        assert got == f.read_bytes()
+    finally:
+        srv.stop()
+
+
+def test_kill_9_server_during_20_streams(tmp_path: Path) -> None:
+    port = free_port()
+    srv = LiveServer(tmp_path / "var", port=port,
+                     env={"FIELDPROOF_SEQUENCER_INTERVAL": "0.2"})
+    srv.data_dir.mkdir(parents=True)
+    srv.start()
+    token = srv.create_user("drill@example.org")
+    results: dict[int, Any] = {}
+    acked: dict[int, list[tuple[int, str]]] = {}
+    files = []
+    for i in range(20):
+        f = tmp_path / f"rec{i}.webm"
+        f.write_bytes(os.urandom(96_000 + i * 1000))
+        files.append(f)
+
+    def record(i: int) -> None:
+        try:
+            api, key, _ = _device(srv, tmp_path, f"d{i}", token=token)
+            acked[i] = []
+            sc = StreamClient(api, key, timeout=10,
+                              on_ack=lambda a, i=i: acked[i].append((a["seq"], a["chain"])))
+            results[i] = sc.stream_file(files[i], kind="audio", mime="audio/webm",
+                                        chunk_bytes=8192, rate=48_000)
+        except Exception as exc:  # reported below
+            results[i] = exc
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    # Kill once chunks are being acknowledged, however slow the machine is: the
+    # first acknowledgement of a few streams, not a fixed time.
+    wait_until("several streams have acknowledged chunks",
+               lambda: sum(1 for v in acked.values() if v) >= 3, timeout=120)
+    before_kill = sum(len(v) for v in acked.values())
+    srv.stop(sig=9)  # SIGKILL the whole server process group
+    srv.start()  # same port, same data dir (start() waits until it answers)
+    for t in threads:
+        t.join(120)
+    srv.stop()
+    assert before_kill > 0, "the kill came before any chunk was acknowledged"
+    for i, f in enumerate(files):
+        res = results.get(i)
+        assert isinstance(res, dict), f"stream {i}: {res!r}"
+        assert res["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+        # every acknowledged chunk is in the final capture, chain for chain
+        chains = {seq: chain for seq, chain in acked[i]}
+        assert max(chains) + 1 == res["manifest"]["stream"]["chunks"]
+        assert chains[max(chains)] == res["manifest"]["stream"]["chain_head"]
+
+
+def test_network_drop_mid_stream(tmp_path: Path) -> None:
+    srv = _server(tmp_path)
+    proxy = CuttableProxy(srv.port)
+    try:
+        api, key, _ = _device(srv, tmp_path, "net", url=f"http://127.0.0.1:{proxy.port}")
+        f = tmp_path / "walk.webm"
+        f.write_bytes(os.urandom(200_000))
+        acks: list[int] = []
+        sc = StreamClient(api, key, timeout=5, on_ack=lambda a: acks.append(a["seq"]))
+
+        def saboteur() -> None:
+            wait_until("five chunks acknowledged", lambda: len(acks) >= 5)
+            proxy.cut()
+            # Restore once the client has noticed (its next chunk is not answered),
+            # not after a fixed time.
+            wait_until("the client lost the connection", lambda: not sc.sio.connected)
+            proxy.restore()
+
+        t = threading.Thread(target=saboteur)
+        t.start()
+        capture = sc.stream_file(f, kind="audio", mime="audio/webm", chunk_bytes=8192,
+                                 rate=100_000)
+        t.join()
+        assert proxy.cuts == 1
+        assert capture["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+    finally:
+        proxy.close()
+        srv.stop()
+
+
+def test_stream_connection_retried_until_the_network_returns(tmp_path: Path) -> None:
+    """The network drops between the HTTP nonce and the Socket.IO connect: the
+    client keeps trying (as a phone walking between networks would) instead of
+    failing the recording."""
+    srv = _server(tmp_path)
+    proxy = CuttableProxy(srv.port)
+    try:
+        api, key, _ = _device(srv, tmp_path, "late", url=f"http://127.0.0.1:{proxy.port}")
+        f = tmp_path / "late.webm"
+        f.write_bytes(os.urandom(40_000))
+
+        class CutBeforeConnect(StreamClient):
+            def connect(self) -> None:
+                proxy.cut()
+                threading.Timer(1.5, proxy.restore).start()
+                super().connect()
+
+        sc = CutBeforeConnect(api, key, timeout=5, give_up_after=30)
+        t0 = time.monotonic()
+        capture = sc.stream_file(f, kind="audio", mime="audio/webm", chunk_bytes=8192)
+        assert time.monotonic() - t0 >= 1.4, "the connect cannot have succeeded while cut"
+        assert capture["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+    finally:
+        proxy.close()
+        srv.stop()
+
+
+def test_abandoned_stream_becomes_verifiable_partial(tmp_path: Path) -> None:
+    srv = _server(tmp_path, FIELDPROOF_STREAM_TIMEOUT="1")
+    try:
+        api, key, token = _device(srv, tmp_path, "gone")
+        f = tmp_path / "cut-short.webm"
+        f.write_bytes(os.urandom(64_000))
+        sent: list[bytes] = []
+
+        class Vanish(Exception):
+            pass
+
+        def on_ack(ack: dict[str, Any]) -> None:
+            sent.append(ack["chain"])
+            if len(sent) == 3:
+                raise Vanish  # the phone is gone: no more chunks, no stop
+
+        sc = StreamClient(api, key, on_ack=on_ack)
+        with pytest.raises(Vanish):
+            sc.stream_file(f, kind="audio", mime="audio/webm", chunk_bytes=4096)
+        deadline = time.monotonic() + 30
+        partial = None
+        while time.monotonic() < deadline and partial is None:
+            for c in api.get_json("/captures")["items"]:
+                if c["stream"] and c["stream"]["partial"] and c["status"] == "anchored":
+                    partial = c
+            time.sleep(0.2)
+        assert partial is not None, "no anchored partial capture appeared"
+        assert partial["media"]["sha256"] == hashlib.sha256(f.read_bytes()[:3 * 4096]
+                                                            ).hexdigest()
+        out = run_cli("client", "receipt", partial["id"],
+                      env={"FIELDPROOF_SERVER": srv.url, "FIELDPROOF_TOKEN": token})
+        assert out.returncode == 0, out.stdout + out.stderr
+    finally:
+        srv.stop()
