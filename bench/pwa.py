@@ -193,7 +193,7 @@ def shutter(scratch: Path, shots: int) -> dict[str, Any]:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    from tests.live import LiveServer
+    from tests.support.live import LiveServer
 
     out: dict[str, Any] = {"shots_asked": shots, "phases_s": {}}
     phases = out["phases_s"]

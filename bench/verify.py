@@ -79,7 +79,7 @@ def _best(fn: Callable[[], Any], reps: int) -> tuple[float, list[float], Any]:
 
 
 def _build_bundle(work: Path, media: Path, timeout: float) -> tuple[Path, str]:
-    from tests.live import LiveServer
+    from tests.support.live import LiveServer
 
     data_dir = work / "data"
     data_dir.mkdir()
