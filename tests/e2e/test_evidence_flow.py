@@ -29,6 +29,7 @@ def test_pwa_photo_to_verified_bundle(page: Page, account: Account, server: Live
 
     # The detail view reads the capture (a "view" custody event) and shows the timeline.
     item.click()
+    page.click('[data-testid="custody-section"] > summary')  # for experts: collapsed
     page.wait_for_selector('[data-testid="custody"] li[data-event="view"]')
     page.wait_for_selector('[data-testid="custody"] li[data-event="anchored"]')
 

@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request
 
 from fieldproof.client.api import Client, DeviceKeyFile
-from tests.support.browser import PASSWORD, Account, sign_in
+from tests.support.browser import PASSWORD, Account, set_lang, sign_in
 from tests.support.live import LiveServer
 
 MEDIA_BYTES = 24 * 1024 * 1024  # several 4 MiB slices; large enough to time the hashing
@@ -130,7 +130,7 @@ def test_verify_page_checks_bundles_and_files_without_uploading_them(
                for name, status, _ in checks), checks
     assert {name for name, _, _ in checks} >= BUNDLE_CHECKS
     media = next(d for n, _, d in checks if n == "media")
-    assert f"{evidence.media_name}: {MEDIA_BYTES} bytes, SHA-256 {sha}" in media
+    assert f"{evidence.media_name}: {MEDIA_BYTES:,} bytes, SHA-256 {sha}" in media
     stamp = page.query_selector('[data-testid="check"][data-name="timestamp"]')
     assert stamp is not None
     stamp_text = stamp.inner_text()
@@ -166,8 +166,7 @@ def test_verify_page_checks_bundles_and_files_without_uploading_them(
     assert detail.startswith(f"{evidence.media_name} hashes to ")
     assert detail.endswith(f", the manifest says {sha}")
     assert hashlib.sha256(b"").hexdigest() not in detail
-    assert "1 check(s) FAILED" not in page.inner_text('[data-testid="verify-result"]')
-    assert "2 check(s) FAILED" in page.inner_text('[data-testid="verify-result"]')
+    assert page.inner_text('[data-testid="verify-result"]') == "2 checks FAILED."
 
     # 3. The original file: hashed here, only the hash sent; the lookup finds it.
     page.set_input_files('[data-testid="file-input"]', str(evidence.original))
@@ -218,13 +217,26 @@ def test_verify_page_checks_bundles_and_files_without_uploading_them(
 def test_receipt_check_signed_in_and_the_hint_signed_out(
         context: BrowserContext, public: BrowserContext, server: LiveServer,
         evidence: Evidence) -> None:
-    url = f"{server.url}/verify?capture={evidence.capture['id']}"
-    # signed out: the receipt needs the owner; the page says so and still offers the drop zone
+    # what the certificate's QR code holds
+    url = (f"{server.url}/verify?capture={evidence.capture['id']}"
+           f"&sha256={evidence.capture['media']['sha256']}")
+    # signed out (someone scanned the certificate): the answer first, in one sentence,
+    # on the first screen; nobody is asked to sign in
     page = public.new_page()
     page.goto(url)
-    page.wait_for_selector(".verify-receipt:not([hidden])")
-    assert "Sign in to check the receipt" in page.inner_text(".verify-receipt")
+    verdict = page.wait_for_selector('[data-testid="verify-lead"] [data-testid="verdict"]')
+    page.wait_for_function(
+        "document.querySelector('[data-testid=\"verify-lead\"] .verdict')?.textContent")
+    text = verdict.inner_text()
+    assert "exact file was received by this server" in text and "time-stamped" in text, text
+    box = verdict.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= page.viewport_size["height"], box
+    assert "sign in" not in page.inner_text("body").lower()
+    assert not page.is_visible(".verify-receipt")
     assert page.is_visible('[data-testid="dropzone"]')
+    # and in Chinese
+    set_lang(page, "zh-CN")
+    assert "完全相同" in page.inner_text('[data-testid="verify-lead"] [data-testid="verdict"]')
     # signed in as the owner: leaf hash, inclusion proof and checkpoint signature, in this browser
     owner = context.new_page()
     owner.set_default_timeout(30_000)

@@ -165,16 +165,17 @@ def test_states_the_facts_in_chinese_and_english(signed: bytes, tmp_path: Path,
         assert label in text, label
     for value in (MEDIA_SHA, MANIFEST_SHA, KEY_ID, ROOT_B64, CAPTURE, URL, "image/jpeg",
                   "2,345,678", "fieldproof.example/log", "31.230400, 121.473700", "± 12.5 m",
-                  "2026-11-25T09:03:15.120Z", "2026-11-25T17:03:15+08:00 (Asia/Shanghai)",
+                  "2026-11-25T09:03:15.120Z", "2026年11月25日 17:03:15（UTC+08:00）",
+                  "25 Nov 2026, 17:03:15 (UTC+08:00)",
                   "2026-11-25T09:03:16.881Z", "2026-11-25T09:03:17.402Z",
                   "2026-11-25T09:03:18Z", "FieldProof embedded TSA", "tsa.example.net/tsr",
                   "Mozilla/5.0 (Linux; Android 14; Pixel 7)", "412 × 915 @ 2.625x",
                   identity.root_fingerprint()):
         assert value in text, value
     # the checks, with their verdicts; the failed one is called out at the top too
-    assert "清单格式 / schema 通过 / pass" in text
-    assert "EXIF 位置 / exif_gps 未通过 / FAIL EXIF GPS 2.3 km" in text
-    assert "1 项检查未通过 / 1 check(s) failed: exif_gps" in text
+    assert "清单格式 / Protocol format 通过 / pass" in text
+    assert "EXIF 位置 / EXIF location 提示异常 / flagged EXIF GPS 2.3 km" in text
+    assert "1 项检查提示异常 / 1 of 3 checks flagged: EXIF 位置 / EXIF location" in text
     # leaf index and tree size, each by its label
     assert re.search(r"Log index \(leaf_index\) 41\b", text)
     assert re.search(r"Tree size 42\b", text)
@@ -534,5 +535,6 @@ def test_a_partial_stream_says_so(tmp_path: Path) -> None:
     text = squash(pdftotext(render_certificate(facts), tmp_path))
     assert "interrupted recording: only what the server received" in text
     assert "录音 / audio" in text and "1,048,576 字节 / bytes (1.0 MiB)" in text
-    assert "Capture start (device clock) 2026-11-25T05:00:00.000Z" in text
+    assert "Capture start (device clock) 2026年11月25日 05:00:00（UTC+00:00）" in text
+    assert "UTC 2026-11-25T05:00:00.000Z" in text
     assert "Capture end" not in text and "时间戳 / Timestamps 无 / none" in text

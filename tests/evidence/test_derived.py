@@ -114,7 +114,7 @@ def test_errors(user: User, make_user: Any, client: Any) -> None:
     assert_problem(_get(client, other, cid, "display"), 404, "capture_not_found")
     assert_problem(_get(client, other, cid, "nope"), 404, "capture_not_found")
     assert_problem(_get(client, user, "does-not-exist", "privacy"), 404, "capture_not_found")
-    assert_problem(_get(client, user, cid, "thumbnail"), 404, "not_found")
+    assert_problem(_get(client, user, cid, "poster"), 404, "not_found")
     assert_problem(client.get(f"/api/v1/captures/{cid}/derived/display"), 401,
                    "token_missing")
 

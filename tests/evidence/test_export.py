@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -450,3 +450,43 @@ def test_cli_export_from_a_live_server(tmp_path: Path) -> None:
         assert not (tmp_path / "nope.zip.part").exists()
     finally:
         srv.stop()
+
+
+def test_the_certificate_alone_leads_with_the_picture_place_and_verdict(
+        client: Any, user: User, make_user: Any, services: Services, tmp_path: Path) -> None:
+    """出证: the signed certificate by itself, what a person hands over first."""
+    device = user.enroll()
+    media = jpeg(make="cert", size=(640, 480))
+    r = user.upload(device, media, geo={"lat": 22.5410, "lon": 114.0550, "accuracy": 8.0,
+                                        "altitude": None,
+                                        "fixed_at": datetime.now(UTC).isoformat()[:23] + "Z"})
+    assert r.status_code == 201, r.json
+    cid = r.json["id"]
+    services.sequencer.integrate()
+    assert r.json["place"]["name"] == "Shenzhen"
+
+    got = client.get(f"/api/v1/captures/{cid}/certificate.pdf", headers=user.auth)
+    assert got.status_code == 200 and got.mimetype == "application/pdf"
+    assert "private" in got.headers["Cache-Control"]
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(got.data)
+    sig = subprocess.run(["pdfsig", "-no-ocsp", str(pdf)], capture_output=True, text=True)
+    assert "Signature is Valid" in sig.stdout and "Total document signed" in sig.stdout, \
+        sig.stdout + sig.stderr
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    flat = re.sub(r"\s+", "", text)
+    assert "照片" in flat and "广东省深圳" in flat, text[:1500]
+    assert "Shenzhen,Guangdong" in flat and "(UTC+08:00)" in flat
+    # the place, then the proof
+    assert text.index("深圳") < text.index(r.json["media"]["sha256"][:16])
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[2:]
+    assert any(line.split()[3] == "480" for line in images), images  # the thumbnail
+
+    events = [e["event"] for e in client.get(f"/api/v1/captures/{cid}/custody",
+                                             headers=user.auth).json["events"]]
+    assert "certificate" in events
+    other = make_user("other@example.org")
+    assert_problem(client.get(f"/api/v1/captures/{cid}/certificate.pdf", headers=other.auth),
+                   404, "capture_not_found")

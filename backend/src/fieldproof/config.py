@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_MAX_UPLOAD = 4 * 1024**3  # 4 GiB
+SIGNUP_MODES = ("open", "invite", "closed")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -66,6 +67,7 @@ class Settings:
     # verified against it and /api/v1/log publishes it.
     tsa_urls: tuple[str, ...] = ()
     cjk_font: Path | None = None  # the certificate's Chinese font (default: WenQuanYi)
+    operator_name: str | None = None  # who runs this server: printed on every certificate
     stream_timeout_seconds: float = 120.0  # silence after which a stream is interrupted
     stream_max_chunk_bytes: int = 4 * 1024 * 1024
     stream_max_bytes_per_second: int = 16 * 1024 * 1024  # per connection
@@ -76,6 +78,10 @@ class Settings:
     public_url: str | None = None
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* to believe
     token_ttl_days: int = 30  # API tokens expire; the app renews its own before then
+    # Who may make an account: "open" (anyone), "invite" (a one-time link from
+    # `fieldproof admin invite`) or "closed" (only `fieldproof admin create-user`).
+    signup: str = "invite"
+    operator_contact: str | None = None  # who runs this server, shown on the sign-in page
     # The public verification endpoints, per client address: a burst, then a rate.
     public_burst: int = 30
     public_per_second: float = 0.5
@@ -120,6 +126,8 @@ class Settings:
             public_url=(env.get("FIELDPROOF_PUBLIC_URL") or "").rstrip("/") or None,
             trusted_proxies=_int(env, "FIELDPROOF_TRUSTED_PROXIES", 0),
             token_ttl_days=_int(env, "FIELDPROOF_TOKEN_TTL_DAYS", 30),
+            signup=(env.get("FIELDPROOF_SIGNUP") or "invite").strip().lower(),
+            operator_contact=(env.get("FIELDPROOF_OPERATOR_CONTACT") or "").strip() or None,
             public_burst=_int(env, "FIELDPROOF_PUBLIC_BURST", 30),
             public_per_second=float(env.get("FIELDPROOF_PUBLIC_PER_SECOND") or 0.5),
             stream_timeout_seconds=float(env.get("FIELDPROOF_STREAM_TIMEOUT") or 120),
@@ -127,8 +135,11 @@ class Settings:
             tsa_urls=tuple(u.strip() for u in env.get("FIELDPROOF_TSA_URLS", "").split(",")
                            if u.strip()),
             cjk_font=Path(env["FIELDPROOF_CJK_FONT"]) if env.get("FIELDPROOF_CJK_FONT") else None,
+            operator_name=(env.get("FIELDPROOF_OPERATOR_NAME") or "").strip() or None,
         )
         settings = replace(settings, **overrides)
+        if settings.signup not in SIGNUP_MODES:
+            raise ValueError("FIELDPROOF_SIGNUP is 'open', 'invite' or 'closed'")
         if settings.sequencer not in ("thread", "off"):
             raise ValueError("FIELDPROOF_SEQUENCER is 'thread' or 'off'")
         if not settings.embedded_tsa and not settings.tsa_urls:

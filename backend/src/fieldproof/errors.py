@@ -238,6 +238,42 @@ class DeviceNotFound(NotFound):
     title = "No such device"
 
 
+class AccountDisabled(Unauthorized):
+    code = "account_disabled"
+    http_status = 401
+    title = "The account is disabled"
+
+
+class SignupClosed(Forbidden):
+    code = "signup_closed"
+    http_status = 403
+    title = "This server does not take sign-ups"
+
+
+class InviteInvalid(Forbidden):
+    code = "invite_invalid"
+    http_status = 403
+    title = "No valid invitation"
+
+
+class ResetInvalid(BadRequest):
+    code = "reset_invalid"
+    http_status = 400
+    title = "The reset link is not valid, was used or has expired"
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+    http_status = 404
+    title = "No such token"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    http_status = 404
+    title = "No such user"
+
+
 # -- Captures -------------------------------------------------------------------------------------
 
 
@@ -493,6 +529,12 @@ class NotAPhoto(Conflict):
     title = "Not a photo"
 
 
+class NoThumbnail(Conflict):
+    code = "no_thumbnail"
+    http_status = 409
+    title = "This file has no picture to show"
+
+
 class UnsupportedFormat(Conflict):
     code = "unsupported_format"
     http_status = 409
@@ -573,6 +615,65 @@ class HashInvalid(BadRequest):
     code = "hash_invalid"
     http_status = 400
     title = "Not a SHA-256"
+
+
+# -- Annotations, cases and shares ----------------------------------------------------------------
+
+
+class AnnotationInvalid(BadRequest):
+    code = "annotation_invalid"
+    http_status = 400
+    title = "The title, note or tags are not valid"
+
+
+class CaseInvalid(BadRequest):
+    code = "case_invalid"
+    http_status = 400
+    title = "The case or item fields are not valid"
+
+
+class CaseNotFound(NotFound):
+    code = "case_not_found"
+    http_status = 404
+    title = "No such case"
+
+
+class ItemNotFound(NotFound):
+    code = "item_not_found"
+    http_status = 404
+    title = "The capture is not an item of this case"
+
+
+class ItemExists(Conflict):
+    code = "item_exists"
+    http_status = 409
+    title = "The capture is already an item of this case"
+
+
+class CaseEmpty(Conflict):
+    code = "case_empty"
+    http_status = 409
+    title = "The case has no items to export"
+
+
+class ShareInvalid(BadRequest):
+    code = "share_invalid"
+    http_status = 400
+    title = "The share's fields are not valid"
+
+
+class ShareNotFound(NotFound):
+    """Unknown, revoked and expired links answer alike."""
+
+    code = "share_not_found"
+    http_status = 404
+    title = "No such share, or it was revoked or has expired"
+
+
+class DownloadNotAllowed(Forbidden):
+    code = "download_not_allowed"
+    http_status = 403
+    title = "This share does not allow downloads"
 
 
 # -- mapping what the system raises ---------------------------------------------------------------

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from fieldproof.accounts.accounts import Accounts
+from fieldproof.accounts.resets import PasswordResets
+from fieldproof.accounts.signup import Signup
+from fieldproof.capture import places
+from fieldproof.capture.annotations import Annotations
 from fieldproof.capture.ingest import Ingest
 from fieldproof.capture.repository import Captures
 from fieldproof.capture.streams import Streams
+from fieldproof.cases.cases import Cases
+from fieldproof.cases.export import CaseExporter
+from fieldproof.cases.shares import Shares
 from fieldproof.config import Settings
 from fieldproof.core.encoding import split_pem_certificates
 from fieldproof.db import Database
@@ -50,6 +58,8 @@ class Services:
     db: Database
     store: ObjectStore
     accounts: Accounts
+    signup: Signup  # who may make an account (FIELDPROOF_SIGNUP), invitations
+    resets: PasswordResets  # one-time password reset links
     ingest: Ingest
     captures: Captures
     log: TransparencyLog
@@ -60,6 +70,10 @@ class Services:
     custody: Custody
     identity: ServerIdentity  # signs certificate PDFs and C2PA credentials
     housekeeping: Housekeeping  # interrupted streams, leftover temp files, unused objects
+    annotations: Annotations  # the owner's title, note and tags of a capture
+    cases: Cases  # captures grouped by dispute, in the order of their evidence list
+    case_exporter: CaseExporter  # the signed evidence list and the case export zip
+    shares: Shares  # read-only links for people with no account
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -83,19 +97,28 @@ class Services:
         identity = ServerIdentity(keys / "server-ca")
         deriver = Deriver(captures, store, identity, tlog, settings)
         exporter = Exporter(captures, streams, accounts, tlog, store, custody, deriver, identity,
-                            tmp_dir=settings.data_dir / "tmp", public_url=settings.public_url)
+                            tmp_dir=settings.data_dir / "tmp", public_url=settings.public_url,
+                            operator_name=settings.operator_name)
+        cases = Cases(db, captures)
         housekeeping = Housekeeping(streams, ingest.objects, store.tmp_dir,  # type: ignore[attr-defined]
                                     stream_timeout=settings.stream_timeout_seconds)
         return cls(settings=settings, db=db, store=store, accounts=accounts,
+                   signup=Signup(db, accounts, settings),
+                   resets=PasswordResets(db, accounts, settings.public_url),
                    ingest=ingest, captures=captures, log=tlog, sequencer=sequencer, streams=streams,
                    exporter=exporter, deriver=deriver, custody=custody, identity=identity,
-                   housekeeping=housekeeping)
+                   housekeeping=housekeeping,
+                   annotations=Annotations(db, captures, custody), cases=cases,
+                   case_exporter=CaseExporter(cases, exporter, tlog, identity,
+                                              tmp_dir=settings.data_dir / "tmp"),
+                   shares=Shares(db, captures, cases))
 
     def start_background(self, *, sequencer: bool = True) -> None:
-        """The sequencer and the housekeeping thread."""
+        """The sequencer and the housekeeping thread; place names load meanwhile."""
         if sequencer:
             self.sequencer.start()
         self.housekeeping.start()
+        threading.Thread(target=places.gazetteer, name="place-names", daemon=True).start()
 
     def close(self) -> None:
         self.housekeeping.stop()

@@ -18,6 +18,8 @@ import { renewalDue } from '../shared/tokens';
 import { deviceLabel } from './meta';
 
 export const NONCE_POOL = 5;
+/** Keys replaced by "make a new key", revoked once what they signed has been sent. */
+const REVOKE = 'revoke-keys';
 
 
 type Listener = () => void;
@@ -53,6 +55,15 @@ export class Session {
     const { token } = await apiFetch<{ token: string }>('/auth/login', {
       json: { email, password, label: 'fieldproof-pwa' },
     });
+    await kvSet('token', token);
+    await kvSet('email', email);
+    this.token = token;
+    this.email = email;
+    this.notify();
+  }
+
+  /** Signed in with a token from elsewhere (a sign-up). */
+  async adopt(token: string, email: string): Promise<void> {
     await kvSet('token', token);
     await kvSet('email', email);
     this.token = token;
@@ -172,9 +183,19 @@ export class Session {
     }
   }
 
-  /** A new key pair for this device; captures already signed keep their signatures. */
+  /**
+   * A new key pair for this device; captures already signed keep their
+   * signatures. The old key is revoked on the server once the new one is
+   * enrolled and every capture the old one signed has been sent (revoking it
+   * earlier would make the server refuse them).
+   */
   async rekey(): Promise<KeyRecord> {
+    const old = this.key;
     this.key = await this.newKey();
+    if (old && old.keyId !== this.key.keyId) {
+      const pending = (await kvGet<string[]>(REVOKE)) ?? [];
+      if (!pending.includes(old.keyId)) await kvSet(REVOKE, [...pending, old.keyId]);
+    }
     this.notify();
     try {
       await this.enroll();
@@ -182,6 +203,42 @@ export class Session {
       /* enrolled later, before the next upload */
     }
     return this.key;
+  }
+
+  /** Keys waiting to be revoked. */
+  async pendingRevocations(): Promise<string[]> {
+    return (await kvGet<string[]>(REVOKE)) ?? [];
+  }
+
+  private revoking: Promise<string[]> | null = null;
+
+  /**
+   * Revoke the replaced keys that nothing waits for any more (`busy` says
+   * whether captures signed by a key are still to be sent). Returns the keys
+   * revoked now.
+   */
+  revokeReplaced(busy: (keyId: string) => Promise<boolean>): Promise<string[]> {
+    this.revoking ??= (async () => {
+      const done: string[] = [];
+      try {
+        if (!this.token || !this.key?.enrolledAt) return done; // the new key first
+        for (const keyId of await this.pendingRevocations()) {
+          if (keyId === this.key.keyId || (await busy(keyId))) continue;
+          try {
+            await apiFetch(`/devices/${encodeURIComponent(keyId)}`, { method: 'DELETE', token: this.token });
+            done.push(keyId);
+          } catch (err) {
+            if (!(err instanceof ApiError && (err.code === 'device_not_found' || err.status === 404))) continue; // offline: later
+            done.push(keyId); // not this account's any more: nothing to revoke
+          }
+        }
+        if (done.length) await kvSet(REVOKE, (await this.pendingRevocations()).filter((k) => !done.includes(k)));
+        return done;
+      } finally {
+        this.revoking = null;
+      }
+    })();
+    return this.revoking;
   }
 
   async fetchNonce(): Promise<NonceRecord> {

@@ -59,17 +59,60 @@ export async function apiFetch<T>(
   return (await res.json()) as T;
 }
 
+/** A binary answer (PDF, zip, media) with the name the server gives it. */
+export async function apiBlob(
+  path: string,
+  opts: { token?: string | null; signal?: AbortSignal; base?: string } = {},
+): Promise<{ blob: Blob; filename: string | null }> {
+  const headers: Record<string, string> = {};
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  let res: Response;
+  try {
+    res = await fetch((opts.base ?? API) + path, { headers, credentials: 'omit', cache: 'no-store', signal: opts.signal });
+  } catch (err) {
+    throw new ApiError(0, 'network', err instanceof Error ? err.message : String(err));
+  }
+  if (!res.ok) throw await problemFrom(res);
+  const cd = res.headers.get('Content-Disposition') ?? '';
+  const m = /filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i.exec(cd);
+  const filename = m ? decodeURIComponent(m[1] ?? m[2]) : null;
+  return { blob: await res.blob(), filename };
+}
+
+/** The nearest named place to the signed fix (the server's offline GeoNames data). */
+export interface PlaceInfo {
+  name?: string;
+  name_zh?: string;
+  admin1?: string;
+  admin1_zh?: string;
+  country?: string;
+  distance_km?: number;
+}
+
+/** One sentence of the plain-language verdict: a code of shared/i18n/server.json "verdict". */
+export interface VerdictPart {
+  code: string;
+  params?: Record<string, unknown>;
+}
+
 /** The capture as the server returns it (GET /api/v1/captures/{id}). */
 export interface ServerCapture {
   id: string;
   kind: string;
   status: 'stored' | 'anchored';
-  media: { sha256: string; size: number; mime: string; sniffed_mime: string | null };
+  media: { sha256: string; size: number; mime: string; sniffed_mime?: string | null };
   manifest: Record<string, unknown>;
   manifest_hash: string;
   signature: string;
-  device: { key_id: string };
-  checks: { name: string; ok: boolean; detail: string }[];
+  device: { key_id: string; revoked_at?: string | null };
+  // Annotations: the owner's words, not signed evidence (absent on older servers).
+  title?: string;
+  note?: string;
+  tags?: string[];
+  place?: PlaceInfo | null;
+  verdict?: VerdictPart | VerdictPart[] | null;
+  cases?: { id: string; title: string; position: number }[];
+  checks: { name: string; ok: boolean; detail: string; code?: string; params?: Record<string, unknown> }[];
   exif: Record<string, unknown>;
   received_at: string;
   stream: { id: string; partial: boolean } | null;
@@ -89,12 +132,99 @@ export interface Receipt {
 
 /** GET /captures/{id}/custody: every read and status change, each a log leaf. */
 export interface CustodyEvent {
-  event: 'view' | 'download' | 'derive' | 'export' | 'anchored';
+  event: string; // view, download, derive, export, anchored, preview, annotate, certificate…
   at: string;
-  actor: { user_id?: number; email?: string; system?: string };
+  actor: { user_id?: number; email?: string; system?: string; share?: string | number; label?: string };
   origin: { ip?: string; user_agent?: string };
   detail: Record<string, unknown>;
   leaf_index: number | null;
+}
+
+export interface Party {
+  role: string;
+  name: string;
+}
+
+export interface CaseSummary {
+  id: string;
+  title: string;
+  parties: Party[];
+  note: string;
+  created_at: string;
+  updated_at: string;
+  item_count?: number;
+}
+
+export interface CaseItem {
+  position: number;
+  capture_id: string;
+  title: string;
+  purpose: string;
+  added_at: string;
+  capture: ServerCapture;
+}
+
+export interface Case extends CaseSummary {
+  items: CaseItem[];
+}
+
+export interface Share {
+  id: string;
+  url?: string;
+  token?: string;
+  kind: 'case' | 'capture';
+  target_id: string;
+  label: string | null;
+  allow_download: boolean;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+/** What a share link shows (GET /s/{token}, public). */
+export interface SharedCapture {
+  id: string;
+  kind: string;
+  status: string;
+  media: { sha256: string; size: number; mime: string };
+  received_at: string;
+  manifest: Record<string, unknown>;
+  place?: PlaceInfo | null;
+  verdict?: VerdictPart | VerdictPart[] | null;
+  checks: ServerCapture['checks'];
+  title?: string;
+  note?: string;
+  partial?: boolean;
+}
+
+export interface Shared {
+  kind: 'case' | 'capture';
+  label: string | null;
+  expires_at: string;
+  allow_download: boolean;
+  case?: { title: string; parties: Party[]; note: string; items: { position: number; title: string; purpose: string; capture: SharedCapture }[] };
+  capture?: SharedCapture;
+}
+
+export interface TokenInfo {
+  id: string | number;
+  label: string | null;
+  created_at: string;
+  expires_at: string | null;
+  current: boolean;
+}
+
+export interface EnrolledDevice {
+  key_id: string;
+  label: string;
+  created_at: string;
+  capture_count?: number;
+  revoked_at: string | null;
+}
+
+export interface SignupInfo {
+  mode: 'open' | 'invite' | 'closed';
+  contact?: string | null;
 }
 
 /** Multipart body for POST /captures: manifest, signature, then the media last. */

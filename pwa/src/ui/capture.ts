@@ -3,6 +3,7 @@ import { aria, fmtNumber, t, tx, type Key } from '../i18n';
 import { geo } from '../app/geo';
 import { isFix, type Kind, type StreamKind } from '../shared/protocol';
 import { clear, h, type View } from './dom';
+import { icon } from './icons';
 import { ImportPanel, PhotoPanel, RecordPanel, type CaptureActions, type Panel } from './panels';
 
 export type Mode = 'photo' | 'audio' | 'video' | 'screen' | 'import';
@@ -27,7 +28,7 @@ export class CaptureView implements View {
     this.modeBar = aria(h('div', { class: 'modes', role: 'group' }), 'capture.modes');
     for (const m of modes) {
       const b = h('button', { type: 'button', class: `mode mode-${m}`, 'data-testid': `mode-${m}`, 'aria-pressed': 'false', on: { click: () => this.select(m) } },
-        h('span', { class: 'mode-icon', 'aria-hidden': 'true' }), tx(h('span', {}), `mode.${m}` as Key));
+        icon(m, undefined, 'mode-icon'), tx(h('span', { class: 'mode-text' }), `mode.${m}` as Key));
       this.buttons.set(m, b);
       this.modeBar.append(b);
     }

@@ -1,4 +1,5 @@
 // A tiny element builder: no framework, just the DOM.
+import { tx } from '../i18n';
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, unknown> & {
@@ -51,4 +52,15 @@ export interface View {
   hide?(): void;
   /** Re-render texts after a language switch. */
   relabel?(): void;
+}
+
+/** ": " or "：", as the language writes it between a label and its value. */
+export function colon(): HTMLElement {
+  return tx(document.createElement('span'), 'sep.colon');
+}
+
+/** Replace an element's children; null, undefined and false are left out. */
+export function fill(el: Element, ...children: Child[]): void {
+  el.replaceChildren();
+  append(el, ...children);
 }

@@ -8,6 +8,7 @@ import type { RecordingSession } from '../app/recording';
 import { getItem, type OutboxItem } from '../shared/db';
 import type { StreamKind } from '../shared/protocol';
 import { h } from './dom';
+import { reasonParam } from './problems';
 
 export interface CaptureActions {
   queued(item: OutboxItem, elapsedMs?: number): void;
@@ -22,10 +23,6 @@ export interface Panel {
   activate(): Promise<void>;
   deactivate(): void;
   relabel?(): void;
-}
-
-function reason(err: unknown): string {
-  return err instanceof DOMException ? err.name : err instanceof Error ? err.message : String(err);
 }
 
 function stopStream(s: MediaStream | null): void {
@@ -72,7 +69,7 @@ export class PhotoPanel implements Panel {
         this.shutter.disabled = false;
       } catch (err) {
         this.shutter.disabled = true;
-        tx(this.hint, 'photo.noCamera', { reason: reason(err) });
+        tx(this.hint, 'photo.noCamera', { reason: reasonParam(err) });
       } finally {
         this.opening = null;
       }
@@ -198,7 +195,7 @@ export class RecordPanel implements Panel {
       this.video.muted = true;
     }
     this.timer = aria(h('p', { class: 'timer', role: 'timer' }, '00:00'), 'rec.timer');
-    this.status = h('p', { class: 'hint', 'aria-live': 'polite' });
+    this.status = h('p', { class: 'hint rec-status', 'data-testid': 'rec-status', 'aria-live': 'polite' });
     this.chunks = h('p', { class: 'hint chunks', hidden: true });
     this.recordBtn = tx(h('button', { type: 'button', class: 'btn record', 'data-testid': 'record', on: { click: () => void this.start() } }), 'rec.record');
     this.stopBtn = tx(h('button', { type: 'button', class: 'btn stop', 'data-testid': 'stop', hidden: true, on: { click: () => void this.stop() } }), 'rec.stop');
@@ -206,7 +203,22 @@ export class RecordPanel implements Panel {
       this.video ? h('div', { class: 'viewfinder' }, this.video) : null,
       this.meter.el, this.timer, this.status, this.chunks,
       h('div', { class: 'controls' }, this.recordBtn, this.stopBtn));
-    tx(this.status, kind === 'screen' ? 'rec.screenNote' : 'rec.ready');
+    this.showState();
+    // Offline, what happens to each second changes: say so while it happens.
+    window.addEventListener('online', () => this.showState());
+    window.addEventListener('offline', () => this.showState());
+  }
+
+  /** The status line for the current state and connection (not while starting or after an error). */
+  private showState(): void {
+    const key = this.status.dataset.i18n;
+    const stateful = !key || ['rec.ready', 'rec.readyOffline', 'rec.screenNote', 'rec.recording', 'rec.recordingOffline'].includes(key);
+    if (!stateful) return;
+    const online = navigator.onLine;
+    if (this.session) tx(this.status, online ? 'rec.recording' : 'rec.recordingOffline');
+    else if (this.kind === 'screen') tx(this.status, 'rec.screenNote');
+    else tx(this.status, online ? 'rec.ready' : 'rec.readyOffline');
+    this.status.dataset.online = String(online);
   }
 
   get busy(): boolean {
@@ -229,7 +241,7 @@ export class RecordPanel implements Panel {
         this.video!.srcObject = this.preview;
         await this.video!.play().catch(() => undefined);
       } catch (err) {
-        tx(this.status, 'rec.noAccess', { reason: reason(err) });
+        tx(this.status, 'rec.noAccess', { reason: reasonParam(err) });
       }
     }
   }
@@ -265,7 +277,7 @@ export class RecordPanel implements Panel {
       this.recordBtn.hidden = true;
       this.stopBtn.hidden = false;
       this.stopBtn.disabled = false;
-      tx(this.status, 'rec.recording');
+      tx(this.status, navigator.onLine ? 'rec.recording' : 'rec.recordingOffline');
       const t0 = Date.now();
       let last = -1;
       this.chunks.hidden = false;
@@ -282,7 +294,7 @@ export class RecordPanel implements Panel {
       }, 250);
       this.stopBtn.focus();
     } catch (err) {
-      tx(this.status, 'rec.noAccess', { reason: reason(err) });
+      tx(this.status, 'rec.noAccess', { reason: reasonParam(err) });
       this.recordBtn.disabled = false;
     } finally {
       this.starting = false;
@@ -306,7 +318,8 @@ export class RecordPanel implements Panel {
       this.stopBtn.hidden = true;
       this.timer.textContent = '00:00';
       this.chunks.hidden = true;
-      tx(this.status, this.kind === 'screen' ? 'rec.screenNote' : 'rec.ready');
+      delete this.status.dataset.i18n;
+      this.showState();
       this.actions.recordingStopped();
     }
   }

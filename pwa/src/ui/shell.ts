@@ -2,8 +2,9 @@
 // main region and the bottom navigation (thumb reach on a phone).
 import { aria, LANGS, lang, setLang, t, tx, type Lang } from '../i18n';
 import { h } from './dom';
+import { icon } from './icons';
 
-export type Route = 'capture' | 'list' | 'device';
+export type Route = 'capture' | 'list' | 'cases' | 'device';
 
 export class Shell {
   readonly el: HTMLElement;
@@ -17,15 +18,15 @@ export class Shell {
 
   constructor(onNavigate: (r: Route) => void) {
     this.net = h('span', { class: 'net', 'data-testid': 'net', role: 'status' });
-    this.langSelect = h('select', { id: 'lang', 'data-testid': 'lang', on: { change: () => setLang(this.langSelect.value as Lang) } });
+    this.langSelect = h('select', { id: 'lang', 'data-testid': 'lang', on: { change: () => void setLang(this.langSelect.value as Lang) } });
     for (const l of LANGS) this.langSelect.append(tx(h('option', { value: l }), `lang.${l}`));
     this.langSelect.value = lang();
     const langLabel = tx(h('label', { htmlFor: 'lang', class: 'vh' }), 'lang.label');
     this.main = h('main', { id: 'main', tabindex: '-1' });
     this.nav = aria(h('nav', { class: 'bottom-nav', hidden: true }), 'nav.label');
-    for (const r of ['capture', 'list', 'device'] as Route[]) {
+    for (const r of ['capture', 'list', 'cases', 'device'] as Route[]) {
       const b = h('button', { type: 'button', 'data-testid': `nav-${r}`, class: `nav-btn nav-${r}`, on: { click: () => onNavigate(r) } },
-        h('span', { class: 'nav-icon', 'aria-hidden': 'true' }), tx(h('span', { class: 'nav-text' }), `nav.${r}`));
+        icon(r, undefined, 'nav-icon'), tx(h('span', { class: 'nav-text' }), `nav.${r}`));
       this.navButtons.set(r, b);
       this.nav.append(b);
     }

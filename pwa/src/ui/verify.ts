@@ -10,7 +10,8 @@
 // - Signed in, /verify?capture=<id> also checks that capture's receipt.
 //
 // Files are never uploaded: they are read with Blob.slice, a few MiB at a time.
-import { fmtBytes, fmtTime, lang, t, tx, type Key } from '../i18n';
+import { fmtBytes, fmtList, isTimeText, t, tx, type Key, type Param, type Params } from '../i18n';
+import { section, verdictSentence, type VerdictPart } from '../i18n/server';
 import { apiFetch, ApiError, type Receipt, type ServerCapture } from '../shared/api';
 import { b64, fromB64, utf8 } from '../shared/bytes';
 import { leafHash, verifyInclusion } from '../shared/merkle';
@@ -18,7 +19,8 @@ import { NoteError, openCheckpoint, parseCheckpointBody, parseVkey, type Checkpo
 import { explainTimestamp, lookupHash, serverVkey, type LookupMatch } from '../verify/api';
 import { BundleUnusable, openBundleZip, verifyBundle, ZipSource, type BundleReport, type Check } from '../verify/bundle';
 import { hashBlob } from '../verify/hash';
-import { h, type View } from './dom';
+import { colon, h, type View } from './dom';
+import { errorText, problemText } from './problems';
 
 const CHECK_LABEL: Record<string, Key> = {
   SHA256SUMS: 'verify.check.sums',
@@ -62,17 +64,40 @@ const STATUS_LABEL: Record<Check['status'], Key> = {
   info: 'verify.status.info',
 };
 
-function problemText(err: unknown): string {
-  if (err instanceof ApiError) {
-    if (err.code === 'rate_limited') return t('verify.rateLimited', { seconds: String(err.problem.retry_after ?? '?') });
-    return err.status === 0 ? t('verify.offline') : `${err.code}: ${err.detail}`;
+/** A term from the server's catalogue in both languages (so a language switch relabels it). */
+function both(sec: 'kind' | 'custody', key: string): Param {
+  const e = section(sec)[key];
+  return e ? { en: e.en, 'zh-CN': e['zh-CN'] } : { raw: key };
+}
+
+const PLAIN_NUMBER = /^\d+$/;
+
+/**
+ * A verifier message's parameters for display: kinds and custody events in the
+ * reader's language, times local with their offset, numbers as numbers, and
+ * everything else (file names, hashes, key ids, subjects) as data, marked
+ * translate="no".
+ */
+function localize(params: Record<string, string | number> | undefined): Params | undefined {
+  if (!params) return undefined;
+  const out: Params = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (typeof v === 'number') out[k] = v;
+    else if (k === 'kind') out[k] = both('kind', v);
+    else if (k === 'events') out[k] = { list: v.split(/,\s*/).filter(Boolean).map((e) => both('custody', e)) };
+    else if (k === 'step' && STEP_LABEL[v]) out[k] = { key: STEP_LABEL[v] };
+    else if (isTimeText(v)) out[k] = { time: v };
+    else if (PLAIN_NUMBER.test(v)) out[k] = v;
+    else out[k] = { raw: v };
   }
-  return err instanceof Error ? err.message : String(err);
+  return out;
 }
 
 export class VerifyView implements View {
   readonly el: HTMLElement;
   private receiptBox: HTMLElement;
+  private lead: HTMLElement; // a link's answer (the certificate's QR code): above everything
+  private leadMatch: LookupMatch | null | undefined = undefined;
   private body: HTMLElement;
   private out: HTMLElement;
   private progress: HTMLElement;
@@ -85,6 +110,7 @@ export class VerifyView implements View {
 
   constructor() {
     this.body = h('div', { class: 'verify-body', 'aria-live': 'polite' });
+    this.lead = h('section', { class: 'verify-lead', 'aria-live': 'polite', hidden: true, 'data-testid': 'verify-lead' });
     this.receiptBox = h('section', { class: 'card verify-receipt', hidden: true },
       tx(h('h2', {}), 'verify.receiptTitle'), this.body);
     this.bundleInput = h('input', { type: 'file', id: 'bundle-input', class: 'vh', accept: '.zip,application/zip', 'data-testid': 'bundle-input',
@@ -115,6 +141,7 @@ export class VerifyView implements View {
     this.out = h('section', { class: 'verify-out', 'aria-live': 'polite', 'data-testid': 'verify-out' });
     this.el = h('section', { class: 'view verify', 'aria-labelledby': 'verify-title' },
       tx(h('h1', { id: 'verify-title' }), 'verify.title'),
+      this.lead,
       tx(h('p', { class: 'intro' }), 'verify.intro'),
       this.receiptBox,
       this.zone,
@@ -140,11 +167,11 @@ export class VerifyView implements View {
       const zip = as === 'file' ? null : await openBundleZip(file);
       if (job.signal.aborted) return;
       if (zip) await this.checkBundle(file, new ZipSource(zip), job.signal);
-      else if (as === 'bundle') this.out.replaceChildren(tx(h('p', { class: 'error', 'data-testid': 'verify-error' }), 'verify.notBundle', { name: file.name }));
+      else if (as === 'bundle') this.out.replaceChildren(tx(h('p', { class: 'error', 'data-testid': 'verify-error' }), 'verify.notBundle', { name: { raw: file.name } }));
       else await this.lookup(file, job.signal);
     } catch (err) {
       if (job.signal.aborted) return;
-      const text = err instanceof BundleUnusable ? t(err.msg.key, err.msg.params) : problemText(err);
+      const text = err instanceof BundleUnusable ? t(err.msg.key, localize(err.msg.params)) : errorText(err);
       this.out.replaceChildren(h('p', { class: 'error', 'data-testid': 'verify-error' }, t('err.generic', { detail: text })));
     } finally {
       if (this.job === job) {
@@ -162,7 +189,7 @@ export class VerifyView implements View {
       const percent = total ? Math.floor((100 * done) / total) : 100;
       const secs = (performance.now() - t0) / 1000;
       this.bar.value = percent;
-      tx(this.progressText, 'verify.hashing', { name, percent, speed: secs > 0 ? (done / 1e6 / secs).toFixed(0) : '-' });
+      tx(this.progressText, 'verify.hashing', { name: { raw: name }, percent, speed: secs > 0 ? (done / 1e6 / secs).toFixed(0) : '-' });
     };
   }
 
@@ -192,14 +219,14 @@ export class VerifyView implements View {
     summary.dataset.failed = String(report.failed);
     const c = report.capture;
     this.out.replaceChildren(
-      tx(h('h2', {}), 'verify.bundleTitle', { name }),
+      tx(h('h2', {}), 'verify.bundleTitle', { name: { raw: name } }),
       summary,
       h('ul', { class: 'checks bundle-checks' }, ...report.checks.map((check) => this.checkLine(check))),
       ...(report.notInBrowser.length ? [this.notInBrowser(report.notInBrowser)] : []),
       h('dl', { class: 'kv' },
-        tx(h('dt', {}), 'verify.media'), h('dd', {}, h('code', {}, c.media), ' · ', fmtBytes(c.mediaSize)),
-        tx(h('dt', {}), 'detail.sha256'), h('dd', {}, h('code', { class: 'hash', 'data-testid': 'media-sha256' }, c.mediaSha256)),
-        tx(h('dt', {}), 'detail.keyId'), h('dd', {}, h('code', { class: 'hash' }, c.keyId)),
+        tx(h('dt', {}), 'verify.media'), h('dd', {}, h('code', { translate: 'no' }, c.media), ' · ', fmtBytes(c.mediaSize)),
+        tx(h('dt', {}), 'detail.sha256'), h('dd', {}, h('code', { class: 'hash', translate: 'no', 'data-testid': 'media-sha256' }, c.mediaSha256)),
+        tx(h('dt', {}), 'detail.keyId'), h('dd', {}, h('code', { class: 'hash', translate: 'no' }, c.keyId)),
         tx(h('dt', {}), 'verify.hashSpeed'),
         tx(h('dd', { 'data-testid': 'hash-speed', 'data-ms': String(Math.round(c.mediaMs)), 'data-bytes': String(c.mediaSize) }), 'verify.speed',
           { seconds: (c.mediaMs / 1000).toFixed(2), speed: c.mediaMs > 0 && c.mediaSize >= 1e6 ? (c.mediaSize / 1e6 / (c.mediaMs / 1000)).toFixed(0) : '-' })),
@@ -215,12 +242,13 @@ export class VerifyView implements View {
   private labelNotInBrowser(el: HTMLElement): HTMLElement {
     const names = (el.dataset.checks ?? '').split(' ').filter(Boolean);
     const labels = names.map((n) => t(CHECK_LABEL[n] ?? 'verify.check.other'));
-    el.textContent = t('verify.notInBrowser', { checks: labels.join(lang() === 'zh-CN' ? '、' : ', ') });
+    el.textContent = t('verify.notInBrowser', { checks: fmtList(labels) });
     return el;
   }
 
   /** After a language switch (tx() texts are relabelled by the controller): the composed ones. */
   relabel(): void {
+    this.leadVerdict();
     this.out.querySelectorAll<HTMLElement>('[data-testid="not-in-browser"]').forEach((el) => this.labelNotInBrowser(el));
   }
 
@@ -229,16 +257,16 @@ export class VerifyView implements View {
       'data-testid': 'check', 'data-name': check.name, 'data-status': check.status },
       h('span', { class: 'check-mark', 'aria-hidden': 'true' }, MARK[check.status]),
       tx(h('span', { class: 'vh' }), STATUS_LABEL[check.status]),
-      tx(h('strong', {}), CHECK_LABEL[check.name] ?? 'verify.check.other'), ': ',
-      tx(h('span', { class: 'check-detail', 'data-testid': 'check-detail' }), check.msg.key, check.msg.params));
+      tx(h('strong', {}), CHECK_LABEL[check.name] ?? 'verify.check.other'), colon(),
+      tx(h('span', { class: 'check-detail', 'data-testid': 'check-detail' }), check.msg.key, localize(check.msg.params)));
     if (check.embedded) li.append(tx(h('p', { class: 'embedded-note' }), 'verify.embedded'));
     if (check.steps?.length) {
       li.append(h('details', { class: 'steps' },
         tx(h('summary', {}), 'verify.steps'),
         h('ol', {}, ...check.steps.map((s) => h('li', { class: s.ok ? 'ok' : 'flag', 'data-step': s.step },
           h('span', { class: 'check-mark', 'aria-hidden': 'true' }, s.ok ? MARK.pass : MARK.fail),
-          STEP_LABEL[s.step] ? tx(h('strong', {}), STEP_LABEL[s.step]) : h('strong', {}, s.step), ': ',
-          h('span', { class: 'check-detail' }, s.detail))))));
+          STEP_LABEL[s.step] ? tx(h('strong', {}), STEP_LABEL[s.step]) : h('strong', {}, s.step), colon(),
+          h('span', { class: 'check-detail', lang: 'en', translate: 'no' }, s.detail))))));
     }
     return li;
   }
@@ -247,46 +275,70 @@ export class VerifyView implements View {
     const digest = await hashBlob(file, { onProgress: this.showProgress(file.name), signal });
     if (signal.aborted) return;
     const head = [
-      tx(h('h2', {}), 'verify.lookupTitle', { name: file.name }),
-      h('p', {}, fmtBytes(digest.size), ' · SHA-256 ', h('code', { class: 'hash', 'data-testid': 'lookup-sha256' }, digest.sha256)),
+      tx(h('h2', {}), 'verify.lookupTitle', { name: { raw: file.name } }),
+      h('p', {}, fmtBytes(digest.size), ' · SHA-256 ', h('code', { class: 'hash', translate: 'no', 'data-testid': 'lookup-sha256' }, digest.sha256)),
     ];
     await this.showLookup(head, digest.sha256, signal);
   }
 
-  /** /verify?sha256=<hex> (the certificate's QR code): look the hash up, no file needed. */
+  /**
+   * /verify?sha256=<hex> (the certificate's QR code): look the hash up, no file
+   * and no account needed, and answer first, in one sentence; the details follow.
+   */
   async lookupLink(sha256: string | null): Promise<void> {
     if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) return;
-    const head = [h('p', {}, 'SHA-256 ', h('code', { class: 'hash', 'data-testid': 'lookup-sha256' }, sha256))];
-    await this.showLookup(head, sha256, new AbortController().signal);
+    this.lead.hidden = false;
+    const head = [h('p', {}, 'SHA-256 ', h('code', { class: 'hash', translate: 'no', 'data-testid': 'lookup-sha256' }, sha256))];
+    await this.showLookup(head, sha256, new AbortController().signal, this.lead);
   }
 
-  private async showLookup(head: Node[], sha256: string, signal: AbortSignal): Promise<void> {
-    this.out.replaceChildren(...head, tx(h('p', { class: 'note' }), 'verify.lookup.asking'));
+  /** The lead's sentence, from the server's catalogue in the reader's language. */
+  private leadVerdict(): void {
+    const el = this.lead.querySelector<HTMLElement>('[data-testid="verdict"]');
+    const m = this.leadMatch;
+    if (!el || m === undefined) return;
+    const parts: VerdictPart[] = !m ? [{ code: 'lookup_not_found' }]
+      : [{ code: 'lookup_found', params: { kind: m.kind, received_at: m.received_at } }];
+    const stamp = m?.anchored ? (m.checkpoint?.timestamps[0]?.gen_time ?? m.checkpoint?.created_at) : null;
+    if (stamp) parts.push({ code: 'lookup_anchored', params: { stamped_at: stamp } });
+    el.textContent = verdictSentence(parts) ?? '';
+  }
+
+  private async showLookup(head: Node[], sha256: string, signal: AbortSignal, target = this.out): Promise<void> {
+    target.replaceChildren(...head, tx(h('p', { class: 'note' }), 'verify.lookup.asking'));
     const res = await lookupHash(sha256, signal);
     if (signal.aborted) return;
+    if (target === this.lead) {
+      this.leadMatch = res.found ? (res.matches.find((m) => m.anchored) ?? res.matches[0]) : null;
+      const verdict = h('p', { class: `verdict${res.found ? '' : ' gone'}`, 'data-testid': 'verdict' });
+      const details = h('details', { class: 'card expert' }, tx(h('summary', {}), 'verify.lookup.details'), h('div', {}));
+      target.replaceChildren(verdict, details);
+      this.leadVerdict();
+      target = details.lastElementChild as HTMLElement;
+    }
     const result = res.found
       ? tx(h('p', { class: 'result ok' }), 'verify.lookup.found', { n: res.matches.length })
       : tx(h('p', { class: 'result fail' }), 'verify.lookup.notFound');
     result.dataset.testid = 'lookup-result';
     result.dataset.found = String(res.found);
-    this.out.replaceChildren(...head, result,
+    target.replaceChildren(...head, result,
       ...(res.found ? [h('ul', { class: 'checks lookup-matches' }, ...res.matches.map((m) => this.matchLine(m)))] : []),
       tx(h('p', { class: 'note' }), res.found ? 'verify.lookup.noteFound' : 'verify.lookup.noteMissing'));
   }
 
   private matchLine(m: LookupMatch): HTMLElement {
-    const kind = t(`mode.${m.kind}` as Key);
+    const kind = t(`kind.${m.kind}` as Key);
     const li = h('li', { class: m.anchored ? 'ok' : 'skip', 'data-testid': 'lookup-match', 'data-anchored': String(m.anchored),
       'data-leaf': m.leaf_index === null ? '' : String(m.leaf_index) },
       h('strong', {}, kind),
       m.partial ? tx(h('span', { class: 'badge status-interrupted' }), 'status.interrupted') : null, ' ',
       tx(h('span', {}), m.matched === 'media' ? 'verify.lookup.byMedia' : 'verify.lookup.byManifest'),
       h('br', {}),
-      tx(h('span', {}), 'verify.lookup.received', { time: fmtTime(m.received_at) }));
+      tx(h('span', {}), 'verify.lookup.received', { time: { time: m.received_at } }));
     if (m.anchored && m.checkpoint) {
-      li.append(h('br', {}), tx(h('span', {}), 'verify.lookup.anchored', { index: m.leaf_index ?? '?', size: m.checkpoint.tree_size, time: fmtTime(m.checkpoint.created_at) }));
+      li.append(h('br', {}), tx(h('span', {}), 'verify.lookup.anchored', { index: m.leaf_index ?? '?', size: m.checkpoint.tree_size, time: { time: m.checkpoint.created_at } }));
       li.append(h('ul', { class: 'stamps' }, ...m.checkpoint.timestamps.map((s) =>
-        tx(h('li', { 'data-testid': 'lookup-stamp' }), s.embedded ? 'verify.lookup.stampEmbedded' : 'verify.lookup.stamp', { tsa: s.tsa, time: fmtTime(s.gen_time) }))));
+        tx(h('li', { 'data-testid': 'lookup-stamp' }), s.embedded ? 'verify.lookup.stampEmbedded' : 'verify.lookup.stamp', { tsa: { raw: s.tsa }, time: { time: s.gen_time } }))));
     } else {
       li.append(h('br', {}), tx(h('span', {}), 'verify.lookup.pending'));
     }
@@ -298,11 +350,13 @@ export class VerifyView implements View {
   async check(id: string | null, token: string | null): Promise<void> {
     this.receiptBox.hidden = !id;
     if (!id) return;
-    if (!token) return void this.body.replaceChildren(h('p', {}, h('code', {}, id)), tx(h('p', {}), 'verify.signIn'));
-    const out: Node[] = [h('p', {}, t('verify.capture'), ' ', h('code', { class: 'hash' }, id))];
+    // Signed out (someone scanned a certificate): nothing to ask; the lookup answers.
+    if (!token) return void (this.receiptBox.hidden = true);
+    const out: Node[] = [h('p', {}, tx(h('span', {}), 'verify.capture'), ' ', h('code', { class: 'hash', translate: 'no' }, id))];
     try {
       const capture = await apiFetch<ServerCapture>(`/captures/${encodeURIComponent(id)}`, { token });
-      out.push(h('p', {}, t(`mode.${capture.kind}` as Key), ' · ', h('code', { class: 'hash' }, capture.media.sha256)), h('p', {}, fmtTime(capture.received_at)));
+      out.push(h('p', {}, tx(h('span', {}), `kind.${capture.kind}` as Key), ' · ', h('code', { class: 'hash', translate: 'no' }, capture.media.sha256)),
+        h('p', {}, tx(h('span', {}), 'time.plain', { t: { time: capture.received_at } })));
       let receipt: Receipt;
       try {
         receipt = await apiFetch<Receipt>(`/captures/${encodeURIComponent(id)}/receipt`, { token });
@@ -333,12 +387,12 @@ export class VerifyView implements View {
       const inclusionOk = !!cp && cp.size === receipt.tree_size &&
         (await verifyInclusion(receipt.leaf_index, receipt.tree_size, leaf, receipt.inclusion_proof.map(fromB64), cp.root));
       const line = (label: Key, ok: boolean | null) =>
-        h('li', { class: ok === null ? 'skip' : ok ? 'ok' : 'flag' }, t(label), ': ',
-          h('strong', {}, t(ok === null ? 'verify.skipped' : ok ? 'verify.ok' : 'verify.fail')));
+        h('li', { class: ok === null ? 'skip' : ok ? 'ok' : 'flag' }, tx(h('span', {}), label), colon(),
+          tx(h('strong', {}), ok === null ? 'verify.skipped' : ok ? 'verify.ok' : 'verify.fail'));
       out.push(h('ul', { class: 'checks' }, line('verify.leaf', leafOk), line('verify.inclusion', inclusionOk), line('verify.signatureNote', sigOk)));
-      out.push(h('pre', { class: 'note-text' }, receipt.checkpoint));
+      out.push(h('pre', { class: 'note-text', translate: 'no' }, receipt.checkpoint));
     } catch (err) {
-      out.push(h('p', { class: 'error' }, t('err.generic', { detail: err instanceof ApiError ? `${err.code}: ${err.detail}` : String(err) })));
+      out.push(tx(h('p', { class: 'error' }), 'err.generic', { detail: err instanceof ApiError ? { key: 'problem.withDetail', params: { message: problemText(err), detail: { raw: err.code } } } : String(err) }));
     }
     this.body.replaceChildren(...out);
   }

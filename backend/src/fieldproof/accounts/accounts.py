@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from fieldproof.core.keys import DeviceKey
 from fieldproof.db import ApiToken, Database, Device, User
 from fieldproof.db.models import utcnow
 from fieldproof.errors import (
+    AccountDisabled,
     DeviceNotFound,
     DeviceTaken,
     EmailInvalid,
@@ -26,6 +29,7 @@ from fieldproof.errors import (
     PasswordInvalid,
     TokenExpired,
     TokenInvalid,
+    TokenNotFound,
     UserExists,
 )
 from fieldproof.ratelimit import RateLimit
@@ -44,6 +48,20 @@ _hasher = PasswordHasher()
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise EmailInvalid("not an email address")
+    return email
+
+
+def hash_new_password(password: str) -> str:
+    """The argon2id hash of an acceptable new password."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise PasswordInvalid(f"password must be {MIN_PASSWORD}..{MAX_PASSWORD} characters")
+    return _hasher.hash(password)
 
 
 @dataclass(frozen=True)
@@ -91,18 +109,23 @@ class Accounts:
         self.on_revoked: list[Callable[[Revocation], None]] = []
 
     def create_user(self, email: str, password: str) -> int:
-        email = email.strip().lower()
-        if not _EMAIL.match(email):
-            raise EmailInvalid("not an email address")
-        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-            raise PasswordInvalid(f"password must be {MIN_PASSWORD}..{MAX_PASSWORD} characters")
+        email = normalise_email(email)
+        password_hash = hash_new_password(password)
         with self.db.session() as s:
-            if s.scalar(select(User.id).where(User.email == email)) is not None:
-                raise UserExists("a user with that email exists")
-            user = User(email=email, password_hash=_hasher.hash(password))
-            s.add(user)
+            return self.add_user(s, email, password_hash)
+
+    @staticmethod
+    def add_user(s: Session, email: str, password_hash: str) -> int:
+        """Insert a user in the caller's transaction (a sign-up uses up its invite in it)."""
+        if s.scalar(select(User.id).where(User.email == email)) is not None:
+            raise UserExists("a user with that email exists")
+        user = User(email=email, password_hash=password_hash)
+        s.add(user)
+        try:
             s.flush()
-            return user.id
+        except IntegrityError as exc:  # the same email, signed up a moment ago
+            raise UserExists("a user with that email exists") from exc
+        return user.id
 
     def check_password(self, email: str, password: str, *, source: str = "unknown") -> int:
         email = email.strip().lower()[:320]
@@ -120,6 +143,9 @@ class Accounts:
         except (VerificationError, InvalidHashError) as exc:
             self._failed(email, source)
             raise LoginFailed("wrong email or password") from exc
+        # Said only to whoever knows the password: it tells no stranger the email exists.
+        if user.disabled_at is not None:
+            raise AccountDisabled("this account is disabled; ask the server's operator")
         return user.id
 
     def _failed(self, email: str, source: str) -> None:
@@ -169,17 +195,81 @@ class Accounts:
         with self.db.reading() as s:
             row = s.execute(
                 select(User.id, User.email, ApiToken.id, ApiToken.expires_at,
-                       ApiToken.created_at)
+                       ApiToken.created_at, ApiToken.revoked_at, User.disabled_at)
                 .join(ApiToken, ApiToken.user_id == User.id)
-                .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
+                .where(ApiToken.token_hash == _token_hash(token))
             ).first()
         if row is None:
+            raise TokenInvalid("invalid or revoked token")
+        if row[6] is not None:  # before revoked: disabling revoked them too
+            raise AccountDisabled("this account is disabled; ask the server's operator")
+        if row[5] is not None:
             raise TokenInvalid("invalid or revoked token")
         principal = Principal(user_id=row[0], email=row[1], token_id=row[2], expires_at=row[3],
                               issued_at=row[4])
         if principal.expired():
             raise TokenExpired("this token has expired; sign in again")
         return principal
+
+    def tokens(self, principal: Principal) -> list[TokenInfo]:
+        """The caller's tokens that still work, oldest first."""
+        now = utcnow()
+        with self.db.reading() as s:
+            rows = s.scalars(select(ApiToken).where(
+                ApiToken.user_id == principal.user_id, ApiToken.revoked_at.is_(None),
+                (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))
+                .order_by(ApiToken.id)).all()
+            return [TokenInfo(id=r.id, label=r.label, created_at=r.created_at,
+                              expires_at=r.expires_at, current=r.id == principal.token_id)
+                    for r in rows]
+
+    def revoke_token_id(self, principal: Principal, token_id: str) -> None:
+        """Revoke one of the caller's tokens; another user's answers as a missing one."""
+        try:
+            wanted = int(token_id)
+        except ValueError:
+            wanted = -1
+        with self.db.session() as s:
+            revoked = s.scalar(update(ApiToken).where(
+                ApiToken.id == wanted, ApiToken.user_id == principal.user_id,
+                ApiToken.revoked_at.is_(None),
+                (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > utcnow()))
+                .values(revoked_at=utcnow()).returning(ApiToken.id))
+        if revoked is None:
+            raise TokenNotFound("no such token")
+        self._revoked(Revocation(token_id=revoked))
+
+    def change_password(self, principal: Principal, current: str, new: str, *,
+                        source: str = "unknown") -> None:
+        """Needs the current password; every other token of the caller stops working."""
+        password_hash = hash_new_password(new)
+        self.check_password(principal.email, current, source=source)
+        with self.db.session() as s:
+            revoked = self.set_password(s, principal.user_id, password_hash,
+                                        keep=principal.token_id)
+        self.announce_revoked(revoked)
+
+    @staticmethod
+    def set_password(s: Session, user_id: int, password_hash: str, *,
+                     keep: int | None = None) -> list[int]:
+        """Set a password hash and revoke the user's tokens but ``keep``; the revoked ids.
+
+        In the caller's transaction; call :meth:`announce_revoked` after it commits.
+        """
+        s.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+        return Accounts.revoke_all(s, user_id, keep=keep)
+
+    @staticmethod
+    def revoke_all(s: Session, user_id: int, *, keep: int | None = None) -> list[int]:
+        query = update(ApiToken).where(ApiToken.user_id == user_id,
+                                       ApiToken.revoked_at.is_(None))
+        if keep is not None:
+            query = query.where(ApiToken.id != keep)
+        return list(s.scalars(query.values(revoked_at=utcnow()).returning(ApiToken.id)))
+
+    def announce_revoked(self, token_ids: list[int]) -> None:
+        for token_id in token_ids:
+            self._revoked(Revocation(token_id=token_id))
 
     def _revoked(self, what: Revocation) -> None:
         for hook in self.on_revoked:
@@ -238,6 +328,17 @@ def device_json(d: Device) -> dict[str, Any]:
             "head_manifest": d.head_manifest, "capture_count": d.capture_count,
             "revoked_at": None if d.revoked_at is None
             else d.revoked_at.isoformat().replace("+00:00", "Z")}
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One of a user's working tokens (never the secret: only its hash is kept)."""
+
+    id: int
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    current: bool
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,38 @@ def check_certificate_pdf(pdf: bytes, *, server_ca: bytes, ca_source: str,
                           media_sha256: str) -> str:
     """One PAdES signature over the whole file by a signer under ``server_ca``, with
     a trusted RFC 3161 signature timestamp, certifying this manifest and media."""
+    said, signed_by = _signed_pdf(pdf, CERTIFICATE, server_ca=server_ca, ca_source=ca_source,
+                                  tsa_roots=tsa_roots)
+    # Signed and whole, but about this capture? Its Keywords (signed bytes) say.
+    if said is None:
+        raise CheckFailed(f"{CERTIFICATE} does not name the capture it certifies")
+    if said.get("manifest-sha256") != manifest_sha256 or \
+            said.get("media-sha256") != media_sha256:
+        raise CheckFailed(f"{CERTIFICATE} certifies manifest {said.get('manifest-sha256')} "
+                          f"and media {said.get('media-sha256')}, not this bundle's")
+    return signed_by
+
+
+def check_evidence_list_pdf(pdf: bytes, *, name: str, server_ca: bytes, ca_source: str,
+                            tsa_roots: list[bytes], case_id: str, items_sha256: str) -> str:
+    """A case's evidence list (证据目录): signed like a certificate, and naming this
+    case and exactly these items, in this order (bundle/case.py, ``items_sha256``)."""
+    said, signed_by = _signed_pdf(pdf, name, server_ca=server_ca, ca_source=ca_source,
+                                  tsa_roots=tsa_roots)
+    if said is None or "fieldproof-case" not in said:
+        raise CheckFailed(f"{name} does not name the case it lists")
+    if said.get("fieldproof-case") != case_id or said.get("items-sha256") != items_sha256:
+        raise CheckFailed(f"{name} lists case {said.get('fieldproof-case')} with items "
+                          f"{said.get('items-sha256')}, not this export's case {case_id} "
+                          f"with items {items_sha256}")
+    return signed_by
+
+
+def _signed_pdf(pdf: bytes, name: str, *, server_ca: bytes, ca_source: str,
+                tsa_roots: list[bytes]) -> tuple[dict[str, str] | None, str]:
+    """Validate the PDF's one PAdES signature: whole file, intact, under ``server_ca``,
+    with a trusted signature timestamp. Returns its signed Keywords, parsed (None
+    without any), and a sentence saying who signed it and when."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko.sign.validation.settings import KeyUsageConstraints
@@ -39,7 +71,7 @@ def check_certificate_pdf(pdf: bytes, *, server_ca: bytes, ca_source: str,
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         sigs = reader.embedded_signatures
         if len(sigs) != 1:
-            raise CheckFailed(f"{CERTIFICATE} holds {len(sigs)} signatures, expected 1")
+            raise CheckFailed(f"{name} holds {len(sigs)} signatures, expected 1")
         status = run_sync(async_validate_pdf_signature(
             sigs[0], ValidationContext(trust_roots=[_asn1_cert(server_ca)]),
             ts_validation_context=ValidationContext(
@@ -50,31 +82,27 @@ def check_certificate_pdf(pdf: bytes, *, server_ca: bytes, ca_source: str,
     except CheckFailed:
         raise
     except Exception as exc:  # pyHanko raises a zoo of types on a damaged PDF
-        raise CheckFailed(f"{CERTIFICATE} cannot be validated: {type(exc).__name__}: {exc}"
+        raise CheckFailed(f"{name} cannot be validated: {type(exc).__name__}: {exc}"
                           ) from exc
     if not status.intact:
-        raise CheckFailed(f"{CERTIFICATE} was changed after it was signed (digest mismatch)")
+        raise CheckFailed(f"{name} was changed after it was signed (digest mismatch)")
     if not status.valid:
-        raise CheckFailed(f"{CERTIFICATE}: the signature does not verify")
+        raise CheckFailed(f"{name}: the signature does not verify")
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        raise CheckFailed(f"{CERTIFICATE}: content was added after the signature")
+        raise CheckFailed(f"{name}: content was added after the signature")
     if not status.trusted:
-        raise CheckFailed(f"{CERTIFICATE}: the signer does not chain to {ca_source}")
+        raise CheckFailed(f"{name}: the signer does not chain to {ca_source}")
     ts = status.timestamp_validity
     if ts is None or not (ts.intact and ts.valid and ts.trusted):
-        raise CheckFailed(f"{CERTIFICATE}: no valid, trusted signature timestamp")
-    # Signed and whole, but about this capture? Its Keywords (signed bytes) say.
+        raise CheckFailed(f"{name}: no valid, trusted signature timestamp")
     try:
-        said = parse_certificate_keywords(str(reader.trailer["/Info"]["/Keywords"]))
-    except (KeyError, TypeError) as exc:
-        raise CheckFailed(f"{CERTIFICATE} does not name the capture it certifies") from exc
-    if said.get("manifest-sha256") != manifest_sha256 or \
-            said.get("media-sha256") != media_sha256:
-        raise CheckFailed(f"{CERTIFICATE} certifies manifest {said.get('manifest-sha256')} "
-                          f"and media {said.get('media-sha256')}, not this bundle's")
+        said: dict[str, str] | None = parse_certificate_keywords(
+            str(reader.trailer["/Info"]["/Keywords"]))
+    except (KeyError, TypeError):
+        said = None
     signer = status.signing_cert.subject.human_friendly
-    return (f"{CERTIFICATE}: PAdES signature by {signer} over the whole file, "
-            f"time-stamped {ts.timestamp.isoformat()}")
+    return said, (f"{name}: PAdES signature by {signer} over the whole file, "
+                  f"time-stamped {ts.timestamp.isoformat()}")
 
 
 def check_c2pa_copy(name: str, data: bytes, mime: str, *, server_ca: bytes,

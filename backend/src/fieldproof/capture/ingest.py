@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from fieldproof.accounts.accounts import Principal
 from fieldproof.capture.objects import ObjectRefs
+from fieldproof.capture.places import place_of
 from fieldproof.capture.records import CaptureRecord
 from fieldproof.capture.spool import HashingSpool
 from fieldproof.config import Settings
@@ -149,13 +150,14 @@ class Ingest:
             raise NonceExpired("this nonce has expired; request a new one")
 
         identity = (
-            ck.Check("schema", True, "protocol v1 manifest"),
-            ck.Check("signature", True, f"ECDSA P-256 by device {device.key_id}"),
-            ck.Check("nonce", True, f"issued {iso(nonce.issued_at)}, single use"),
+            ck.Check.of("schema", True, "schema.v1"),
+            ck.Check.of("signature", True, "signature.device", key_id=device.key_id),
+            ck.Check.of("nonce", True, "nonce.single_use", issued_at=iso(nonce.issued_at)),
         )
         checks = [
-            ck.Check("media_sha256", True, manifest.media_sha256),
-            ck.Check("media_size", True, f"{manifest.media_size} bytes"),
+            ck.Check.of("media_sha256", True, "media_sha256.ok",
+                        sha256=manifest.media_sha256),
+            ck.Check.of("media_size", True, "media_size.ok", size=manifest.media_size),
         ]
         sniffed = sniff_mime(media.head)
         checks.append(ck.mime_check(manifest.media_mime, sniffed))
@@ -176,13 +178,14 @@ class Ingest:
 
         return self.record(principal, device, Claim.of(manifest), signature, media,
                            ck.CheckList(identity, tuple(checks)), exif=exif, sniffed=sniffed,
-                           received_at=received_at)
+                           received_at=received_at, place=place_of(manifest.geo))
 
     def record(self, principal: Principal, device: Device, claim: Claim, signature: bytes,
                media: HashingSpool, checks: ck.CheckList, *, received_at: datetime,
                exif: dict[str, Any] | None = None, sniffed: str | None = None,
                nonce_consumed: bool = False, stream_id: str | None = None,
-               partial: bool = False, log_entry: bytes | None = None) -> IngestResult:
+               partial: bool = False, log_entry: bytes | None = None,
+               place: dict[str, Any] | None = None) -> IngestResult:
         """Store checked media byte-exact, then commit the capture and its log entry.
 
         Shared by single uploads and finished or interrupted streams; every
@@ -195,7 +198,7 @@ class Ingest:
             capture = self._commit(principal, device.id, claim, signature, sniffed, key,
                                    checks, exif or {}, received_at,
                                    nonce_consumed=nonce_consumed, stream_id=stream_id,
-                                   partial=partial, log_entry=log_entry, pin=pin)
+                                   partial=partial, log_entry=log_entry, pin=pin, place=place)
         except _AlreadyThere as again:
             self.objects.unpin(pin)
             return IngestResult(again.capture, created=False)
@@ -244,7 +247,8 @@ class Ingest:
     def _commit(self, principal: Principal, device_id: int, claim: Claim, signature: bytes,
                 sniffed: str | None, key: str, checks: ck.CheckList, exif: dict[str, Any],
                 received_at: datetime, *, nonce_consumed: bool, stream_id: str | None,
-                partial: bool, log_entry: bytes | None, pin: int) -> CaptureRecord:
+                partial: bool, log_entry: bytes | None, pin: int,
+                place: dict[str, Any] | None) -> CaptureRecord:
         try:
             with self.db.session() as s:
                 device = s.scalar(select(Device).where(Device.id == device_id)
@@ -267,7 +271,7 @@ class Ingest:
                     media_size=claim.media_size, media_mime=claim.media_mime,
                     sniffed_mime=sniffed, object_key=key,
                     checks=[c.as_dict() for c in all_checks], exif=exif, received_at=received_at,
-                    stream_id=stream_id, partial=partial)
+                    stream_id=stream_id, partial=partial, place=place)
                 s.add(capture)
                 device.head_manifest = claim.hash
                 device.capture_count += 1
@@ -294,20 +298,16 @@ class Ingest:
     def _chain_check(s: Session, device: Device, claim: Claim) -> ck.Check:
         head, prev = device.head_manifest, claim.prev
         if prev == head:
-            detail = ("first capture of this device" if prev is None
-                      else f"follows the device's previous manifest {prev}")
-            return ck.Check("device_chain", True, detail)
+            return (ck.Check.of("device_chain", True, "device_chain.first") if prev is None
+                    else ck.Check.of("device_chain", True, "device_chain.follows", prev=prev))
         if prev is None:
-            return ck.Check("device_chain", False,
-                            f"claims to be the device's first capture, but {head} came before")
+            return ck.Check.of("device_chain", False, "device_chain.claims_first", head=head)
         known = s.scalar(select(Capture.seq).where(Capture.manifest_hash == prev,
                                                    Capture.device_id == device.id))
         if known is not None:
-            return ck.Check("device_chain", False,
-                            f"forks the chain: follows {prev}, but the device's latest is {head}")
-        return ck.Check("device_chain", False,
-                        f"follows {prev}, which this server never received: at least one "
-                        "capture of this device is missing")
+            return ck.Check.of("device_chain", False, "device_chain.fork", prev=prev,
+                               head=head)
+        return ck.Check.of("device_chain", False, "device_chain.missing", prev=prev)
 
 
 class _AlreadyThere(Exception):

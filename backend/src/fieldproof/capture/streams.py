@@ -26,6 +26,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 
 from fieldproof.accounts.accounts import Principal
 from fieldproof.capture.ingest import Claim, Ingest, decode_signature
+from fieldproof.capture.places import place_of
 from fieldproof.capture.records import CaptureRecord
 from fieldproof.capture.repository import Captures
 from fieldproof.capture.spool import HashingSpool
@@ -369,7 +370,7 @@ class Streams:
             result = self.ingest.record(
                 principal, device, Claim.of(manifest), sig, spool, checks,
                 received_at=received_at, sniffed=sniff_mime(spool.head), nonce_consumed=True,
-                stream_id=stream.id,
+                stream_id=stream.id, place=place_of(header.data.get("geo")),
                 log_entry=capture_entry(
                     manifest_sha256=manifest.hash, signature=sig, key_id=device.key_id,
                     media_sha256=manifest.media_sha256, received_at=received_at,
@@ -388,22 +389,21 @@ class Streams:
         issued = nonce.issued_at if nonce else received_at
         skew = timedelta(seconds=self.settings.clock_skew_seconds)
         identity = (
-            ck.Check("schema", True, "protocol v2 stream header and chunks"),
-            ck.Check("signature", True, f"ECDSA P-256 by device {device.key_id} on the header"
-                                        f"{' and the final manifest' if complete else ''}"),
-            ck.Check("nonce", True, f"issued {iso(issued)}, used when the stream started"),
+            ck.Check.of("schema", True, "schema.v2"),
+            ck.Check.of("signature", True,
+                        "signature.stream_final" if complete else "signature.stream",
+                        key_id=device.key_id),
+            ck.Check.of("nonce", True, "nonce.stream", issued_at=iso(issued)),
         )
         checks = [
-            ck.Check("stream_chain", True,
-                     f"{stream.next_seq} chunks, each signed, hash-chained to "
-                     f"{stream.chain_head}; each acknowledged only once durable"),
-            ck.Check("stream_complete", complete,
-                     "the device finished the recording and signed the whole file" if complete
-                     else f"interrupted: no chunk for {self.settings.stream_timeout_seconds} s "
-                          f"after chunk {stream.next_seq - 1}; the device's signature on "
-                          "that chunk's chain head proves every byte kept"),
-            ck.Check("media_sha256", True, spool.sha256),
-            ck.Check("media_size", True, f"{spool.size} bytes"),
+            ck.Check.of("stream_chain", True, "stream_chain.ok", chunks=stream.next_seq,
+                        chain_head=stream.chain_head),
+            ck.Check.of("stream_complete", True, "stream_complete.finished") if complete
+            else ck.Check.of("stream_complete", False, "stream_complete.interrupted",
+                             timeout_s=self.settings.stream_timeout_seconds,
+                             last_seq=stream.next_seq - 1),
+            ck.Check.of("media_sha256", True, "media_sha256.ok", sha256=spool.sha256),
+            ck.Check.of("media_size", True, "media_size.ok", size=spool.size),
             ck.mime_check(stream.mime, sniff_mime(spool.head)),
             ck.kind_check(stream.kind, stream.mime),
             ck.capture_time_check(header.started_at, end, issued, received_at, skew=skew),
@@ -472,7 +472,7 @@ class Streams:
             result = self.ingest.record(
                 principal, device, claim, stream.header_sig, spool, checks,
                 received_at=received_at, sniffed=sniff_mime(spool.head), nonce_consumed=True,
-                stream_id=stream.id, partial=True,
+                stream_id=stream.id, partial=True, place=place_of(header.data.get("geo")),
                 log_entry=capture_entry(
                     manifest_sha256=stream.id, signature=stream.header_sig,
                     key_id=device.key_id, media_sha256=spool.sha256, received_at=received_at,

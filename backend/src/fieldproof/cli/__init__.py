@@ -6,7 +6,7 @@ commands on :data:`main`.
 
 from __future__ import annotations
 
-from fieldproof.cli import admin, client, log, serve, verify  # noqa: F401 - registers commands
+from fieldproof.cli import admin, case, client, log, serve, verify  # noqa: F401 - registers commands
 from fieldproof.cli.common import main
 
 __all__ = ["main"]

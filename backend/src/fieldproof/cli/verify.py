@@ -25,14 +25,18 @@ from fieldproof.errors import FieldProofError, TsaRootInvalid
               help="pin the root of the server's certificate-PDF signer (PEM)")
 def verify(bundle: Path, as_json: bool, log_key: str | None, tsa_roots: tuple[Path, ...],
            server_ca: Path | None) -> None:
-    """Verify an evidence bundle offline (no network, no database).
+    """Verify an evidence bundle, or a case export, offline (no network, no database).
 
-    Exit 0 if every check passes, 1 if any fails, 2 if BUNDLE is unusable.
+    A case export (it holds case.json) is checked item by item, each as a bundle,
+    with the evidence list's signature. Exit 0 if every check passes, 1 if any
+    fails, 2 if BUNDLE is unusable.
     """
     import zipfile
 
+    from fieldproof.bundle.case import CaseReport, is_case_export, verify_case
     from fieldproof.bundle.read import ZipBundle
     from fieldproof.bundle.verify import verify_bundle
+    from fieldproof.core.report import Report
     from fieldproof.errors import BundleUnusable
     pinned_key = None
     if log_key:
@@ -51,8 +55,13 @@ def verify(bundle: Path, as_json: bool, log_key: str | None, tsa_roots: tuple[Pa
             except ValueError as exc:
                 raise TsaRootInvalid(f"--tsa-root {path} is not a PEM certificate") from exc
         with zipfile.ZipFile(bundle) as zf:
-            report = verify_bundle(ZipBundle(zf), log_vkey=pinned_key, tsa_roots=roots or None,
-                                   server_ca=server_ca.read_bytes() if server_ca else None)
+            pinned_ca = server_ca.read_bytes() if server_ca else None
+            if is_case_export(zf.namelist()):  # a case: every item bundle, and its list
+                report: Report | CaseReport = verify_case(
+                    zf, log_vkey=pinned_key, tsa_roots=roots or None, server_ca=pinned_ca)
+            else:
+                report = verify_bundle(ZipBundle(zf), log_vkey=pinned_key,
+                                       tsa_roots=roots or None, server_ca=pinned_ca)
     except (OSError, zipfile.BadZipFile) as exc:
         click.echo(f"error: {bundle} is not a readable zip: {exc}", err=True)
         sys.exit(2)

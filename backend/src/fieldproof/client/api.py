@@ -199,9 +199,13 @@ class Client:
 
     def export(self, capture_id: str, dest: Path) -> int:
         """Download the capture's evidence bundle (zip) to ``dest``; returns its size."""
+        return self.download(f"/captures/{capture_id}/bundle", dest)
+
+    def download(self, path: str, dest: Path) -> int:
+        """Stream ``GET path`` to ``dest`` (via ``dest.part``); returns its size."""
         tmp = dest.with_name(dest.name + ".part")
         try:
-            with self.http.stream("GET", f"/captures/{capture_id}/bundle") as resp:
+            with self.http.stream("GET", path) as resp:
                 if resp.status_code >= 400:
                     resp.read()
                     try:
@@ -224,6 +228,34 @@ class Client:
             raise
         tmp.replace(dest)
         return size
+
+    # -- cases -------------------------------------------------------------
+    def create_case(self, title: str, *, parties: list[dict[str, str]] | None = None,
+                    note: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"title": title}
+        if parties:
+            body["parties"] = parties
+        if note is not None:
+            body["note"] = note
+        return self._call("POST", "/cases", json=body).json()  # type: ignore[no-any-return]
+
+    def add_case_item(self, case_id: str, capture_id: str, *, title: str | None = None,
+                      purpose: str | None = None) -> dict[str, Any]:
+        body = {"capture_id": capture_id}
+        body.update({k: v for k, v in (("title", title), ("purpose", purpose))
+                     if v is not None})
+        return self._call("POST", f"/cases/{case_id}/items",  # type: ignore[no-any-return]
+                          json=body).json()
+
+    def cases(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/cases").json()["items"]  # type: ignore[no-any-return]
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/cases/{case_id}").json()  # type: ignore[no-any-return]
+
+    def export_case(self, case_id: str, dest: Path) -> int:
+        """Download the case export (zip) to ``dest``; returns its size."""
+        return self.download(f"/cases/{case_id}/export", dest)
 
     def log_info(self) -> dict[str, Any]:
         return self._call("GET", "/log").json()  # type: ignore[no-any-return]

@@ -9,16 +9,29 @@ and a court should see both the evidence and the doubt.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from fieldproof.core.manifest import utc_text
+from fieldproof.core.texts import say
 
 
 @dataclass(frozen=True)
 class Check:
+    """One check: what it is (``name``), whether it passed, and why, as a stable
+    ``code`` with ``params`` (shared/i18n/server.json) and in English (``detail``)."""
+
     name: str
     ok: bool
     detail: str
+    code: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, name: str, ok: bool, code: str, **params: Any) -> Check:
+        """A check whose English detail is rendered from the shared catalogue."""
+        return cls(name, ok, say("code", code, params), code, params)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,11 +79,12 @@ def same_container(claimed: str, sniffed: str) -> bool:
 
 def mime_check(claimed: str, sniffed: str | None) -> Check:
     if sniffed is None:
-        return Check("mime_sniff", False,
-                     f"claimed {claimed}; the bytes match no known media signature")
+        return Check.of("mime_sniff", False, "mime_sniff.unknown", claimed=claimed)
     if same_container(claimed, sniffed):
-        return Check("mime_sniff", True, f"claimed {claimed}; bytes look like {sniffed}")
-    return Check("mime_sniff", False, f"claimed {claimed} but the bytes look like {sniffed}")
+        return Check.of("mime_sniff", True, "mime_sniff.match", claimed=claimed,
+                        sniffed=sniffed)
+    return Check.of("mime_sniff", False, "mime_sniff.mismatch", claimed=claimed,
+                    sniffed=sniffed)
 
 
 _KIND_PREFIX = {"photo": ("image/",), "audio": ("audio/", "video/webm", "video/mp4",
@@ -81,9 +95,9 @@ _KIND_PREFIX = {"photo": ("image/",), "audio": ("audio/", "video/webm", "video/m
 def kind_check(kind: str, mime: str) -> Check:
     prefixes = _KIND_PREFIX.get(kind)
     if prefixes is None:  # imports may be any file
-        return Check("kind_mime", True, f"import of {mime}")
+        return Check.of("kind_mime", True, "kind_mime.import", mime=mime)
     ok = base_mime(mime).startswith(prefixes)
-    return Check("kind_mime", ok, f"{kind} capture declared as {mime}")
+    return Check.of("kind_mime", ok, "kind_mime.declared", kind=kind, mime=mime)
 
 
 def capture_time_check(start: datetime, end: datetime, nonce_issued: datetime,
@@ -93,20 +107,22 @@ def capture_time_check(start: datetime, end: datetime, nonce_issued: datetime,
     The nonce proves the capture began after ``nonce_issued``; the upload
     proves it ended before ``received``. Clocks drift, hence ``skew``.
     """
+    t = {"start_at": utc_text(start), "end_at": utc_text(end),
+         "issued_at": utc_text(nonce_issued), "received_at": utc_text(received)}
     problems = []
     if end < start:
-        problems.append("end is before start")
+        problems.append("capture_time.end_before_start")
     if start < nonce_issued - skew:
-        problems.append(f"start {start.isoformat()} precedes the nonce issued at "
-                        f"{nonce_issued.isoformat()}")
+        problems.append("capture_time.before_nonce")
     if end > received + skew:
-        problems.append(f"end {end.isoformat()} is after the server received it at "
-                        f"{received.isoformat()}")
+        problems.append("capture_time.after_receipt")
     if problems:
-        return Check("capture_time", False, "; ".join(problems))
-    return Check("capture_time", True,
-                 f"device clock {start.isoformat()} .. {end.isoformat()} lies between "
-                 f"nonce issue and receipt (tolerance {int(skew.total_seconds())} s)")
+        # The first problem names the check; the English detail lists them all.
+        detail = "; ".join(say("code", p, t) for p in problems)
+        return Check("capture_time", False, detail, problems[0],
+                     {**t, "problems": problems})
+    return Check.of("capture_time", True, "capture_time.ok", **t,
+                    tolerance_s=int(skew.total_seconds()))
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

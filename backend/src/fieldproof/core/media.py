@@ -11,6 +11,7 @@ import exifread
 import filetype
 
 from fieldproof.core.checks import Check, haversine_m
+from fieldproof.core.manifest import utc_text
 
 SNIFF_BYTES = 8192
 log = logging.getLogger(__name__)
@@ -92,24 +93,23 @@ def exif_checks(summary: dict[str, Any], geo: dict[str, Any] | None, start: date
                 end: datetime, tz_name: str, *, time_tolerance: timedelta,
                 min_distance_m: float) -> list[Check]:
     """Compare a photo's EXIF with what the device signed."""
-    if not summary or "error" in summary:
-        why = summary.get("error", "no EXIF in the file") if summary else "no EXIF in the file"
-        return [Check("exif", False, why)]
-    checks = [Check("exif", True, ", ".join(sorted(summary)))]
+    if not summary:
+        return [Check.of("exif", False, "exif.absent")]
+    if "error" in summary:
+        return [Check.of("exif", False, "exif.unreadable", error=summary["error"])]
+    checks = [Check.of("exif", True, "exif.present", fields=", ".join(sorted(summary)))]
     if "gps_lat" in summary:
         if geo is None:
-            checks.append(Check("exif_gps", False,
-                                "EXIF has GPS but the manifest has no location"))
+            checks.append(Check.of("exif_gps", False, "exif_gps.no_fix"))
         else:
             dist = haversine_m(summary["gps_lat"], summary["gps_lon"], geo["lat"], geo["lon"])
             limit = max(min_distance_m, 3 * float(geo.get("accuracy") or 0))
-            detail = f"EXIF GPS is {dist:.0f} m from the signed fix (limit {limit:.0f} m)"
-            checks.append(Check("exif_gps", dist <= limit, detail))
+            checks.append(Check.of("exif_gps", dist <= limit, "exif_gps.distance",
+                                   distance_m=round(dist), limit_m=round(limit)))
     when = exif_time(summary, tz_name)
     if when is not None:
         lo, hi = start - time_tolerance, end + time_tolerance
-        ok = lo <= when <= hi
-        checks.append(Check("exif_time", ok,
-                            f"DateTimeOriginal {when.isoformat()} vs captured "
-                            f"{start.isoformat()} .. {end.isoformat()}"))
+        checks.append(Check.of("exif_time", lo <= when <= hi, "exif_time.window",
+                               exif_at=utc_text(when), start_at=utc_text(start),
+                               end_at=utc_text(end)))
     return checks

@@ -58,6 +58,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A disabled account signs in no more and its tokens stop working; its
+    # evidence stays (nothing is ever deleted by disabling).
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ApiToken(Base):
@@ -127,6 +130,10 @@ class Capture(Base):
     # interrupted and this capture holds the chunks received until then.
     stream_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     partial: Mapped[bool] = mapped_column(default=False)
+    # Where the signed fix is, as a place name (offline reverse geocoding at
+    # ingest; not part of the signed evidence): {name, name_zh, admin1, country,
+    # distance_km}. None without a fix.
+    place: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 # ----------------------------------------------------------------- stored media objects
@@ -289,3 +296,96 @@ class CustodyEvent(Base):
     record: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     entry_seq: Mapped[int] = mapped_column(ForeignKey("log_entries.seq"), unique=True)
+
+
+# ----------------------------------------------------------------- people's own words
+class CaptureAnnotation(Base):
+    """What the owner writes about a capture: a title, a note, tags.
+
+    Not part of the signed evidence (the manifest is); every change is a
+    custody event. One row per annotated capture.
+    """
+
+    __tablename__ = "capture_annotations"
+
+    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.id"), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Case(Base):
+    """A dispute's evidence, grouped by its owner (a person or their lawyer)."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    # [{role, name}]: 原告/被告/申请人..., free text
+    parties: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseItem(Base):
+    """One line of a case's evidence list (证据目录): a capture, its name there and
+    what it proves (证明目的). ``position`` orders the list from 1."""
+
+    __tablename__ = "case_items"
+    __table_args__ = (Index("ux_case_items_position", "case_id", "position", unique=True),)
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Share(Base):
+    """A read-only link to a case or one capture for someone with no account.
+
+    Only the SHA-256 of the link's secret is kept. Revoked or expired: 404.
+    """
+
+    __tablename__ = "shares"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    capture_id: Mapped[str | None] = mapped_column(ForeignKey("captures.id"), nullable=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    allow_download: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Invite(Base):
+    """A one-time invitation to sign up (FIELDPROOF_SIGNUP=invite)."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PasswordReset(Base):
+    """A one-time password reset an administrator issued for a user."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

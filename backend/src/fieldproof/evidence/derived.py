@@ -26,7 +26,9 @@ import hashlib
 import io
 import json
 import logging
+import os
 import struct
+import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,10 +48,12 @@ from fieldproof.errors import (
     IntegrityFailure,
     NotAPhoto,
     NotFound,
+    NoThumbnail,
     RateLimited,
     TooLarge,
     UnsupportedFormat,
 )
+from fieldproof.evidence import thumbnails
 from fieldproof.evidence.credentials import (
     CaptureFacts,
     c2pa_format,
@@ -60,13 +64,15 @@ from fieldproof.evidence.credentials import (
 from fieldproof.evidence.identity import ServerIdentity
 from fieldproof.log.log import TransparencyLog
 from fieldproof.storage import ObjectStore
+from fieldproof.storage.tmpfiles import locked_mkstemp
 from fieldproof.tsa import EmbeddedTSA, HttpTSA, in_signing_order
 
 log = logging.getLogger(__name__)
 
 VARIANTS = ("display", "privacy")  # pure JPEG derivations (derive_bytes)
+THUMBNAIL_VARIANT = "thumbnail"  # any photo, video or recording: what a list shows
 CREDENTIAL_VARIANT = "c2pa"  # content credentials: Deriver.credential
-ALL_VARIANTS = (*VARIANTS, CREDENTIAL_VARIANT)
+ALL_VARIANTS = (*VARIANTS, CREDENTIAL_VARIANT, THUMBNAIL_VARIANT)
 MAX_DERIVE_BYTES = 64 << 20  # derived copies are built in memory
 MAX_CREDENTIAL_BYTES = 4 * MAX_DERIVE_BYTES  # a transcode may grow; beyond this, refuse
 CREDENTIAL_SLOTS = 2
@@ -328,9 +334,58 @@ class Deriver:
         """``variant`` of a capture the caller has already been authorized for."""
         if variant == CREDENTIAL_VARIANT:
             return self.credential(capture)
+        if variant == THUMBNAIL_VARIANT:
+            return self.thumbnail(capture)
         if variant not in VARIANTS:
             raise _unknown(variant)
         return derive_capture(self.store, capture, variant)
+
+    def thumbnail(self, capture: CaptureRecord) -> Derived:
+        """A small JPEG a person recognises (evidence/thumbnails.py), made once."""
+        key = thumbnails.cache_key(capture.media_sha256)
+        if self.store.stat(key) is not None:
+            data = b"".join(self.store.iter_range(key))
+        else:
+            data = self._make_thumbnail(capture)
+            fd, path = locked_mkstemp(self.store.tmp_dir, "thumb-")  # type: ignore[attr-defined]
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                self.store.put_file(key, path, consume=True)
+            path.unlink(missing_ok=True)
+        return Derived(variant=THUMBNAIL_VARIANT, data=data, mime="image/jpeg",
+                       sha256=hashlib.sha256(data).hexdigest(),
+                       original_sha256=capture.media_sha256,
+                       filename=f"{capture.id}-thumbnail.jpg")
+
+    def _make_thumbnail(self, capture: CaptureRecord) -> bytes:
+        mime = (capture.sniffed_mime or capture.media_mime).split(";")[0].strip().lower()
+        # The kind the device declared decides first: an audio recording in a
+        # WebM container sniffs as video/webm. The child still draws a
+        # waveform when a "video" has no picture stream.
+        if capture.kind in ("video", "screen"):
+            picture, sound = True, False
+        elif capture.kind == "audio":
+            picture, sound = False, True
+        else:
+            picture = mime.startswith("video/")
+            sound = not picture and mime.startswith("audio/")
+        if not (mime.startswith("image/") or picture or sound):
+            raise NoThumbnail(f"a {mime} file has no picture to show")
+        if capture.media_size > thumbnails.MAX_INPUT:
+            raise TooLarge("the original is too large for a thumbnail")
+        blocks = self.store.iter_range(capture.object_key)
+        with tempfile.SpooledTemporaryFile(max_size=16 << 20) as original:
+            for block in blocks:
+                original.write(block)
+            original.seek(0)
+            try:
+                if not (picture or sound):
+                    return thumbnails.image_thumbnail(original)  # type: ignore[arg-type]
+                return thumbnails.media_thumbnail(original,  # type: ignore[arg-type]
+                                                  "video" if picture else "audio")
+            except thumbnails.NoThumbnail as exc:
+                raise NoThumbnail(str(exc)) from exc
 
     def bundle_copies(self, capture: CaptureRecord) -> dict[str, bytes]:
         """File name -> bytes of the copies an evidence bundle carries under

@@ -29,7 +29,7 @@ from fieldproof.core.formats import extension
 from fieldproof.core.keys import DeviceKey
 from fieldproof.core.manifest import iso
 from fieldproof.db.models import utcnow
-from fieldproof.errors import PublicUrlRequired
+from fieldproof.errors import FieldProofError, PublicUrlRequired
 from fieldproof.evidence.certificate import facts_from_records, make_certificate
 from fieldproof.evidence.derived import Deriver
 from fieldproof.evidence.identity import ServerIdentity
@@ -86,7 +86,8 @@ class Exporter:
     def __init__(self, captures: Captures, streams: Streams, accounts: Accounts,
                  log: TransparencyLog, store: ObjectStore, custody: Custody, deriver: Deriver,
                  identity: ServerIdentity, tmp_dir: Path | None = None,
-                 public_url: str | None = None) -> None:
+                 public_url: str | None = None, operator_name: str | None = None) -> None:
+        self.operator_name = operator_name
         self.captures = captures
         self.streams = streams
         self.accounts = accounts
@@ -99,25 +100,25 @@ class Exporter:
         self.public_url = public_url
 
     def export(self, principal: Principal, capture_id: str, *,
-               origin: Origin = SYSTEM, base_url: str = "http://127.0.0.1:8000") -> Bundle:
+               origin: Origin = SYSTEM, base_url: str = "http://127.0.0.1:8000",
+               actor: dict[str, Any] | None = None,
+               detail: dict[str, Any] | None = None) -> Bundle:
         """``base_url``: where the request came to; the certificate's QR code links
-        there unless FIELDPROOF_PUBLIC_URL says otherwise."""
+        there unless FIELDPROOF_PUBLIC_URL says otherwise. ``principal`` is the
+        owner; ``actor`` who the custody event names when it is not the owner
+        (a share link), ``detail`` what it adds (the case exported with it)."""
         base = self.public_url or qr_base(base_url)
         capture = self.captures.get(principal, capture_id)  # 404 unless the caller's
         receipt = self.log.receipt(capture_id)  # 409 not_anchored before a timestamp
         media_name = b.MEDIA_DIR + media_file_name(capture.manifest_data, capture.media_mime)
         # The signed certificate first: if no TSA can stamp it, fail before
         # anything is recorded (503 certificate_timestamp_unavailable).
-        certificate = make_certificate(
-            facts_from_records(capture, receipt, media_name=media_name, public_base_url=base,
-                               exported_at=iso(utcnow()) or ""),
-            self.identity.get("pdf"), self.log.tsas,
-            on_fallback=lambda name, why: log.warning("TSA %s did not stamp a certificate: %s",
-                                                      name, why))
+        certificate = self._certificate(capture, receipt, media_name, base)
         # The export is itself a custody event. The bundle lists it (as not yet
         # in the log), and it is committed only once the bundle is written: an
         # export that fails (the store down, the original missing) is not one.
-        export_event = self.custody.prepare(principal, capture, "export", origin=origin)
+        export_event = self.custody.prepare(actor or principal, capture, "export",
+                                            origin=origin, detail=detail)
         info = self.log.info()
         latest = self.log.latest_checkpoint()
         lines = self.custody.bundle_lines(capture.id, latest.size, node_getter)
@@ -145,6 +146,31 @@ class Exporter:
             fh.close()
             raise
         return Bundle(fh, size, f"fieldproof-{capture.id}.zip")
+
+    def certificate(self, capture: CaptureRecord, *, base_url: str) -> bytes:
+        """The signed certificate alone ("出证"), for a capture the caller may read.
+
+        409 not_anchored before the capture is in a time-stamped checkpoint;
+        the caller records the custody event once it is served.
+        """
+        receipt = self.log.receipt(capture.id)
+        media_name = b.MEDIA_DIR + media_file_name(capture.manifest_data, capture.media_mime)
+        return self._certificate(capture, receipt, media_name,
+                                 self.public_url or qr_base(base_url))
+
+    def _certificate(self, capture: CaptureRecord, receipt: Receipt, media_name: str,
+                     base: str) -> bytes:
+        try:
+            picture: bytes | None = self.deriver.thumbnail(capture).data
+        except FieldProofError:  # no picture for this file: the certificate says it in words
+            picture = None
+        return make_certificate(
+            facts_from_records(capture, receipt, media_name=media_name, public_base_url=base,
+                               exported_at=iso(utcnow()) or "", thumbnail=picture,
+                               operator=self.operator_name),
+            self.identity.get("pdf"), self.log.tsas,
+            on_fallback=lambda name, why: log.warning("TSA %s did not stamp a certificate: %s",
+                                                      name, why))
 
     # -----------------------------------------------------------------------
     def _write(self, fh: IO[bytes], capture: CaptureRecord, device_jwk: dict[str, Any],

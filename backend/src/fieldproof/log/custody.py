@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -98,7 +98,11 @@ def add_prepared(s: Session, ev: PreparedEvent) -> CustodyEvent:
     return row
 
 
-def actor_of(principal: Principal) -> dict[str, Any]:
+def actor_of(principal: Principal | dict[str, Any]) -> dict[str, Any]:
+    """Who acted: a signed-in account, or an actor given as is (a share link:
+    ``{"share": id, "label": ...}``; the server: ``{"system": ...}``)."""
+    if isinstance(principal, dict):
+        return principal
     return {"user_id": principal.user_id, "email": principal.email}
 
 
@@ -108,25 +112,31 @@ class Custody:
     # status. Without it every read would be a log leaf, a checkpoint and a call
     # to each TSA, which any signed-in user could drive in a loop.
     COALESCE_SECONDS = 60.0
+    # A gallery shows thumbnails again and again: one preview event a day is
+    # enough to say the account looked at it.
+    COALESCE_BY_EVENT: ClassVar[dict[str, float]] = {"preview": 86400.0}
 
     def __init__(self, db: Database, on_new: Callable[[], None] | None = None) -> None:
         self.db = db
         self.on_new = on_new or (lambda: None)
 
-    def record(self, principal: Principal, capture: CaptureRef, event: str, *,
+    def record(self, principal: Principal | dict[str, Any], capture: CaptureRef, event: str, *,
                origin: Origin, detail: dict[str, Any] | None = None) -> None:
-        """Record a read by ``principal`` (already authorized) and commit it."""
+        """Record a read by ``principal`` (already authorized), or by an actor
+        given as a dict (:func:`actor_of`), and commit it."""
         prepared = self.prepare(principal, capture, event, origin=origin, detail=detail)
         if prepared is not None:
             self.commit(prepared)
 
-    def prepare(self, principal: Principal, capture: CaptureRef, event: str, *,
-                origin: Origin, detail: dict[str, Any] | None = None) -> PreparedEvent | None:
+    def prepare(self, principal: Principal | dict[str, Any], capture: CaptureRef, event: str,
+                *, origin: Origin,
+                detail: dict[str, Any] | None = None) -> PreparedEvent | None:
         """The record of a read about to happen, or None if a recent one already
         covers it (the same account, the same kind of read, within COALESCE_SECONDS)."""
         actor = actor_of(principal)
         with self.db.reading() as s:
-            since = utcnow() - timedelta(seconds=self.COALESCE_SECONDS)
+            since = utcnow() - timedelta(
+                seconds=self.COALESCE_BY_EVENT.get(event, self.COALESCE_SECONDS))
             recent = s.scalars(select(CustodyEvent.record).where(
                 CustodyEvent.capture_id == capture.id, CustodyEvent.event == event,
                 CustodyEvent.at >= since)).all()

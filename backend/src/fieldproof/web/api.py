@@ -3,59 +3,43 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
-from functools import wraps
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 from sqlalchemy import text
 
-from fieldproof.accounts.accounts import Principal
 from fieldproof.capture.records import CaptureRecord
+from fieldproof.capture.repository import CaptureQuery
 from fieldproof.capture.spool import HashingSpool
-from fieldproof.core.manifest import iso
 from fieldproof.errors import (
     CustodyUnavailable,
     FieldProofError,
-    JsonInvalid,
     ManifestMissing,
     MediaMissing,
     MultipartRequired,
     QueryInvalid,
     SignatureMissing,
-    TokenMissing,
     TooLarge,
     map_storage_error,
 )
+from fieldproof.evidence.derived import THUMBNAIL_VARIANT
 from fieldproof.log.custody import Origin
 from fieldproof.services import Services
+from fieldproof.web.auth import authenticator, json_body, principal
 from fieldproof.web.openapi import spec
 from fieldproof.web.problems import problem_response
 from fieldproof.web.serialize import capture_json, receipt_json
 
-F = TypeVar("F", bound=Callable[..., Any])
 MAX_MANIFEST_PART = 16 * 1024
 MAX_SIGNATURE_PART = 4 * 1024
-MAX_JSON_BODY = 64 * 1024
 MAX_LIST = 200
 
 
 def make_blueprint(services: Services) -> Blueprint:
     bp = Blueprint("api_v1", __name__)
-
-    def authenticated(fn: F) -> F:
-        @wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                raise TokenMissing("send 'Authorization: Bearer <token>'")
-            g.principal = services.accounts.principal(token.strip())
-            return fn(*args, **kwargs)
-        return wrapper  # type: ignore[return-value]
-
-    def principal() -> Principal:
-        return g.principal  # type: ignore[no-any-return]
+    authenticated = authenticator(services)  # the accounts routes are in accounts_api.py
 
     def record_read(capture: CaptureRecord, event: str,
                     detail: dict[str, Any] | None = None) -> None:
@@ -82,14 +66,6 @@ def make_blueprint(services: Services) -> Blueprint:
     def origin() -> Origin:
         return Origin(ip=request.remote_addr, user_agent=request.user_agent.string or None)
 
-    def json_body() -> dict[str, Any]:
-        # JSON bodies are small; only the media upload may use the big limit.
-        request.max_content_length = MAX_JSON_BODY
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise JsonInvalid("expected a JSON object body")
-        return body
-
     @bp.get("/health")
     def health() -> Any:
         with services.db.session() as s:
@@ -99,52 +75,6 @@ def make_blueprint(services: Services) -> Blueprint:
     @bp.get("/openapi.json")
     def openapi() -> Any:
         return jsonify(spec())
-
-    @bp.post("/auth/login")
-    def login() -> Any:
-        body = json_body()
-        user_id = services.accounts.check_password(str(body.get("email", "")),
-                                                   str(body.get("password", "")),
-                                                   source=request.remote_addr or "unknown")
-        issued = services.accounts.issue(user_id, label=str(body.get("label", "login")))
-        return {"token": issued.token, "expires_at": iso(issued.expires_at)}, 201
-
-    @bp.post("/auth/renew")
-    @authenticated
-    def renew() -> Any:
-        issued = services.accounts.renew(principal())
-        return {"token": issued.token, "expires_at": iso(issued.expires_at)}, 201
-
-    @bp.post("/auth/logout")
-    @authenticated
-    def logout() -> Any:
-        services.accounts.revoke_token(request.headers["Authorization"].split(" ", 1)[1].strip())
-        return "", 204
-
-    @bp.get("/me")
-    @authenticated
-    def me() -> Any:
-        p = principal()
-        return {"user_id": p.user_id, "email": p.email, "token_issued_at": iso(p.issued_at),
-                "token_expires_at": iso(p.expires_at)}
-
-    @bp.post("/devices")
-    @authenticated
-    def enroll() -> Any:
-        body = json_body()
-        device = services.accounts.register_device(principal().user_id, body.get("jwk"),
-                                                   str(body.get("label", "")))
-        return device, 201
-
-    @bp.get("/devices")
-    @authenticated
-    def devices() -> Any:
-        return {"items": services.accounts.devices(principal().user_id)}
-
-    @bp.delete("/devices/<key_id>")
-    @authenticated
-    def revoke_device(key_id: str) -> Any:
-        return services.accounts.revoke_device(principal().user_id, key_id)
 
     @bp.post("/nonces")
     @authenticated
@@ -183,7 +113,8 @@ def make_blueprint(services: Services) -> Blueprint:
             raise QueryInvalid("limit and before must be integers") from exc
         if not 1 <= limit <= MAX_LIST or (before_i is not None and before_i < 0):
             raise QueryInvalid(f"limit must be 1..{MAX_LIST} and before >= 0")
-        page = services.captures.page(principal(), limit=limit, before=before_i)
+        page = services.captures.search(principal(), capture_query(request.args),
+                                        limit=limit, before=before_i)
         return {"items": [capture_json(c) for c in page.items],
                 "next": None if page.next is None else str(page.next)}
 
@@ -193,6 +124,12 @@ def make_blueprint(services: Services) -> Blueprint:
         capture = services.captures.get(principal(), capture_id)
         record_read(capture, "view")
         return capture_json(capture)
+
+    @bp.patch("/captures/<capture_id>")
+    @authenticated
+    def annotate(capture_id: str) -> Any:
+        return capture_json(services.annotations.annotate(principal(), capture_id, json_body(),
+                                                          origin=origin()))
 
     @bp.get("/captures/<capture_id>/custody")
     @authenticated
@@ -217,6 +154,17 @@ def make_blueprint(services: Services) -> Blueprint:
             "Cache-Control": "private, no-store"})
         resp.content_length = built.size
         return resp
+
+    @bp.get("/captures/<capture_id>/certificate.pdf")
+    @authenticated
+    def certificate(capture_id: str) -> Any:
+        capture = services.captures.get(principal(), capture_id)
+        pdf = services.exporter.certificate(capture, base_url=request.host_url)
+        record_read(capture, "certificate")
+        return Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="fieldproof-certificate-'
+                                   f'{capture.id}.pdf"',
+            "Cache-Control": "private, no-store"})
 
     @bp.get("/captures/<capture_id>/original")
     @authenticated
@@ -255,15 +203,19 @@ def make_blueprint(services: Services) -> Blueprint:
     def derived(capture_id: str, variant: str) -> Any:
         capture = services.captures.get(principal(), capture_id)  # 404 unless the caller's
         d = services.deriver.derive_for(capture, variant)
-        record_read(capture, "derive", {"variant": d.variant, "sha256": d.sha256})
+        preview = d.variant == THUMBNAIL_VARIANT
+        record_read(capture, "preview" if preview else "derive",
+                    {"variant": d.variant, "sha256": d.sha256})
         resp = Response(d.data, mimetype=d.mime, headers={
             "X-FieldProof-Original-SHA256": d.original_sha256,
             "X-FieldProof-Derived-SHA256": d.sha256,
             "X-FieldProof-Derivation": d.variant,
             "ETag": f'"{d.sha256}"',
             "Repr-Digest": f"sha-256=:{_b64(d.sha256)}:",
-            "Content-Disposition": f'attachment; filename="{d.filename}"',
-            "Cache-Control": "private, no-store"})
+            "Content-Disposition": f'{"inline" if preview else "attachment"}; '
+                                   f'filename="{d.filename}"',
+            # a list shows thumbnails again and again; nothing else is cached
+            "Cache-Control": "private, max-age=3600" if preview else "private, no-store"})
         return resp
 
     def _text_part(name: str, limit: int, missing: type[FieldProofError]) -> str:
@@ -278,6 +230,41 @@ def make_blueprint(services: Services) -> Blueprint:
         return value
 
     return bp
+
+
+CAPTURE_KINDS = ("photo", "audio", "video", "screen", "import", "web")
+CAPTURE_STATUSES = ("stored", "anchored")
+
+
+def capture_query(args: Mapping[str, str]) -> CaptureQuery:
+    """``GET /captures?q=&kind=&status=&from=&to=&case=``, checked (400 query_invalid)."""
+    kind = args.get("kind") or None
+    if kind is not None and kind not in CAPTURE_KINDS:
+        raise QueryInvalid(f"kind must be one of {', '.join(CAPTURE_KINDS)}")
+    status = args.get("status") or None
+    if status is not None and status not in CAPTURE_STATUSES:
+        raise QueryInvalid(f"status must be one of {', '.join(CAPTURE_STATUSES)}")
+    words = args.get("q") or None
+    if words is not None and len(words) > 200:
+        raise QueryInvalid("q may have at most 200 characters")
+    case_id = args.get("case") or None
+    if case_id is not None and len(case_id) > 36:
+        raise QueryInvalid("case is a case id")
+    times = {}
+    for name in ("from", "to"):
+        value = args.get(name) or None
+        if value is not None:
+            try:
+                at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                at = None
+            if at is None or at.tzinfo is None:
+                raise QueryInvalid(f"{name} must be an RFC 3339 time with a time zone "
+                                   "(2025-03-04T00:00:00Z)")
+            times[name] = at
+    return CaptureQuery(text=words, kind=kind, with_status=status,
+                        received_from=times.get("from"), received_to=times.get("to"),
+                        case_id=case_id)
 
 
 def _opened(blocks: Iterator[bytes]) -> Iterator[bytes]:

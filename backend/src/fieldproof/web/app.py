@@ -10,9 +10,12 @@ from flask_socketio import SocketIO
 from fieldproof.config import Settings
 from fieldproof.services import Services
 from fieldproof.web import problems
+from fieldproof.web.accounts_api import make_accounts_blueprint
 from fieldproof.web.api import make_blueprint
+from fieldproof.web.cases_api import make_cases_blueprint
 from fieldproof.web.log_api import make_log_blueprint
 from fieldproof.web.pwa import default_pwa_dir, make_pwa_blueprint
+from fieldproof.web.shares_api import make_shares_blueprint
 from fieldproof.web.streams_ns import install as install_streams
 from fieldproof.web.upload import SpoolingRequest, discard_spools
 from fieldproof.web.verify_api import make_verify_blueprint
@@ -41,7 +44,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.teardown_request(discard_spools)
     problems.install(app)
     app.register_blueprint(make_blueprint(services), url_prefix="/api/v1")
+    app.register_blueprint(make_accounts_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_log_blueprint(services), url_prefix="/api/v1")
+    app.register_blueprint(make_cases_blueprint(services), url_prefix="/api/v1")
+    app.register_blueprint(make_shares_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_verify_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_pwa_blueprint(settings.pwa_dir or default_pwa_dir()))
     # Threading mode: works under gunicorn's gthread worker (simple-websocket)

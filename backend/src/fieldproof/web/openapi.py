@@ -12,6 +12,7 @@ from typing import Any
 
 from fieldproof import __version__
 from fieldproof.core.manifest import schema as manifest_schema
+from fieldproof.web import openapi_cases as cases_openapi
 
 _PROBLEM = {"description": "RFC 9457 problem details with a stable `code`",
             "content": {"application/problem+json": {
@@ -74,7 +75,11 @@ def spec() -> dict[str, Any]:
                                          auth=False)},
             "/auth/login": {"post": _op(
                 "Exchange email and password for an API token",
-                {"201": _json("Token", "Token issued")}, auth=False,
+                {"201": _json("Token", "Token issued"),
+                 "401": {"description": "login_failed, or account_disabled (said only when "
+                                        "the password is right)"},
+                 "429": {"description": "rate_limited: too many failed sign-ins"}},
+                auth=False,
                 requestBody={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["email", "password"],
                     "properties": {"email": {"type": "string"}, "password": {"type": "string"},
@@ -85,6 +90,63 @@ def spec() -> dict[str, Any]:
                 {"201": _json("Token", "Token issued")})},
             "/auth/logout": {"post": _op("Revoke the calling token (its open sockets close)",
                                          {"204": {"description": "Revoked"}})},
+            "/auth/signup": {
+                "get": _op("Whether and how one signs up here (FIELDPROOF_SIGNUP), and whom "
+                           "to ask (FIELDPROOF_OPERATOR_CONTACT); for the sign-in page",
+                           {"200": _json("SignupInfo")}, auth=False),
+                "post": _op(
+                    "Make an account: `open` mode anyone, `invite` mode with a one-time "
+                    "invitation for this email, `closed` mode nobody. Attempts are "
+                    "rate-limited per address",
+                    {"201": _json("Token", "Account made; signed in"),
+                     "400": {"description": "email_invalid, password_invalid, json_invalid"},
+                     "403": {"description": "signup_closed, or invite_invalid (none, not for "
+                                            "this email, used or expired)"},
+                     "409": {"description": "user_exists"},
+                     "429": {"description": "rate_limited, with retry_after and Retry-After"}},
+                    auth=False,
+                    requestBody={"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["email", "password"],
+                        "properties": {"email": {"type": "string"},
+                                       "password": {"type": "string", "minLength": 8,
+                                                    "maxLength": 1024},
+                                       "invite": {"type": "string"}}}}}}),
+            },
+            "/auth/reset": {"post": _op(
+                "Set a new password with the secret of a one-time reset link "
+                "(`fieldproof admin reset-password`); every token of the user is revoked",
+                {"204": {"description": "Password set"},
+                 "400": {"description": "reset_invalid (unknown, used or expired), "
+                                        "password_invalid"}},
+                auth=False,
+                requestBody={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["token", "password"],
+                    "properties": {"token": {"type": "string"},
+                                   "password": {"type": "string", "minLength": 8,
+                                                "maxLength": 1024}}}}}})},
+            "/auth/password": {"post": _op(
+                "Change the caller's password; every other token of the caller is revoked "
+                "(their sockets close), the calling one keeps working",
+                {"204": {"description": "Password changed"},
+                 "400": {"description": "password_invalid (the new one)"},
+                 "401": {"description": "login_failed: the current password is wrong"},
+                 "429": {"description": "rate_limited: counted with failed sign-ins"}},
+                requestBody={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["current", "new"],
+                    "properties": {"current": {"type": "string"},
+                                   "new": {"type": "string", "minLength": 8,
+                                           "maxLength": 1024}}}}}})},
+            "/auth/tokens": {"get": _op(
+                "The caller's working tokens (neither revoked nor expired), oldest first; "
+                "`current` marks the calling one",
+                {"200": _json("TokenList")})},
+            "/auth/tokens/{token_id}": {"delete": _op(
+                "Revoke one of the caller's tokens (its open sockets close)",
+                {"204": {"description": "Revoked"},
+                 "404": {"description": "token_not_found: not the caller's, revoked or "
+                                        "expired"}},
+                parameters=[{"name": "token_id", "in": "path", "required": True,
+                             "schema": {"type": "string"}}])},
             "/me": {"get": _op("The calling user", {"200": {"description": "OK"}})},
             "/devices": {
                 "get": _op("Devices enrolled by the caller", {"200": {"description": "OK"}}),
@@ -113,7 +175,8 @@ def spec() -> dict[str, Any]:
                                 "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                                {"name": "before", "in": "query",
                                 "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
-                                "description": "the `next` value of the previous page"}]),
+                                "description": "the `next` value of the previous page"},
+                               *cases_openapi.CAPTURE_FILTERS]),
                 "post": _op(
                     "Upload a signed capture (manifest, signature, media in one request)",
                     {"201": _json("Capture", "Stored, read back and verified"),
@@ -130,7 +193,7 @@ def spec() -> dict[str, Any]:
             },
             "/captures/{capture_id}": {"get": _op(
                 "One capture with its manifest and checks", {"200": _json("Capture")},
-                parameters=_CAPTURE_ID)},
+                parameters=_CAPTURE_ID), "patch": cases_openapi.annotate_op()},
             "/captures/{capture_id}/original": {"get": _op(
                 "The original bytes, byte-exact; supports a single Range",
                 {"200": {"description": "The whole original"},
@@ -141,7 +204,9 @@ def spec() -> dict[str, Any]:
                 "`display` has the signed GPS fix and capture time in EXIF, `privacy` has "
                 "all metadata removed. Of any photo, audio or video C2PA can carry (WebM "
                 "and Ogg recordings repackaged into MP4 first): `c2pa`, the original with "
-                "signed, time-stamped Content Credentials. Headers "
+                "signed, time-stamped Content Credentials. Of any photo, video, screen or audio "
+                "recording: `thumbnail`, a JPEG of at most 480 px (a photo downscaled, a video's "
+                "first frame, a recording's waveform; 409 no_thumbnail otherwise). Headers "
                 "X-FieldProof-Original-SHA256, X-FieldProof-Derived-SHA256 and "
                 "X-FieldProof-Derivation link it to the original",
                 {"200": {"description": "The derived copy",
@@ -159,7 +224,15 @@ def spec() -> dict[str, Any]:
                 parameters=[*_CAPTURE_ID,
                             {"name": "variant", "in": "path", "required": True,
                              "schema": {"type": "string",
-                                        "enum": ["display", "privacy", "c2pa"]}}])},
+                                        "enum": ["display", "privacy", "c2pa",
+                                                 "thumbnail"]}}])},
+            "/captures/{capture_id}/certificate.pdf": {"get": _op(
+                "The signed evidence certificate (存证证书) alone, as in the bundle: a plain "
+                "verdict in Chinese and English, the picture, times local and UTC, place, "
+                "checks; PAdES signed and time-stamped. A custody event `certificate`",
+                {"200": {"description": "The PDF", "content": {"application/pdf": {}}},
+                 "409": {"description": "not_anchored: not yet in a timestamped checkpoint"}},
+                parameters=_CAPTURE_ID)},
             "/captures/{capture_id}/custody": {"get": _op(
                 "The chain of custody: every read and status change, each a log leaf",
                 {"200": {"description": "{capture_id, events: [{event, at, actor, origin, "
@@ -239,6 +312,7 @@ def spec() -> dict[str, Any]:
                         "checkpoint": {"type": "string",
                                        "description": "the signed note text the token "
                                                       "time-stamps, exactly"}}}}}})},
+            **cases_openapi.paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -252,6 +326,18 @@ def spec() -> dict[str, Any]:
                 "Token": {"type": "object", "required": ["token", "expires_at"],
                           "properties": {"token": {"type": "string"},
                                          "expires_at": {"type": "string"}}},
+                "SignupInfo": {"type": "object", "required": ["mode"], "properties": {
+                    "mode": {"type": "string", "enum": ["open", "invite", "closed"]},
+                    "contact": {"type": "string",
+                                "description": "who runs this server; absent when not set"}}},
+                "TokenList": {"type": "object", "required": ["items"], "properties": {
+                    "items": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["id", "label", "created_at", "expires_at", "current"],
+                        "properties": {"id": {"type": "integer"}, "label": {"type": "string"},
+                                       "created_at": {"type": "string"},
+                                       "expires_at": {"type": ["string", "null"]},
+                                       "current": {"type": "boolean"}}}}}},
                 "Nonce": {"type": "object", "properties": {
                     "nonce": {"type": "string"}, "issued_at": {"type": "string"},
                     "expires_at": {"type": "string"}}},
@@ -314,7 +400,9 @@ def spec() -> dict[str, Any]:
                     "checks": {"type": "array",
                                "items": {"$ref": "#/components/schemas/Check"}},
                     "exif": {"type": "object"},
-                    "received_at": {"type": "string"}}},
+                    "received_at": {"type": "string"},
+                    **cases_openapi.CAPTURE_WORDS}},
+                **cases_openapi.schemas(),
             },
         },
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -32,7 +32,9 @@ class TimestampFact:
 class CheckFact:
     name: str
     ok: bool
-    detail: str
+    detail: str  # English, as the server recorded it
+    code: str = ""  # shared/i18n/server.json "code": the reader's language
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,12 @@ class CertificateFacts:
     exported_at: str
     partial: bool = False  # an interrupted stream: what arrived, under a signed header
     signer_root_sha256: str | None = None  # fingerprint of the CA that signs this PDF
+    verdict: Sequence[Mapping[str, Any]] = ()  # core/verdict.py parts, rendered per language
+    thumbnail: bytes | None = None  # a JPEG the reader recognises (photo, frame, waveform)
+    operator: str | None = None  # who runs the server (FIELDPROOF_OPERATOR_NAME)
+    place: Mapping[str, Any] | None = None  # capture/places.py, near the fix
+    imported_name: str | None = None  # an import: the file's own name
+    device_revoked_at: str | None = None  # the device key was revoked later
 
 
 def verify_url(public_base_url: str, capture_id: str, media_sha256: str | None = None) -> str:
@@ -75,7 +83,8 @@ def verify_url(public_base_url: str, capture_id: str, media_sha256: str | None =
 
 def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: str,
                        public_base_url: str, exported_at: str,
-                       signer_root_sha256: str | None = None) -> CertificateFacts:
+                       signer_root_sha256: str | None = None, thumbnail: bytes | None = None,
+                       operator: str | None = None) -> CertificateFacts:
     """Facts from the capture and its receipt, as the server has them."""
     manifest = capture.manifest_data
     captured = manifest.get("captured") or {}
@@ -96,17 +105,12 @@ def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: 
         leaf_index=receipt.leaf_index, tree_size=receipt.tree_size,
         checkpoint_origin=cp.origin, checkpoint_size=receipt.tree_size,
         checkpoint_root=b64(receipt.checkpoint_root),
-        checks=tuple(CheckFact(c.name, c.ok, c.detail) for c in capture.checks),
+        checks=tuple(CheckFact(c.name, c.ok, c.detail, c.code, dict(c.params))
+                     for c in capture.checks),
         verify_url=verify_url(public_base_url, capture.id, capture.media_sha256),
         exported_at=exported_at, partial=capture.partial,
-        signer_root_sha256=signer_root_sha256)
-
-
-# --------------------------------------------------------------------------- errors
-
-
-# --------------------------------------------------------------------------- text
-
-# Chinese text: a TrueType font embedded (as a subset) so every reader shows it;
-# FIELDPROOF_CJK_FONT names one, else the first of these that exists (Debian
-# fonts-wqy-microhei / -zenhei; .ci/run and docker/ install the first). Without
+        signer_root_sha256=signer_root_sha256, verdict=tuple(capture.verdict()),
+        thumbnail=thumbnail, operator=operator, place=capture.place,
+        imported_name=str((manifest.get("media") or {}).get("name") or "") or None
+        if capture.kind == "import" else None,
+        device_revoked_at=iso(capture.device_revoked_at))

@@ -30,6 +30,8 @@ from reportlab.platypus import (
 )
 
 from fieldproof.bundle.layout import certificate_keywords
+from fieldproof.core import texts
+from fieldproof.core.verdict import place_text
 from fieldproof.errors import (
     CertificateError,
 )
@@ -50,21 +52,12 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- facts
 
 
-KIND_ZH: Final = {"photo": "照片", "audio": "录音", "video": "视频", "screen": "录屏",
-                  "import": "导入的文件"}
 GEO_ABSENT: Final = {  # the manifest's geo.absent reasons
     "permission_denied": ("用户拒绝了定位权限", "location permission was denied"),
     "position_unavailable": ("无法获得位置", "position unavailable"),
     "timeout": ("定位超时", "location request timed out"),
     "unsupported": ("设备不支持定位", "the device does not support location"),
     "not_provided": ("未提供位置", "not provided"),
-}
-CHECK_ZH: Final = {
-    "schema": "清单格式", "signature": "设备签名", "nonce": "一次性随机数",
-    "media_sha256": "媒体哈希", "media_size": "媒体大小", "mime_sniff": "文件类型识别",
-    "kind_mime": "类别与类型一致", "capture_time": "采集时间", "device_chain": "设备采集链",
-    "exif": "EXIF 元数据", "exif_gps": "EXIF 位置", "exif_time": "EXIF 时间",
-    "stream_chain": "分块哈希链", "stream_complete": "录制完整性",
 }
 
 
@@ -97,6 +90,8 @@ class _Styles:
     value: ParagraphStyle
     mono: ParagraphStyle
     note: ParagraphStyle
+    verdict: ParagraphStyle
+    verdict_en: ParagraphStyle
 
 
 def _styles() -> _Styles:
@@ -112,6 +107,9 @@ def _styles() -> _Styles:
         value=base,
         mono=ParagraphStyle("mono", parent=base, fontName=MONO, fontSize=8.2, leading=10.5),
         note=ParagraphStyle("note", parent=base, fontSize=7.8, leading=10, textColor=_MUTED),
+        verdict=ParagraphStyle("verdict", parent=base, fontSize=11, leading=15),
+        verdict_en=ParagraphStyle("verdict_en", parent=base, fontSize=9.5, leading=13,
+                                  spaceBefore=2),
     )
 
 
@@ -181,7 +179,8 @@ def _local_time(t: str | None, tz: object) -> str | None:
         return None
 
 
-def _geo_rows(geo: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+def _geo_rows(geo: Mapping[str, Any] | None,
+              place: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     if geo is None:
         return [(bi("坐标", "Coordinates"),
                  bi("无位置信息：签名清单未记录位置", "no location: the signed manifest "
@@ -191,7 +190,14 @@ def _geo_rows(geo: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         zh, en = GEO_ABSENT.get(why, (why, why))
         return [(bi("坐标", "Coordinates"),
                  f"无位置信息 / no location — {zh} / {en} ({why})")]
-    rows = [(bi("坐标", "Coordinates") + " (WGS 84)",
+    rows = []
+    if place:
+        names = place_text(place)
+        rows.append((bi("附近地点", "Near"),
+                     f"{names['zh-CN']} / {names['en']} (≈ {place.get('distance_km')} km; "
+                     + bi("离线 GeoNames 地名，非签名内容", "offline GeoNames name, not signed")
+                     + ")"))
+    rows += [(bi("坐标", "Coordinates") + " (WGS 84)",
              f"{float(geo['lat']):.6f}, {float(geo['lon']):.6f}"),
             (bi("精度", "Accuracy"), f"± {float(geo['accuracy']):g} m")]
     if geo.get("altitude") is not None:
@@ -227,26 +233,62 @@ def _device_rows(facts: CertificateFacts) -> list[tuple[str, str, bool]]:
         rows.append((bi("屏幕", "Screen"), text, False))
     hints = d.get("ua_hints")
     if isinstance(hints, Mapping) and hints:
-        text = "; ".join(f"{k}={', '.join(map(str, v)) if isinstance(v, list) else v}"
-                         for k, v in sorted(hints.items()) if v not in (None, "", []))
+        text = "; ".join(f"{k}: {_hint(v)}" for k, v in sorted(hints.items())
+                         if v not in (None, "", []))
         if text:
             rows.append((bi("客户端提示", "UA client hints"), text, False))
+    if facts.device_revoked_at:
+        rows.append((bi("密钥状态", "Key status"),
+                     bi(f"采集之后于 {_when(facts.device_revoked_at, facts, 'zh-CN')} 被吊销",
+                        f"revoked later, on {_when(facts.device_revoked_at, facts, 'en')}"),
+                     False))
     return rows
 
 
+def _hint(value: Any) -> str:
+    """A client hint for people: brands as "Chromium 156", lists joined, no dict text."""
+    if isinstance(value, list):
+        return ", ".join(_hint(v) for v in value)
+    if isinstance(value, Mapping):
+        if "brand" in value:
+            return f"{value['brand']} {value.get('version', '')}".strip()
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
+def _when(t: str, facts: CertificateFacts, lang: str) -> str:
+    """A time in the capture device's zone with its offset (core/texts.py)."""
+    return texts.format_time(t, str(facts.device.get("timezone") or "UTC"), lang)
+
+
+def _both(t: str, facts: CertificateFacts) -> str:
+    """Local (zh-CN, English) and UTC, one under the other."""
+    return f"{_when(t, facts, 'zh-CN')}\n{_when(t, facts, 'en')}\nUTC {t}"
+
+
 def _time_rows(facts: CertificateFacts) -> list[tuple[str, str]]:
-    tz = facts.device.get("timezone")
     rows: list[tuple[str, str]] = []
-    for t, zh, en in ((facts.device_time_start, "采集开始 (设备时钟)",
-                       "Capture start (device clock)"),
-                      (facts.device_time_end, "采集结束 (设备时钟)", "Capture end (device clock)")):
-        if t:
-            local = _local_time(t, tz)
-            rows.append((bi(zh, en), t + (f"\n= {local} ({tz})" if local else "")))
-    if not facts.device_time_start:
-        rows.append((bi("采集时间 (设备时钟)", "Capture time (device clock)"),
-                     bi("签名清单未记录", "not recorded in the signed header")))
-    rows.append((bi("服务器接收时间", "Server receipt time"), facts.received_at))
+    if facts.imported_name is not None:
+        # An import's "capture" times are when the device signed it, not when the
+        # file was made: say so, and give the file's own time where it has one.
+        if facts.device_time_start:
+            rows.append((bi("设备签名导入文件的时间", "Device signed the import"),
+                         _both(facts.device_time_start, facts)))
+        for c in facts.checks:
+            if c.name == "exif_time" and c.params.get("exif_at"):
+                rows.append((bi("文件自带的时间 (EXIF)", "The file's own time (EXIF)"),
+                             _both(str(c.params["exif_at"]), facts)))
+    else:
+        for t, zh, en in ((facts.device_time_start, "采集开始 (设备时钟)",
+                           "Capture start (device clock)"),
+                          (facts.device_time_end, "采集结束 (设备时钟)",
+                           "Capture end (device clock)")):
+            if t:
+                rows.append((bi(zh, en), _both(t, facts)))
+        if not facts.device_time_start:
+            rows.append((bi("采集时间 (设备时钟)", "Capture time (device clock)"),
+                         bi("签名清单未记录", "not recorded in the signed header")))
+    rows.append((bi("服务器接收时间", "Server receipt time"), _both(facts.received_at, facts)))
     for ts in facts.timestamps:
         if ts.embedded:
             label = bi("时间戳 — 内置 TSA", "Timestamp — embedded TSA")
@@ -255,10 +297,11 @@ def _time_rows(facts: CertificateFacts) -> list[tuple[str, str]]:
         else:
             label = bi("时间戳 — 外部 TSA", "Timestamp — external TSA")
             who = bi("独立的第三方时间戳机构", "an independent time-stamp authority")
-        rows.append((label, f"{ts.gen_time or '?'}\nTSA: {ts.tsa}\n{who}"))
+        when = _both(ts.gen_time, facts) if ts.gen_time else "?"
+        rows.append((label, f"{when}\nTSA: {ts.tsa}\n{who}"))
     if not facts.timestamps:
         rows.append((bi("时间戳", "Timestamps"), bi("无", "none")))
-    rows.append((bi("证书生成时间", "Certificate issued"), facts.exported_at))
+    rows.append((bi("证书生成时间", "Certificate issued"), _both(facts.exported_at, facts)))
     return rows
 
 
@@ -290,15 +333,15 @@ def _checks_table(checks: Sequence[CheckFact], st: _Styles) -> Table:
             Paragraph(markup(bi("详情", "Detail")), st.label)]
     data: list[list[Paragraph]] = [head]
     for i, c in enumerate(checks, start=1):
-        zh = CHECK_ZH.get(c.name)
-        name = f"{zh} / {c.name}" if zh else c.name
-        result = "通过 / pass" if c.ok else "未通过 / FAIL"
+        name = _check_name(c.name)
+        result = "通过 / pass" if c.ok else "提示异常 / flagged"
         # Paragraph text takes its colour from the style, not from the table.
         result_style = ParagraphStyle(f"result{i}", parent=st.value,
                                       textColor=_OK if c.ok else _BAD)
         data.append([Paragraph(fit(name, name_w - 2 * PAD, SANS, 8.5), st.value),
                      Paragraph(markup(result, SANS_BOLD), result_style),
-                     Paragraph(fit(c.detail, detail_w - 2 * PAD, SANS, 8.5), st.value)])
+                     Paragraph(fit(_check_detail(c), detail_w - 2 * PAD, SANS, 8.5),
+                               st.value)])
     if not checks:
         data.append([Paragraph(markup(bi("无记录", "none recorded")), st.value),
                      Paragraph("", st.value), Paragraph("", st.value)])
@@ -313,6 +356,31 @@ def _checks_table(checks: Sequence[CheckFact], st: _Styles) -> Table:
     return table
 
 
+def _kind(kind: str) -> str:
+    try:
+        return bi(texts.text("kind", kind, "zh-CN"), texts.text("kind", kind, "en"))
+    except KeyError:
+        return kind
+
+
+def _check_name(name: str) -> str:
+    try:
+        return bi(texts.text("check", name, "zh-CN"), texts.text("check", name, "en"))
+    except KeyError:
+        return name
+
+
+def _check_detail(c: CheckFact) -> str:
+    """The reason in Chinese, then the English the server recorded."""
+    if not c.code:
+        return c.detail
+    try:
+        zh = texts.render_part("code", {"code": c.code, "params": dict(c.params)}, "zh-CN")
+    except KeyError:
+        return c.detail
+    return f"{zh}\n{c.detail}"
+
+
 def _section(title_zh: str, title_en: str, body: Flowable, st: _Styles) -> list[Flowable]:
     # A heading never ends a page (CondPageBreak), but a long section may run
     # on to the next one, row by row, rather than leave half a page empty.
@@ -322,8 +390,7 @@ def _section(title_zh: str, title_en: str, body: Flowable, st: _Styles) -> list[
 
 def _summary(facts: CertificateFacts) -> str:
     """One line a reader takes in at a glance: what, when (device clock), where."""
-    kind_zh = KIND_ZH.get(facts.kind)
-    what = f"{kind_zh} / {facts.kind}" if kind_zh else facts.kind
+    what = _kind(facts.kind)
     when = facts.device_time_start or facts.received_at
     geo = facts.geo
     if geo is not None and "lat" in geo and "lon" in geo:
@@ -336,19 +403,28 @@ def _summary(facts: CertificateFacts) -> str:
 def _header(facts: CertificateFacts, st: _Styles) -> Table:
     failed = [c for c in facts.checks if not c.ok]
     if failed:
-        verdict = (f"{len(failed)} 项检查未通过 / {len(failed)} check(s) failed: "
-                   + ", ".join(c.name for c in failed))
-        verdict_color = _BAD
+        names = ", ".join(_check_name(c.name) for c in failed)
+        result = (f"{len(failed)} 项检查提示异常 / {len(failed)} of "
+                  f"{len(facts.checks)} checks flagged: {names}")
+        result_color = _WARN
     else:
-        verdict = bi(f"全部 {len(facts.checks)} 项检查通过",
-                      f"all {len(facts.checks)} checks passed")
-        verdict_color = _OK
+        result = bi(f"全部 {len(facts.checks)} 项检查通过",
+                     f"all {len(facts.checks)} checks passed")
+        result_color = _OK
+    issuer = bi("签发", "Issued by") + ": " + (facts.operator or bi("未署名的运营者",
+                                                                      "an unnamed operator"))
     left: list[Flowable] = [
         Paragraph(markup(bi("存证证书", "Evidence Certificate"), SANS_BOLD), st.title),
-        Paragraph(markup("FieldProof — " + bi("设备签名、服务器核验、透明日志锚定",
-                                               "device-signed, server-checked, anchored "
-                                               "in a transparency log")), st.subtitle),
+        Paragraph(markup(issuer + " · FieldProof"), st.subtitle),
         Spacer(1, 4),
+    ]
+    if facts.verdict:
+        left += [Paragraph(markup(texts.render_verdict(facts.verdict, "zh-CN")),
+                           st.verdict),
+                 Paragraph(markup(texts.render_verdict(facts.verdict, "en")),
+                           st.verdict_en)]
+    left += [
+        Spacer(1, 3),
         Paragraph(markup(bi("采集编号", "Capture ID") + ": ") + f'<font name="{MONO}">'
                   + escape(facts.capture_id) + "</font>", st.value),
         Paragraph(markup(_summary(facts)), st.value),
@@ -356,8 +432,8 @@ def _header(facts: CertificateFacts, st: _Styles) -> Table:
                           + bi("检查点", "checkpoint") + f": {facts.checkpoint_origin} "
                           + f"@ {facts.checkpoint_size}"), st.value),
         Spacer(1, 3),
-        Paragraph(markup(verdict, SANS_BOLD),
-                  ParagraphStyle("verdict", parent=st.value, textColor=verdict_color)),
+        Paragraph(markup(result, SANS_BOLD),
+                  ParagraphStyle("result", parent=st.value, textColor=result_color)),
     ]
     if facts.partial:
         left.append(Paragraph(markup(bi(
@@ -366,8 +442,12 @@ def _header(facts: CertificateFacts, st: _Styles) -> Table:
             "device-signed stream header")),
             ParagraphStyle("partial", parent=st.value, textColor=_WARN)))
     qr = QrCode(facts.verify_url)
-    right = [qr, Paragraph(markup(bi("扫码验证", "Scan to verify")),
-                           ParagraphStyle("cap", parent=st.note, alignment=1))]
+    right: list[Flowable] = []
+    picture = _picture(facts.thumbnail, qr.width)
+    if picture is not None:
+        right += [picture, Spacer(1, 4)]
+    right += [qr, Paragraph(markup(bi("扫码验证", "Scan to verify")),
+                            ParagraphStyle("cap", parent=st.note, alignment=1))]
     table = Table([[left, right]], colWidths=[CONTENT_W - qr.width - 4, qr.width + 4],
                   hAlign="LEFT")
     table.setStyle(TableStyle([
@@ -379,13 +459,28 @@ def _header(facts: CertificateFacts, st: _Styles) -> Table:
     return table
 
 
+def _picture(jpeg: bytes | None, width: float) -> Flowable | None:
+    """The thumbnail, scaled to ``width``: what the reader recognises first."""
+    if not jpeg:
+        return None
+    from reportlab.lib.utils import ImageReader
+    from reportlab.platypus import Image
+
+    try:
+        w, h = ImageReader(io.BytesIO(jpeg)).getSize()
+    except Exception:  # reportlab's image readers raise their own types
+        return None
+    return Image(io.BytesIO(jpeg), width=width, height=width * h / w)
+
+
 def _story(facts: CertificateFacts, st: _Styles) -> list[Flowable]:
-    kind_zh = KIND_ZH.get(facts.kind)
     what: list[tuple[str, str, bool]] = [
-        (bi("类别", "Kind"), f"{kind_zh} / {facts.kind}" if kind_zh else facts.kind, False),
+        (bi("类别", "Kind"), _kind(facts.kind), False),
         (bi("媒体类型", "MIME type"), facts.mime, False),
         (bi("大小", "Size"), _size_text(facts.size), False),
         (bi("文件名", "File name"), facts.media_name, False),
+        *([(bi("导入文件的原名", "The imported file's own name"), facts.imported_name, False)]
+          if facts.imported_name else []),
         (bi("采集编号", "Capture ID"), facts.capture_id, True),
     ]
     integrity: list[tuple[str, str, bool]] = [
@@ -426,7 +521,8 @@ def _story(facts: CertificateFacts, st: _Styles) -> list[Flowable]:
         *_section("采集内容", "What was captured", _kv_table(what, st), st),
         *_section("设备与密钥", "Device and key", _kv_table(_device_rows(facts), st), st),
         *_section("地点", "Where",
-                  _kv_table([(k, v, False) for k, v in _geo_rows(facts.geo)], st), st),
+                  _kv_table([(k, v, False) for k, v in _geo_rows(facts.geo, facts.place)],
+                            st), st),
         *_section("时间", "When",
                   _kv_table([(k, v, False) for k, v in _time_rows(facts)], st), st),
         *_section("完整性与日志", "Integrity and log", _kv_table(integrity, st), st),

@@ -36,8 +36,13 @@ log = logging.getLogger(__name__)
 SIGNATURE_FIELD: Final = "FieldProofCertificate"
 
 
-def sign_pdf(pdf: bytes, identity: SigningIdentity, timestamper: TimeStamper) -> bytes:
+def sign_pdf(pdf: bytes, identity: SigningIdentity, timestamper: TimeStamper, *,
+             reason: str = "FieldProof 存证证书 / evidence certificate",
+             field_name: str = SIGNATURE_FIELD) -> bytes:
     """``pdf`` signed as PAdES B-T by ``identity``, time-stamped by ``timestamper``.
+
+    ``reason`` and ``field_name`` name the document (the evidence list of a
+    case, cases/evidence_list.py, is signed the same way under its own).
 
     ``timestamper`` is a pyHanko TimeStamper (services.pdf_timestamp makes
     them for the server's TSAs). The signature is added as an incremental
@@ -50,9 +55,9 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, timestamper: TimeStamper) ->
     """
     signer = _signer(identity)
     meta = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD, md_algorithm="sha256",
+        field_name=field_name, md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,  # ETSI.CAdES.detached: PAdES baseline
-        reason="FieldProof 存证证书 / evidence certificate", name="FieldProof",
+        reason=reason, name="FieldProof",
         certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES)
     out = io.BytesIO()
     try:
