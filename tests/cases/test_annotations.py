@@ -86,6 +86,22 @@ def test_limits_are_inclusive(user: User, capture_of: Any) -> None:
     assert len(r.json["tags"]) == 20
 
 
+def test_the_longest_note_fits_even_fully_escaped(user: User, capture_of: Any) -> None:
+    """10,000 characters outside the BMP, each sent as a JSON surrogate pair (12 bytes):
+    a valid note is never refused for the size of its body; one more is refused by the
+    note's own limit (found by schemathesis: both were a 413)."""
+    import json
+
+    c = capture_of(user, anchored=False)
+    for n, status in ((10_000, 200), (10_001, 400)):
+        body = json.dumps({"title": "\U0001f4f7" * 200, "note": "\U0001f4b0" * n})
+        assert len(body) > 120_000
+        r = user.client.patch(f"/api/v1/captures/{c['id']}", data=body,
+                              content_type="application/json", headers=user.auth)
+        assert r.status_code == status, r.json
+    assert r.json["code"] == "annotation_invalid"
+
+
 def test_another_users_capture_is_not_found(user: User, make_user: Any,
                                              capture_of: Any) -> None:
     c = capture_of(user, anchored=False)

@@ -107,7 +107,7 @@ export class DetailView implements View {
   private body: HTMLElement;
   private last: DetailData | null = null;
   private mediaKey = '';
-  private annot: { key: string; el: HTMLElement; dirty: boolean } | null = null;
+  private annot: { key: string; el: HTMLElement; dirty: boolean; fill: (c: ServerCapture) => void } | null = null;
   /** Counts the owner's saved edits: a read begun before one is older than what is shown. */
   edits = 0;
   private links: { key: string; panel: ShareLinks } | null = null;
@@ -304,7 +304,12 @@ export class DetailView implements View {
   // -- the owner's words ----------------------------------------------------------------
 
   private annotations(server: ServerCapture): HTMLElement {
-    if (this.annot?.key === server.id && this.annot.dirty) return this.annot.el;
+    // The same capture keeps its form (a render must never swap the box a person is
+    // typing in); untouched boxes take what the server now says.
+    if (this.annot?.key === server.id) {
+      if (!this.annot.dirty) this.annot.fill(server);
+      return this.annot.el;
+    }
     const title = h('input', { id: 'annot-title', type: 'text', maxlength: 200, value: server.title ?? '', 'data-testid': 'annot-title', autocomplete: 'off' });
     const note = h('textarea', { id: 'annot-note', maxlength: 10000, rows: 3, 'data-testid': 'annot-note' });
     note.value = server.note ?? '';
@@ -318,7 +323,14 @@ export class DetailView implements View {
       h('div', { class: 'field' }, tx(h('label', { htmlFor: 'annot-note' }), 'annot.note'), note),
       h('div', { class: 'field' }, tx(h('label', { htmlFor: 'annot-tags' }), 'annot.tags'), tags, tx(h('span', { class: 'hint-text' }), 'annot.tagsHint')),
       save, msg);
-    const state = { key: server.id, el: form, dirty: false };
+    const state = {
+      key: server.id, el: form, dirty: false,
+      fill: (c: ServerCapture) => {
+        title.value = c.title ?? '';
+        note.value = c.note ?? '';
+        tags.value = (c.tags ?? []).join(', ');
+      },
+    };
     form.addEventListener('input', () => (state.dirty = true));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();

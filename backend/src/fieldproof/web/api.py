@@ -27,7 +27,7 @@ from fieldproof.errors import (
 from fieldproof.evidence.derived import THUMBNAIL_VARIANT
 from fieldproof.log.custody import Origin
 from fieldproof.services import Services
-from fieldproof.web.auth import authenticator, json_body, principal
+from fieldproof.web.auth import MAX_TEXT_BODY, authenticator, json_body, principal
 from fieldproof.web.openapi import spec
 from fieldproof.web.problems import problem_response
 from fieldproof.web.serialize import capture_json, receipt_json
@@ -128,7 +128,8 @@ def make_blueprint(services: Services) -> Blueprint:
     @bp.patch("/captures/<capture_id>")
     @authenticated
     def annotate(capture_id: str) -> Any:
-        return capture_json(services.annotations.annotate(principal(), capture_id, json_body(),
+        body = json_body(MAX_TEXT_BODY)
+        return capture_json(services.annotations.annotate(principal(), capture_id, body,
                                                           origin=origin()))
 
     @bp.get("/captures/<capture_id>/custody")
@@ -238,10 +239,11 @@ CAPTURE_STATUSES = ("stored", "anchored")
 
 def capture_query(args: Mapping[str, str]) -> CaptureQuery:
     """``GET /captures?q=&kind=&status=&from=&to=&case=``, checked (400 query_invalid)."""
-    kind = args.get("kind") or None
+    # kind, status, from and to, when present, must be valid: an empty one is not "any"
+    kind = args.get("kind")
     if kind is not None and kind not in CAPTURE_KINDS:
         raise QueryInvalid(f"kind must be one of {', '.join(CAPTURE_KINDS)}")
-    status = args.get("status") or None
+    status = args.get("status")
     if status is not None and status not in CAPTURE_STATUSES:
         raise QueryInvalid(f"status must be one of {', '.join(CAPTURE_STATUSES)}")
     words = args.get("q") or None
@@ -252,7 +254,7 @@ def capture_query(args: Mapping[str, str]) -> CaptureQuery:
         raise QueryInvalid("case is a case id")
     times = {}
     for name in ("from", "to"):
-        value = args.get(name) or None
+        value = args.get(name)
         if value is not None:
             try:
                 at = datetime.fromisoformat(value.replace("Z", "+00:00"))

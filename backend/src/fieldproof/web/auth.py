@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_JSON_BODY = 64 * 1024
+# A person's words (a note of 10,000 characters, a case's parties) may be sent with
+# every character JSON-escaped (12 bytes for one outside the BMP): room for the
+# longest valid one, so that what is too long is answered by its own limit (400).
+MAX_TEXT_BODY = 256 * 1024
 
 
 def bearer_token() -> str:
@@ -45,9 +49,9 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def json_body() -> dict[str, Any]:
+def json_body(limit: int = MAX_JSON_BODY) -> dict[str, Any]:
     # JSON bodies are small; only the media upload may use the big limit.
-    request.max_content_length = MAX_JSON_BODY
+    request.max_content_length = limit
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise JsonInvalid("expected a JSON object body")

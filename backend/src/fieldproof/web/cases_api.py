@@ -11,7 +11,7 @@ from fieldproof.cases.shares import Kind
 from fieldproof.evidence.export import Bundle
 from fieldproof.log.custody import Origin
 from fieldproof.services import Services
-from fieldproof.web.auth import authenticator, json_body, principal
+from fieldproof.web.auth import MAX_TEXT_BODY, authenticator, json_body, principal
 from fieldproof.web.serialize import case_item_json, case_json, share_json
 
 
@@ -41,7 +41,7 @@ def make_cases_blueprint(services: Services) -> Blueprint:
     @bp.post("/cases")
     @authenticated
     def create_case() -> Any:
-        return case_json(services.cases.create(principal(), json_body())), 201
+        return case_json(services.cases.create(principal(), json_body(MAX_TEXT_BODY))), 201
 
     @bp.get("/cases")
     @authenticated
@@ -56,7 +56,7 @@ def make_cases_blueprint(services: Services) -> Blueprint:
     @bp.patch("/cases/<case_id>")
     @authenticated
     def update_case(case_id: str) -> Any:
-        return case_json(services.cases.update(principal(), case_id, json_body()))
+        return case_json(services.cases.update(principal(), case_id, json_body(MAX_TEXT_BODY)))
 
     @bp.delete("/cases/<case_id>")
     @authenticated
