@@ -1,11 +1,11 @@
 """Issue 11's whole journey, as a worker in a wage dispute and a judge would walk it,
-in zh-CN on a phone (412×915): sign up with an invitation, photograph, record
+on a phone (412×915), in zh-CN and again in English: sign up with an invitation, photograph, record
 audio, title both, make a case, add both with what they prove, download the
 evidence list, share the case, open the link signed out in a fresh browser and
 see the previews and the verdict, download a bundle there and verify it with
 `fieldproof verify`, revoke the link, and the link is gone.
 
-Each step's screenshot is saved under screenshots/journey/ (NN-step.png)."""
+Each step's screenshot is saved under screenshots/journey-<lang>/ (NN-step.png)."""
 
 from __future__ import annotations
 
@@ -24,30 +24,29 @@ from tests.support.browser import GEO, PASSWORD, camera_ready, english_words
 from tests.support.live import LiveServer, run_cli
 from tests.support.paths import ROOT
 
-SHOTS = ROOT / "screenshots" / "journey"
 PHONE = {"width": 412, "height": 915}
 TITLES = ("王师傅承诺工资的现场照片", "王师傅承诺支付8600元工资的录音")
 CASE = "张三诉某建筑公司拖欠工资"
 PURPOSES = ("证明双方在工地见面的时间和地点", "证明王师傅承诺支付8600元工资")
 
 
-def _phone(browser: Browser, playwright: Playwright, *, signed_out: bool = False
+def _phone(browser: Browser, playwright: Playwright, lang: str, *, signed_out: bool = False
            ) -> BrowserContext:
     device = dict(playwright.devices["Pixel 7"])
     device.pop("default_browser_type", None)
     device["viewport"] = PHONE
     return browser.new_context(
-        **device, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True,
+        **device, locale=lang, timezone_id="Asia/Shanghai", accept_downloads=True,
         **({} if signed_out else {
             "geolocation": GEO, "permissions": ["geolocation", "camera", "microphone"]}),
         bypass_csp=True)  # Playwright's wait predicates use eval(), which the CSP forbids
 
 
-@pytest.fixture(scope="module")
-def shots() -> Path:
-    shutil.rmtree(SHOTS, ignore_errors=True)
-    SHOTS.mkdir(parents=True)
-    return SHOTS
+# What each language must say (the sentences come from shared/i18n/server.json).
+WORDS = {
+    "zh-CN": {"photo": "照片", "place": "上海", "unchanged": "未被改动", "sign_in": "登录"},
+    "en": {"photo": "Photo", "place": "Shanghai", "unchanged": "Unchanged", "sign_in": "sign in"},
+}
 
 
 class Steps:
@@ -71,7 +70,9 @@ class Steps:
             page.set_viewport_size(PHONE)
 
 
-def _no_english(page: Page, where: str) -> None:
+def _no_english(page: Page, where: str, lang: str) -> None:
+    if lang != "zh-CN":
+        return
     left = english_words(page)
     assert not left, f"English in the Chinese {where}: {left}"
 
@@ -98,12 +99,16 @@ def journey_server(tmp_path: Path) -> Iterator[LiveServer]:
     srv.stop()
 
 
-def test_the_whole_journey_in_chinese(browser: Browser, playwright: Playwright,
-                                      journey_server: LiveServer, shots: Path,
-                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_whole_journey(browser: Browser, playwright: Playwright, lang: str,
+                           journey_server: LiveServer, tmp_path: Path) -> None:
     server = journey_server
+    shots = ROOT / "screenshots" / f"journey-{lang}"
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
     steps = Steps(shots)
-    ctx = _phone(browser, playwright)
+    words = WORDS[lang]
+    ctx = _phone(browser, playwright, lang)
     page = ctx.new_page()
     page.set_default_timeout(30_000)
 
@@ -115,12 +120,12 @@ def test_the_whole_journey_in_chinese(browser: Browser, playwright: Playwright,
     assert invite, out.stdout
     page.goto(f"{server.url}/#/signup?invite={invite.group(1)}")
     page.wait_for_function("window.fieldproofReady === true")
-    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert page.evaluate("document.documentElement.lang") == lang
     page.fill('[data-testid="signup-email"]', email)
     page.fill('[data-testid="signup-password"]', PASSWORD)
     page.fill('[data-testid="signup-again"]', PASSWORD)
     steps.shot(page, "signup")
-    _no_english(page, "sign-up page")
+    _no_english(page, "sign-up page", lang)
     page.click('[data-testid="signup-submit"]')
     page.wait_for_selector('[data-testid="nav-capture"]')
 
@@ -145,7 +150,7 @@ def test_the_whole_journey_in_chinese(browser: Browser, playwright: Playwright,
         "document.querySelectorAll('[data-testid=\"capture-item\"] img[data-testid=\"thumb\"]')"
         ".length >= 2")
     steps.shot(page, "list")
-    _no_english(page, "list")
+    _no_english(page, "list", lang)
 
     # 4. title both, in the capture's own page
     for cid, title in zip((photo_id, audio_id), TITLES, strict=True):
@@ -161,9 +166,10 @@ def test_the_whole_journey_in_chinese(browser: Browser, playwright: Playwright,
         if cid == photo_id:
             page.wait_for_selector('[data-testid="media-image"]')
             verdict = page.inner_text('[data-testid="verdict"]')
-            assert "照片" in verdict and "上海" in verdict and "UTC+08:00" in verdict, verdict
+            assert words["photo"] in verdict and words["place"] in verdict, verdict
+            assert "UTC+08:00" in verdict, verdict
             steps.shot(page, "photo-detail")
-            _no_english(page, "capture detail")
+            _no_english(page, "capture detail", lang)
     steps.shot(page, "audio-detail")
 
     # 5. make a case
@@ -213,7 +219,7 @@ def test_the_whole_journey_in_chinese(browser: Browser, playwright: Playwright,
     assert [api.get(f"/captures/{c}").json()["title"] for c in (photo_id, audio_id)] == list(
         TITLES)
     steps.shot(page, "case", full=True)
-    _no_english(page, "case page")
+    _no_english(page, "case page", lang)
 
     # 7. download the evidence list
     with page.expect_download() as dl:
@@ -240,7 +246,7 @@ def test_the_whole_journey_in_chinese(browser: Browser, playwright: Playwright,
     steps.shot(page, "shared")
 
     # 9. the link in a fresh, signed-out browser: previews and the verdict first
-    judge_ctx = _phone(browser, playwright, signed_out=True)
+    judge_ctx = _phone(browser, playwright, lang, signed_out=True)
     judge = judge_ctx.new_page()
     judge.set_default_timeout(30_000)
     judge.goto(url)
@@ -251,13 +257,13 @@ def test_the_whole_journey_in_chinese(browser: Browser, playwright: Playwright,
     judge.wait_for_function(  # the picture has loaded
         "document.querySelector('[data-testid=\"shared-image\"]')?.naturalWidth > 0")
     verdicts = judge.locator('[data-testid="verdict"]').all_inner_texts()
-    assert len(verdicts) == 2 and all("未被改动" in v for v in verdicts), verdicts
+    assert len(verdicts) == 2 and all(words["unchanged"] in v for v in verdicts), verdicts
     body = judge.inner_text("body")
-    assert "登录" not in body, "the share page must not ask anyone to sign in"
+    assert words["sign_in"] not in body.lower(), "the share page must not ask anyone to sign in"
     assert all(t in body for t in TITLES) and all(p in body for p in PURPOSES)
     steps.shot(judge, "share-page")
     steps.shot(judge, "share-page-full", full=True)
-    _no_english(judge, "share page")
+    _no_english(judge, "share page", lang)
 
     # 10. download a bundle there and verify it
     with judge.expect_download() as dl:
@@ -276,7 +282,7 @@ def test_the_whole_journey_in_chinese(browser: Browser, playwright: Playwright,
     judge.reload()
     judge.wait_for_selector('[data-testid="share-error"]')
     steps.shot(judge, "share-gone")
-    _no_english(judge, "share page after revocation")
+    _no_english(judge, "share page after revocation", lang)
     share_token = url.rsplit("/", 1)[1]
     assert httpx.get(f"{server.url}/api/v1/s/{share_token}", timeout=10).status_code == 404
     # what the judge read is in the chain of custody, naming the link, not a person
