@@ -368,6 +368,7 @@ def test_cli_verify_exit_codes(user: User, client: Any, services: Services,
 
     body = json.loads(pinned.stdout)
     assert body["ok"] and all(a["pinned"] for a in body["anchors"])
+    assert "warnings" not in body  # the bundle's copy is the pinned CA
     assert {a["kind"] for a in body["anchors"]} >= {"log key", "TSA root", "server CA"}
 
     # another deployment's server CA pinned: the certificate PDF is not trusted
@@ -379,6 +380,8 @@ def test_cli_verify_exit_codes(user: User, client: Any, services: Services,
     assert foreign.returncode == 1
     assert "FAIL    certificate" in foreign.stdout and "does not chain to the pinned server CA" \
         in foreign.stdout, foreign.stdout
+    assert "WARN    keys/server-ca.pem in the bundle" in foreign.stdout
+    assert "is not the pinned server CA" in foreign.stdout
 
     # a foreign log key pinned: the checkpoint fails
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

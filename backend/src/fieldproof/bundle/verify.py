@@ -442,6 +442,15 @@ class _Verify:
         except ValueError as exc:
             raise CheckFailed(f"{source} is not a certificate: {exc}") from exc
         self.report.anchors.append(Anchor("server CA", subject, fp, bool(self.pinned_ca)))
+        shipped = self.files.get(SERVER_CA)
+        if self.pinned_ca and shipped is not None and _cert_der(shipped) != _cert_der(ca[0]):
+            try:
+                theirs = cert_fingerprint(shipped)[1]
+            except ValueError:
+                theirs = "not a certificate"
+            self.report.warn(f"{SERVER_CA} in the bundle ({theirs}) is not the pinned server "
+                             f"CA ({fp}); the certificate and the credentials are checked "
+                             "against the pinned one only")
         # Pinned TSA roots replace the bundle's own (whose anchors were reported
         # unpinned in check_timestamps); the signature timestamp sits outside the
         # PDF's signed bytes, so trusting a root the bundle brings would let
@@ -535,3 +544,14 @@ def verify_bundle(files: Mapping[str, bytes] | BundleReader, *, log_vkey: str | 
 def iter_blocks(fh: IO[bytes], size: int = BLOCK) -> Iterator[bytes]:
     while block := fh.read(size):
         yield block
+
+
+def _cert_der(pem: bytes) -> bytes | None:
+    """The DER of a PEM certificate (so that line endings do not count), None if it is not one."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        return x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
+    except ValueError:
+        return None
