@@ -153,6 +153,9 @@ def test_pins_really_pin(live: Live, tmp_path: Path) -> None:
 
 def test_receipt_without_an_account(live: Live) -> None:
     live.capture(1)
+    # the server said on start that nobody independent dates its evidence
+    first_lines = (live.srv.data_dir.parent / f"server-{live.srv.port}.log").read_text()
+    assert "Timestamps: NO external TSA is configured" in first_lines
     pub = live.receipt("--no-state", "--file", str(live.files[0]), token=False)
     assert pub.returncode == 0, _out(pub)
     assert "PASS    inclusion" in pub.stdout and "PASS    entry" in pub.stdout
@@ -229,3 +232,10 @@ def test_fork_drill(live: Live, tmp_path: Path) -> None:
         old, new = (fork / "old.note").read_text(), (fork / "new.note").read_text()
         assert old != new and old.startswith("fieldproof.local/log\n")
         assert stat.S_IMODE((fork / "new.note").stat().st_mode) == 0o600
+
+
+def test_serve_says_whether_an_external_tsa_is_configured() -> None:
+    from fieldproof.cli.serve import tsa_notice
+
+    assert "NO external TSA" in tsa_notice(0) and "could re-date" in tsa_notice(0)
+    assert "1 external RFC 3161 TSA(s) configured" in tsa_notice(1)

@@ -71,7 +71,8 @@ def test_external_and_embedded_tokens(tmp_path: Path, tsa_server: OpensslTSA) ->
     labels = sorted(r.detail.rsplit(" [", 1)[1] for r in bundle.results
                     if r.name == "timestamp")
     assert labels == ["embedded: the server's own TSA, not an independent witness]",
-                      "external TSA]"]
+                      "external TSA, independent: its chain is not the server's]"]
+    assert bundle.warnings == []  # an independent TSA dated it: no re-dating warning
     services.close()
 
 

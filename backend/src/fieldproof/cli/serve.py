@@ -82,6 +82,7 @@ def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None
 
     click.echo(f"FieldProof serving {scheme}://{host}:{port}/ (data dir {settings.data_dir})",
                err=True)
+    click.echo(tsa_notice(len(settings.external_tsas)), err=True)
     for addr in lan:
         url = f"{scheme}://{addr}:{port}/"
         click.echo(f"On a phone in the same network, open {url}", err=True)
@@ -114,3 +115,14 @@ def worker(data_dir: Path | None) -> None:
         services.close()
 
 
+
+
+def tsa_notice(external: int) -> str:
+    """What the first lines of `serve` say about who dates the evidence."""
+    if external:
+        return (f"Timestamps: {external} external RFC 3161 TSA(s) configured "
+                "(FIELDPROOF_TSA_URLS); a certificate calls one independent only if its "
+                "chain is not this server's.")
+    return ("Timestamps: NO external TSA is configured: only this server's own embedded TSA "
+            "dates evidence, so its operator could re-date it. Set FIELDPROOF_TSA_URLS (see "
+            "README, Configuration) or have clients keep checkpoints (--state).")
