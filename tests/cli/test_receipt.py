@@ -227,7 +227,7 @@ def test_fork_drill(live: Live, tmp_path: Path) -> None:
     for run, state in ((live.receipt(cid, "--state", str(state_r)), state_r),
                        (live.audit("--state", str(state_a)), state_a)):
         assert run.returncode == 1, _out(run)
-        assert "FAIL    fork: LOG FORK" in run.stdout
+        assert "FAIL    fork: LOG FORK" in run.stdout and "日志分叉" in run.stdout
         [fork] = state.glob("fork-*")
         old, new = (fork / "old.note").read_text(), (fork / "new.note").read_text()
         assert old != new and old.startswith("fieldproof.local/log\n")
@@ -238,4 +238,5 @@ def test_serve_says_whether_an_external_tsa_is_configured() -> None:
     from fieldproof.cli.serve import tsa_notice
 
     assert "NO external TSA" in tsa_notice(0) and "could re-date" in tsa_notice(0)
+    assert "未配置任何外部 TSA" in tsa_notice(0)
     assert "1 external RFC 3161 TSA(s) configured" in tsa_notice(1)

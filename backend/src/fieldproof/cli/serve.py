@@ -123,6 +123,7 @@ def tsa_notice(external: int) -> str:
         return (f"Timestamps: {external} external RFC 3161 TSA(s) configured "
                 "(FIELDPROOF_TSA_URLS); a certificate calls one independent only if its "
                 "chain is not this server's.")
-    return ("Timestamps: NO external TSA is configured: only this server's own embedded TSA "
-            "dates evidence, so its operator could re-date it. Set FIELDPROOF_TSA_URLS (see "
-            "README, Configuration) or have clients keep checkpoints (--state).")
+    from fieldproof.core import texts
+
+    return (texts.text("trust", "no_external_tsa", "en") + "\n"
+            + texts.text("trust", "no_external_tsa", "zh-CN"))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fieldproof.core import merkle
+from fieldproof.core import merkle, texts
 from fieldproof.core.checkpoint import Checkpoint, Verifier
 from fieldproof.core.report import Report
 from fieldproof.errors import FieldProofError, ProofError
@@ -81,10 +81,10 @@ class Witness:
                 raise ProofError("equal sizes but different roots")
         except ProofError as exc:
             where = self._save_fork(old_note, note, proof, old, cp)
-            report.fail("fork", f"LOG FORK: checkpoint {cp.size} is not consistent with "
-                                f"checkpoint {old.size} seen before ({exc.detail}); both are "
-                                f"signed by {self.verifier.name}, so the log rewrote its "
-                                f"history. Evidence saved in {where}")
+            params = {"new_size": cp.size, "old_size": old.size, "why": exc.detail,
+                      "log": self.verifier.name, "where": str(where)}
+            report.fail("fork", texts.say("trust", "log_fork", params) + " / "
+                        + texts.say("trust", "log_fork", params, "zh-CN"))
             return False
         if cp.size > old.size:
             _write_private(self.path, note)
