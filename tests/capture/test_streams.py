@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
 from sqlalchemy import func, select
 
-from fieldproof.client.audit import check_receipt
+from fieldproof.client.audit import Expected, check_receipt
 from fieldproof.core.checkpoint import Verifier
 from fieldproof.core.stream import ack_statement
 from fieldproof.db import Capture, Stream
@@ -88,7 +88,8 @@ def test_stream_to_anchored_capture(sio: Any, user: User, client: Any,
     services.sequencer.integrate()
     receipt = client.get(f"/api/v1/captures/{capture['id']}/receipt", headers=user.auth).json
     assert '"partial":false' in receipt["entry"]
-    assert check_receipt(receipt, client.get("/api/v1/log").json).ok
+    assert check_receipt(receipt, client.get("/api/v1/log").json,
+                         expected=Expected(capture_id=capture["id"])).ok
 
 
 def test_rejections_with_codes(sio: Any, user: User, app: Flask) -> None:
@@ -208,7 +209,10 @@ def test_interrupted_stream_becomes_a_partial_capture(sio: Any, user: User, clie
     services.sequencer.integrate()
     receipt = client.get(f"/api/v1/captures/{capture.id}/receipt", headers=user.auth).json
     assert '"partial":true' in receipt["entry"] and "last_chunk_signature" in receipt["entry"]
-    assert check_receipt(receipt, client.get("/api/v1/log").json).ok
+    cap = client.get(f"/api/v1/captures/{capture.id}", headers=user.auth).json
+    assert check_receipt(receipt, client.get("/api/v1/log").json, expected=Expected(
+        capture_id=capture.id, media_sha256=cap["media"]["sha256"],
+        manifest_sha256=cap["manifest_hash"])).ok
 
     # a continuation chains to it
     cont = started(sio, user, device, continues=hs.id, prev=capture.manifest_hash)

@@ -183,19 +183,69 @@ def test_states_the_facts_in_chinese_and_english(signed: bytes, tmp_path: Path,
     assert LONG_NAME in "".join(pdftotext(signed, tmp_path).split())
 
 
+REDATE_EN = "so its operator could re-date it"
+REDATE_ZH = "因此服务器运营者可以更改其日期"
+
+
 def test_embedded_and_external_tsas_are_labelled_apart(tmp_path: Path) -> None:
-    own = TimestampFact("FieldProof embedded TSA", "2026-11-25T09:03:17Z", True)
-    other = TimestampFact("tsa.example.net/tsr", "2026-11-25T09:03:18Z", False)
-    only_own = squash(pdftotext(render_certificate(sample_facts(timestamps=(own,))), tmp_path))
+    own = TimestampFact("FieldProof embedded TSA", "2026-11-25T09:03:17Z", True,
+                        root_sha256="sha256:" + "ab" * 32)
+    other = TimestampFact("tsa.example.net/tsr", "2026-11-25T09:03:18Z", False,
+                          independent=True, root_sha256="sha256:" + "cd" * 32)
+    only_own = squash(pdftotext(render_certificate(sample_facts(
+        timestamps=(own,), log_key_sha256="sha256:" + "ef" * 32)), tmp_path))
     assert "时间戳 — 内置 TSA / Timestamp — embedded TSA" in only_own
     assert "本服务器自有的 TSA，不是独立见证 / this server's own TSA, not an independent " \
            "witness" in only_own
     assert "Timestamp — external TSA" not in only_own
+    # with the embedded TSA only, the certificate says the operator could re-date it
+    assert REDATE_EN in only_own and REDATE_ZH in only_own
+    # the fingerprints: of the log key and of each TSA root
+    assert "ab" * 32 in only_own.replace(" ", "") and "ef" * 32 in only_own.replace(" ", "")
+    assert "日志公钥 SHA-256 / Log key SHA-256" in only_own
     only_other = squash(pdftotext(render_certificate(sample_facts(timestamps=(other,))),
                                   tmp_path))
     assert "时间戳 — 外部 TSA / Timestamp — external TSA" in only_other
-    assert "独立的第三方时间戳机构 / an independent time-stamp authority" in only_other
-    assert "Timestamp — embedded TSA" not in only_other
+    assert "an independent time-stamp authority (its certificate chain is not this " \
+           "server's)" in only_other
+    assert "cd" * 32 in only_other.replace(" ", "")
+    assert "Timestamp — embedded TSA" not in only_other and REDATE_EN not in only_other
+    # configured as an external URL, but the server's own: not independent, and said so
+    posing = replace(other, independent=False)
+    text = squash(pdftotext(render_certificate(sample_facts(timestamps=(posing,))), tmp_path))
+    assert "Timestamp — external TSA" in text and "an independent time-stamp authority" \
+        not in text
+    assert "issued by this server's own CA: not an independent witness" in text
+    assert REDATE_EN in text
+
+
+def test_independence_follows_the_token_chain_not_the_configuration(
+        external: OpensslTSA, tsa: EmbeddedTSA, identity: SigningIdentity) -> None:
+    """A token is independent only if its signer is not issued by the server's own CAs."""
+    note = f"fieldproof.example/log\n42\n{ROOT_B64}\n\n— fieldproof.example/log AAAA\n"
+    theirs = HttpTSA(external.url, roots_pem=[external.root_pem]).stamp(note.encode())
+    ours = tsa.stamp(note.encode())
+    capture = {"id": "c1", "kind": "photo", "media": {"sha256": MEDIA_SHA, "size": 7,
+                                                      "mime": "image/jpeg"},
+               "manifest": {"kind": "photo", "device": {}}, "manifest_hash": MANIFEST_SHA,
+               "device": {"key_id": KEY_ID}, "checks": [], "received_at": "2026-11-25T09:03:16Z"}
+    stamps = [{"tsa": "real.example/tsr", "embedded": False, "token": theirs,
+               "gen_time": "2026-11-25T09:03:17Z"},
+              {"tsa": "own-in-disguise.example/tsr", "embedded": False, "token": ours,
+               "gen_time": "2026-11-25T09:03:17Z"},
+              {"tsa": "FieldProof embedded TSA", "embedded": True, "token": ours,
+               "gen_time": "2026-11-25T09:03:17Z"}]
+    facts = facts_from_records(
+        _record(capture), _receipt({"leaf_index": 41, "tree_size": 42, "checkpoint": note,
+                                    "timestamps": stamps}),
+        media_name="a.jpg", public_base_url="https://e.example/", exported_at="T",
+        own_roots_pem=[tsa.root_pem, identity.root_pem],
+        tsa_roots_pem={"real.example/tsr": external.root_pem})
+    assert [t.independent for t in facts.timestamps] == [True, False, False]
+    assert facts.timestamps[0].root_sha256 is not None and not facts.embedded_only
+    assert facts.timestamps[1].root_sha256 is None
+    alone = replace(facts, timestamps=facts.timestamps[1:])
+    assert alone.embedded_only
 
 
 @pytest.mark.parametrize(("geo", "expected"), [
@@ -483,7 +533,7 @@ def _receipt(r: dict[str, Any]) -> Any:
                    leaf_hash=b"", inclusion_proof=(), checkpoint=r["checkpoint"],
                    checkpoint_root=cp.root, checkpoint_created_at=parse_time(
                        "2026-11-25T09:03:17Z"),
-                   timestamps=tuple(StampRecord(t["tsa"], t["embedded"], b"",
+                   timestamps=tuple(StampRecord(t["tsa"], t["embedded"], t.get("token", b""),
                                                 parse_time(t["gen_time"]))
                                     for t in r.get("timestamps", [])))
 

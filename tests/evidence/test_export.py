@@ -141,6 +141,9 @@ def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
     assert ": 1 proven in the log" in custody.detail, custody.detail
     [stamp] = [r for r in report.results if r.name == "timestamp"]
     assert "[embedded: the server's own TSA, not an independent witness]" in stamp.detail
+    # only the embedded TSA: one sentence, in both languages, says what that means
+    [redate] = report.warnings
+    assert "its operator could re-date it" in redate and "服务器运营者可以更改其日期" in redate
     assert "the last 1 not in it yet (the server's statement only)" in custody.detail
 
     # extracted, with standard tools only
@@ -368,6 +371,9 @@ def test_cli_verify_exit_codes(user: User, client: Any, services: Services,
 
     body = json.loads(pinned.stdout)
     assert body["ok"] and all(a["pinned"] for a in body["anchors"])
+    # the bundle's copy is the pinned CA: nothing to warn about it (only the re-dating)
+    assert not any("server-ca" in w for w in body["warnings"])
+    assert any("could re-date" in w for w in body["warnings"])
     assert {a["kind"] for a in body["anchors"]} >= {"log key", "TSA root", "server CA"}
 
     # another deployment's server CA pinned: the certificate PDF is not trusted
@@ -379,6 +385,8 @@ def test_cli_verify_exit_codes(user: User, client: Any, services: Services,
     assert foreign.returncode == 1
     assert "FAIL    certificate" in foreign.stdout and "does not chain to the pinned server CA" \
         in foreign.stdout, foreign.stdout
+    assert "WARN    keys/server-ca.pem in the bundle" in foreign.stdout
+    assert "is not the pinned server CA" in foreign.stdout
 
     # a foreign log key pinned: the checkpoint fails
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from fieldproof.client.audit import check_receipt
+from fieldproof.client.audit import Expected, check_receipt
 from fieldproof.core import merkle
 from fieldproof.core.checkpoint import Checkpoint, Verifier
 from fieldproof.db import LogCheckpoint, LogEntry
@@ -44,8 +44,23 @@ def test_capture_is_anchored_with_a_verifiable_receipt(user: User, client: Any,
     assert receipt["leaf_index"] == 1 and receipt["tree_size"] == 4
     info = client.get("/api/v1/log").json
     assert info["tree_size"] == 7 and info["origin"] == "fieldproof.local/log"
-    report = check_receipt(receipt, info)
+    cap = client.get(f"/api/v1/captures/{ids[1]}", headers=user.auth).json
+    mine = Expected(capture_id=ids[1], media_sha256=cap["media"]["sha256"],
+                    manifest_sha256=cap["manifest_hash"])
+    report = check_receipt(receipt, info, expected=mine)
     assert report.ok, report.lines()
+    # a valid receipt, but of another capture: its entry is not this capture's
+    other = client.get(f"/api/v1/captures/{ids[0]}/receipt", headers=user.auth).json
+    assert check_receipt(other, info, expected=Expected(capture_id=ids[0])).ok
+    swapped = check_receipt(dict(other, capture_id=ids[1]), info, expected=mine)
+    assert [r.name for r in swapped.failed()] == ["entry"], swapped.lines()
+    assert "media SHA-256" in swapped.failed()[0].detail
+    assert not check_receipt(receipt, info, expected=Expected()).ok  # nothing to bind to
+    # the time served beside a token must be the token's own genTime
+    late = dict(receipt, timestamps=[dict(receipt["timestamps"][0],
+                                          gen_time="2020-01-01T00:00:00.000Z")])
+    assert [r.name for r in check_receipt(late, info, expected=mine).failed()] == \
+        ["timestamp"]
     entry = receipt["entry"]
     assert '"type":"fieldproof.capture"' in entry and user.email not in entry
     [stamp] = receipt["timestamps"]
@@ -64,7 +79,7 @@ def test_capture_is_anchored_with_a_verifiable_receipt(user: User, client: Any,
 
     # a tampered receipt fails the check
     bad = dict(receipt, entry=entry.replace("fieldproof.capture", "fieldproof.captur3"))
-    assert not check_receipt(bad, info).ok
+    assert not check_receipt(bad, info, expected=mine).ok
 
 
 def test_public_log_endpoints(user: User, client: Any, services: Services) -> None:

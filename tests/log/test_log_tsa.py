@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from fieldproof.bundle.read import ZipBundle
 from fieldproof.bundle.verify import verify_bundle
-from fieldproof.client.audit import check_receipt
+from fieldproof.client.audit import Expected, check_receipt
 from fieldproof.config import Settings
 from fieldproof.db import LogTimestamp
 from fieldproof.db.models import utcnow
@@ -59,7 +59,7 @@ def test_external_and_embedded_tokens(tmp_path: Path, tsa_server: OpensslTSA) ->
     info = client.get("/api/v1/log").json
     external = next(t for t in info["tsa"] if not t["embedded"])
     assert external["chain_pem"][-1].encode() == tsa_server.root_pem
-    report = check_receipt(receipt, info)
+    report = check_receipt(receipt, info, expected=Expected(capture_id=cid))
     assert report.ok, report.lines()
     assert any("embedded TSA" in line for line in report.lines())
     # the offline verifier labels each token of an exported bundle
@@ -71,7 +71,8 @@ def test_external_and_embedded_tokens(tmp_path: Path, tsa_server: OpensslTSA) ->
     labels = sorted(r.detail.rsplit(" [", 1)[1] for r in bundle.results
                     if r.name == "timestamp")
     assert labels == ["embedded: the server's own TSA, not an independent witness]",
-                      "external TSA]"]
+                      "external TSA, independent: its chain is not the server's]"]
+    assert bundle.warnings == []  # an independent TSA dated it: no re-dating warning
     services.close()
 
 
@@ -114,5 +115,6 @@ def test_failures_are_kept_and_retried(tmp_path: Path, tsa_server: OpensslTSA) -
         "anchored"
     receipt = client.get(f"/api/v1/captures/{cid}/receipt", headers=user.auth).json
     assert [t["embedded"] for t in receipt["timestamps"]] == [False]
-    assert check_receipt(receipt, client.get("/api/v1/log").json).ok
+    assert check_receipt(receipt, client.get("/api/v1/log").json,
+                         expected=Expected(capture_id=cid)).ok
     services.close()

@@ -47,3 +47,21 @@ def test_the_server_keeps_to_its_openapi_document(tmp_path: Path) -> None:
     report = out.stdout[-6000:]
     assert out.returncode == 0, report
     assert "passed" in report and "failure" not in report.lower().split("test cases")[-1]
+
+
+def test_receipt_schema_names_every_field_the_server_sends() -> None:
+    from datetime import UTC, datetime
+
+    from fieldproof.log.log import Receipt, StampRecord
+    from fieldproof.web.openapi import spec
+    from fieldproof.web.serialize import receipt_json
+
+    now = datetime.now(UTC)
+    sent = receipt_json(Receipt(
+        capture_id="c", origin="o", leaf_index=0, tree_size=1, entry="{}", leaf_hash=b"\0" * 32,
+        inclusion_proof=(), checkpoint="n", checkpoint_root=b"\0" * 32,
+        checkpoint_created_at=now, timestamps=(StampRecord("t", True, b"x", now),)))
+    schema = spec()["components"]["schemas"]["Receipt"]
+    assert set(sent) == set(schema["properties"])
+    assert set(sent["timestamps"][0]) == set(schema["properties"]["timestamps"]["items"][
+        "properties"])

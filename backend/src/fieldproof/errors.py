@@ -346,6 +346,12 @@ class UnknownStream(NotFound):
     title = "No such stream"
 
 
+class UnknownEvent(NotFound):
+    code = "unknown_event"
+    http_status = 404
+    title = "No such Socket.IO event"
+
+
 class Gap(Unprocessable):
     code = "gap"
     http_status = 422

@@ -62,13 +62,18 @@ from fieldproof.bundle.layout import (
     is_member,
 )
 from fieldproof.bundle.read import BundleReader, MemoryBundle
-from fieldproof.core import merkle
+from fieldproof.core import merkle, texts
 from fieldproof.core.checkpoint import Checkpoint, Verifier
 from fieldproof.core.encoding import b64url_encode, split_pem_certificates
 from fieldproof.core.formats import C2PA_COPY_TYPES
 from fieldproof.core.keys import DeviceKey
 from fieldproof.core.report import Anchor, Report
-from fieldproof.core.timestamp import EMBEDDED_POLICY_OID, verify_token
+from fieldproof.core.timestamp import (
+    EMBEDDED_POLICY_OID,
+    TokenInfo,
+    issued_by_any,
+    verify_token,
+)
 from fieldproof.errors import BundleUnusable, FieldProofError
 
 
@@ -400,6 +405,7 @@ class _Verify:
             self.report.fail("timestamp", "no RFC 3161 token in timestamps/")
             return
         note = self.files.get(CHECKPOINT, b"")
+        verified: list[tuple[str, TokenInfo, list[bytes]]] = []
         for name in tokens:
             stem = name[len(TIMESTAMP_DIR):].removesuffix(".tsr")
             chain = parsed.get(stem, [])
@@ -418,11 +424,28 @@ class _Verify:
             except FieldProofError as exc:
                 self.report.fail("timestamp", f"{name}: {exc.detail}")
             else:
-                label = (" [embedded: the server's own TSA, not an independent witness]"
-                         if info.policy == EMBEDDED_POLICY_OID else " [external TSA]")
-                self.report.check("timestamp", True,
-                                  f"{name}: {info.tsa_name} time-stamped {CHECKPOINT} at "
-                                  f"{info.gen_time.isoformat()}{label}")
+                verified.append((name, info, chain))
+        # Independent only if the signer is not the server's own: not issued by
+        # the embedded TSA's root nor by the server CA, whatever its policy says.
+        own = [c[-1] for _, i, c in verified if i.policy == EMBEDDED_POLICY_OID and c]
+        if self.pinned_ca or self.files.get(SERVER_CA):
+            own.append(self.pinned_ca or self.files[SERVER_CA])
+        independent = 0
+        for name, info, _ in verified:
+            if info.policy == EMBEDDED_POLICY_OID:
+                label = " [embedded: the server's own TSA, not an independent witness]"
+            elif info.signer_cert_der and not issued_by_any(info.signer_cert_der, own):
+                independent += 1
+                label = " [external TSA, independent: its chain is not the server's]"
+            else:
+                label = (" [external TSA, but issued by the server's own CA: not an "
+                         "independent witness]")
+            self.report.check("timestamp", True,
+                              f"{name}: {info.tsa_name} time-stamped {CHECKPOINT} at "
+                              f"{info.gen_time.isoformat()}{label}")
+        if verified and not independent:
+            self.report.warn(texts.text("trust", "embedded_only", "en") + " / "
+                             + texts.text("trust", "embedded_only", "zh-CN"))
 
     def check_custody(self) -> str:
         return custody.check_custody(self)
@@ -442,6 +465,15 @@ class _Verify:
         except ValueError as exc:
             raise CheckFailed(f"{source} is not a certificate: {exc}") from exc
         self.report.anchors.append(Anchor("server CA", subject, fp, bool(self.pinned_ca)))
+        shipped = self.files.get(SERVER_CA)
+        if self.pinned_ca and shipped is not None and _cert_der(shipped) != _cert_der(ca[0]):
+            try:
+                theirs = cert_fingerprint(shipped)[1]
+            except ValueError:
+                theirs = "not a certificate"
+            self.report.warn(f"{SERVER_CA} in the bundle ({theirs}) is not the pinned server "
+                             f"CA ({fp}); the certificate and the credentials are checked "
+                             "against the pinned one only")
         # Pinned TSA roots replace the bundle's own (whose anchors were reported
         # unpinned in check_timestamps); the signature timestamp sits outside the
         # PDF's signed bytes, so trusting a root the bundle brings would let
@@ -535,3 +567,14 @@ def verify_bundle(files: Mapping[str, bytes] | BundleReader, *, log_vkey: str | 
 def iter_blocks(fh: IO[bytes], size: int = BLOCK) -> Iterator[bytes]:
     while block := fh.read(size):
         yield block
+
+
+def _cert_der(pem: bytes) -> bytes | None:
+    """The DER of a PEM certificate (so that line endings do not count), None if it is not one."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        return x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
+    except ValueError:
+        return None

@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from fieldproof.cli.common import data_dir_option, fail, main
+from fieldproof.cli.common import (
+    data_dir_option,
+    fail,
+    load_pins,
+    log_key_option,
+    main,
+    state_option,
+    tsa_root_option,
+)
 from fieldproof.errors import FieldProofError
 
 
@@ -124,28 +132,82 @@ def stream(ctx: click.Context, file: Path, kind: str, mime: str | None, chunk_by
 
 
 @client.command()
-@click.argument("capture_id")
+@click.argument("capture_id", required=False)
+@click.option("--sha256", "sha256", default=None,
+              help="the media (or manifest) SHA-256 the entry must hold; without a token, "
+                   "looked up publicly")
+@click.option("--file", "file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="as --sha256, hashing this file")
+@log_key_option
+@tsa_root_option
+@state_option
 @click.option("--json", "as_json", is_flag=True, help="print the receipt JSON")
 @click.pass_context
-def receipt(ctx: click.Context, capture_id: str, as_json: bool) -> None:
-    """Fetch a capture's log receipt and verify it offline."""
-    from fieldproof.client.audit import check_receipt
+def receipt(ctx: click.Context, capture_id: str | None, sha256: str | None, file: Path | None,
+            log_key: str | None, tsa_roots: tuple[Path, ...], state_dir: Path, no_state: bool,
+            as_json: bool) -> None:
+    """Fetch a capture's log receipt and verify it offline.
 
-    api = _client(ctx)
+    With a token, CAPTURE_ID's receipt (owner only) is checked against the
+    capture's own hashes. Without one, give --sha256 or --file: the hash is
+    looked up publicly and each logged capture holding it is checked from the
+    public log endpoints alone (no account).
+    """
+    import re
+
+    from fieldproof.client.api import Client, ClientError, file_sha256
+    from fieldproof.client.audit import Expected, check_receipt, public_receipts
+
+    if file is not None:
+        sha256 = file_sha256(file)[0]
+    if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        raise click.UsageError("--sha256 takes 64 hex digits")
     try:
-        body = api.receipt(capture_id)
+        pinned_key, roots = load_pins(log_key, tsa_roots)
+    except FieldProofError as err:
+        click.echo(f"error: {err.detail} ({err.code})", err=True)
+        sys.exit(2)
+    token = ctx.obj["token"]
+    if not (token and capture_id) and sha256 is None:
+        raise click.UsageError("give CAPTURE_ID with a token, or --sha256/--file (no account "
+                               "needed)")
+    api = Client(ctx.obj["server"], token if capture_id else None)
+    try:
         info = api.log_info()
-        report = check_receipt(body, info)
+        if token and capture_id:
+            cap = api.capture(capture_id)
+            bodies = [api.receipt(capture_id)]
+            expected = Expected(capture_id=capture_id, media_sha256=cap["media"]["sha256"],
+                                manifest_sha256=cap["manifest_hash"], sha256=sha256)
+        else:
+            assert sha256 is not None
+            bodies = public_receipts(api, sha256)
+            expected = Expected(sha256=sha256)
+            if not bodies:
+                raise ClientError(f"no anchored capture holds SHA-256 {sha256.lower()}",
+                                  code="not_found")
+        reports = [check_receipt(b, info, expected=expected, vkey=pinned_key, tsa_roots=roots)
+                   for b in bodies]
+        if not no_state:  # every client is a witness: the receipt's and the newest
+            from fieldproof.client.witness import consistency_fetcher, witness_notes
+            notes = [b["checkpoint"].encode() for b in bodies]
+            witness_notes(state_dir.expanduser(), pinned_key or info["vkey"],
+                          consistency_fetcher(api.get_json),
+                          [*notes, api.get_text("/log/checkpoint").encode()], reports[0])
     except FieldProofError as err:
         fail(err)
         return
     if as_json:
-        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(bodies[0] if capture_id else bodies, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"capture {capture_id}: leaf {body['leaf_index']} of {body['tree_size']}")
-        for line in report.lines():
-            click.echo(line)
-    if not report.ok:
+        for body, report in zip(bodies, reports, strict=True):
+            who = f"capture {body['capture_id']}" if body.get("capture_id") else \
+                f"SHA-256 {(sha256 or '').lower()}"
+            click.echo(f"{who}: leaf {body['leaf_index']} of {body['tree_size']}")
+            for line in report.lines():
+                click.echo(line)
+    if not all(r.ok for r in reports):
         sys.exit(1)
 
 

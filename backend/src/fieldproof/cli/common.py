@@ -38,3 +38,51 @@ def main() -> None:
     """FieldProof: capture evidence that holds up in court."""
 
 
+
+
+def log_key_option(fn: Any) -> Any:
+    return click.option("--log-key", "log_key", default=None,
+                        help="pin the log's verifier key (C2SP vkey text, or a file holding "
+                             "it)")(fn)
+
+
+def tsa_root_option(fn: Any) -> Any:
+    return click.option("--tsa-root", "tsa_roots", multiple=True,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="pin a TSA root certificate (PEM); repeatable")(fn)
+
+
+def state_option(fn: Any) -> Any:
+    return click.option(
+        "--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+        envvar="FIELDPROOF_STATE", default=Path("~/.fieldproof/state"), show_default=True,
+        help="keep the newest checkpoint seen per log here and check every new one is "
+             "consistent with it (a fork fails, both notes are saved); env "
+             "FIELDPROOF_STATE")(click.option(
+        "--no-state", is_flag=True, help="remember nothing: check this answer alone")(fn))
+
+
+def load_pins(log_key: str | None, tsa_roots: tuple[Path, ...]) -> tuple[str | None,
+                                                                          list[bytes] | None]:
+    """The pinned log key (vkey text) and TSA roots (PEM), checked to parse.
+
+    Raises :class:`VkeyInvalid` or :class:`TsaRootInvalid`: the command cannot run.
+    """
+    from cryptography import x509
+
+    from fieldproof.core.checkpoint import Verifier
+    from fieldproof.errors import TsaRootInvalid
+
+    pinned = None
+    if log_key:
+        pinned = Path(log_key).read_text().strip() if Path(log_key).is_file() else log_key
+        Verifier.parse(pinned)
+    roots = []
+    for path in tsa_roots:
+        pem = path.read_bytes()
+        try:
+            x509.load_pem_x509_certificate(pem)
+        except ValueError as exc:
+            raise TsaRootInvalid(f"--tsa-root {path} is not a PEM certificate") from exc
+        roots.append(pem)
+    return pinned, roots or None

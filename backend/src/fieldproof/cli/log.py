@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from fieldproof.cli.common import fail, main
+from fieldproof.cli.common import (
+    fail,
+    load_pins,
+    log_key_option,
+    main,
+    state_option,
+    tsa_root_option,
+)
 from fieldproof.errors import FieldProofError
 
 
@@ -19,25 +26,25 @@ def log_group() -> None:
 @log_group.command()
 @click.option("--server", envvar="FIELDPROOF_SERVER", default="http://127.0.0.1:8000",
               show_default=True)
-@click.option("--log-key", "log_key", default=None,
-              help="pin the log's verifier key (C2SP vkey text, or a file holding it)")
-@click.option("--tsa-root", "tsa_roots", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="pin a TSA root certificate (PEM); repeatable")
+@log_key_option
+@tsa_root_option
 @click.option("--inclusion-sample", default=1000, show_default=True,
               help="check inclusion proofs for this many leaves (all if fewer)")
+@state_option
 def audit(server: str, log_key: str | None, tsa_roots: tuple[Path, ...],
-          inclusion_sample: int) -> None:
+          inclusion_sample: int, state_dir: Path, no_state: bool) -> None:
     """Fetch the whole log and re-check every checkpoint, proof and timestamp."""
     from fieldproof.client.audit import audit_log
 
-    pinned_key = None
-    if log_key:
-        pinned_key = Path(log_key).read_text().strip() if Path(log_key).is_file() else log_key
-    roots = [p.read_bytes() for p in tsa_roots]
     try:
-        report = audit_log(server, vkey=pinned_key, tsa_roots=roots or None,
-                           inclusion_sample=inclusion_sample)
+        pinned_key, roots = load_pins(log_key, tsa_roots)
+    except FieldProofError as err:
+        click.echo(f"error: {err.detail} ({err.code})", err=True)
+        sys.exit(2)
+    try:
+        report = audit_log(server, vkey=pinned_key, tsa_roots=roots,
+                           inclusion_sample=inclusion_sample,
+                           state_dir=None if no_state else state_dir.expanduser())
     except FieldProofError as err:
         fail(err)
         return

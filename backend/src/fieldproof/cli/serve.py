@@ -82,6 +82,7 @@ def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None
 
     click.echo(f"FieldProof serving {scheme}://{host}:{port}/ (data dir {settings.data_dir})",
                err=True)
+    click.echo(tsa_notice(len(settings.external_tsas)), err=True)
     for addr in lan:
         url = f"{scheme}://{addr}:{port}/"
         click.echo(f"On a phone in the same network, open {url}", err=True)
@@ -114,3 +115,15 @@ def worker(data_dir: Path | None) -> None:
         services.close()
 
 
+
+
+def tsa_notice(external: int) -> str:
+    """What the first lines of `serve` say about who dates the evidence."""
+    if external:
+        return (f"Timestamps: {external} external RFC 3161 TSA(s) configured "
+                "(FIELDPROOF_TSA_URLS); a certificate calls one independent only if its "
+                "chain is not this server's.")
+    from fieldproof.core import texts
+
+    return (texts.text("trust", "no_external_tsa", "en") + "\n"
+            + texts.text("trust", "no_external_tsa", "zh-CN"))

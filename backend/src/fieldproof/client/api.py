@@ -263,6 +263,12 @@ class Client:
     def get_json(self, path: str, **params: Any) -> Any:
         return self._call("GET", path, params=params).json()
 
+    def get_text(self, path: str, **params: Any) -> str:
+        return self._call("GET", path, params=params).text
+
+    def post_json(self, path: str, body: Any) -> Any:
+        return self._call("POST", path, json=body).json()
+
     def capture(self, capture_id: str) -> dict[str, Any]:
         return self._call("GET", f"/captures/{capture_id}").json()  # type: ignore[no-any-return]
 

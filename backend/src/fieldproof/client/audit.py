@@ -12,6 +12,8 @@ import base64
 import hashlib
 import itertools
 import random
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +23,8 @@ from cryptography.hazmat.primitives import hashes
 from fieldproof.client.api import ClientError
 from fieldproof.core import merkle
 from fieldproof.core.checkpoint import Checkpoint, Verifier
-from fieldproof.core.logentry import parse_entry
+from fieldproof.core.logentry import CAPTURE_ENTRY, parse_entry
+from fieldproof.core.manifest import utc_text
 from fieldproof.core.report import Anchor, Report
 from fieldproof.core.timestamp import verify_token
 from fieldproof.errors import FieldProofError
@@ -67,13 +70,59 @@ class _Anchors:
                                   code="timestamp_invalid")
         info = verify_token(_b64(stamp["token_b64"]), note, roots_pem=roots,
                             intermediates_pem=chain[:-1])
+        # The time the server serves beside the token must be the token's own
+        # genTime (in the served form: RFC 3339 UTC, milliseconds), not a claim.
+        token_time = utc_text(info.gen_time)
+        if "gen_time" in stamp and stamp["gen_time"] != token_time:
+            raise ClientError(f"the server says genTime {stamp['gen_time']}, the token says "
+                              f"{token_time}", code="timestamp_invalid")
         label = " (embedded TSA, self-hosted)" if stamp.get("embedded") else ""
         return f"{stamp['tsa']}{label} genTime {info.gen_time.isoformat()}"
 
 
-def check_receipt(receipt: dict[str, Any], info: dict[str, Any], *, vkey: str | None = None,
-                  tsa_roots: list[bytes] | None = None) -> Report:
-    """Verify one capture's receipt offline against the log's public keys."""
+@dataclass(frozen=True)
+class Expected:
+    """What the log entry of a receipt must say: the capture it is for.
+
+    ``capture_id``, ``media_sha256`` and ``manifest_sha256`` come from
+    GET /captures/{id}; ``sha256`` is the caller's own hash (of the file, or
+    of its manifest), which either of the entry's two hashes may match.
+    """
+
+    capture_id: str | None = None
+    media_sha256: str | None = None
+    manifest_sha256: str | None = None
+    sha256: str | None = None
+
+    def problems(self, receipt: dict[str, Any], entry: dict[str, Any]) -> list[str]:
+        out = []
+        if entry.get("type") != CAPTURE_ENTRY:
+            out.append(f"the entry is a {entry.get('type')!r} leaf, not a capture")
+        if self.capture_id is not None and receipt.get("capture_id") != self.capture_id:
+            out.append(f"the receipt is for capture {receipt.get('capture_id')}, "
+                       f"not {self.capture_id}")
+        media, manifest = entry.get("media_sha256"), entry.get("manifest_sha256")
+        if self.media_sha256 is not None and media != self.media_sha256.lower():
+            out.append(f"the entry's media SHA-256 is {media}, the capture's is "
+                       f"{self.media_sha256.lower()}")
+        if self.manifest_sha256 is not None and manifest != self.manifest_sha256.lower():
+            out.append(f"the entry's manifest hash is {manifest}, the capture's is "
+                       f"{self.manifest_sha256.lower()}")
+        if self.sha256 is not None and self.sha256.lower() not in (media, manifest):
+            out.append(f"the entry holds neither media nor manifest SHA-256 "
+                       f"{self.sha256.lower()}")
+        if not any((self.capture_id, self.media_sha256, self.manifest_sha256, self.sha256)):
+            out.append("nothing to compare the entry with (no capture, no hash)")
+        return out
+
+
+def check_receipt(receipt: dict[str, Any], info: dict[str, Any], *, expected: Expected,
+                  vkey: str | None = None, tsa_roots: list[bytes] | None = None) -> Report:
+    """Verify one capture's receipt offline against the log's public keys.
+
+    ``expected`` binds the receipt to its capture: a receipt whose entry is
+    another capture's (valid as it may be) fails the ``entry`` check.
+    """
     report = Report()
     anchors = _Anchors(info, report, vkey, tsa_roots)
     note = receipt["checkpoint"].encode("utf-8")
@@ -85,6 +134,15 @@ def check_receipt(receipt: dict[str, Any], info: dict[str, Any], *, vkey: str | 
     report.check("checkpoint", cp.origin == info["origin"],
                  f"signed by {anchors.verifier.name}, tree size {cp.size}")
     entry = receipt["entry"].encode("utf-8")
+    try:
+        problems = expected.problems(receipt, parse_entry(entry))
+    except FieldProofError as exc:
+        problems = [exc.detail]
+    report.check("entry", not problems, "; ".join(problems) or
+                 "the entry is this capture's (" + ", ".join(
+                     f"{k} {v}" for k, v in (("capture", expected.capture_id),
+                                             ("SHA-256", expected.sha256 or
+                                              expected.media_sha256)) if v) + ")")
     leaf = merkle.leaf_hash(entry)
     report.check("leaf", leaf == _b64(receipt["leaf_hash"]), "leaf hash = SHA-256(0x00 || entry)")
     try:
@@ -105,7 +163,8 @@ def check_receipt(receipt: dict[str, Any], info: dict[str, Any], *, vkey: str | 
 
 
 def audit_log(server: str, *, vkey: str | None = None, tsa_roots: list[bytes] | None = None,
-              inclusion_sample: int = 1000, timeout: float = 60.0) -> Report:
+              inclusion_sample: int = 1000, timeout: float = 60.0,
+              state_dir: Path | None = None) -> Report:
     """Fetch every entry and checkpoint and re-check all of it."""
     with httpx.Client(base_url=server.rstrip("/") + "/api/v1", timeout=timeout) as http:
         def get(path: str, **params: Any) -> Any:
@@ -118,11 +177,11 @@ def audit_log(server: str, *, vkey: str | None = None, tsa_roots: list[bytes] | 
                 raise ClientError(f"GET {path} answered {resp.status_code}",
                                       code="http_error", exit_status=2)
             return resp.json() if "json" in resp.headers.get("content-type", "") else resp.text
-        return _audit(get, vkey, tsa_roots, inclusion_sample)
+        return _audit(get, vkey, tsa_roots, inclusion_sample, state_dir)
 
 
 def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
-           inclusion_sample: int) -> Report:
+           inclusion_sample: int, state_dir: Path | None = None) -> Report:
     report = Report()
     info = get("/log")
     anchors = _Anchors(info, report, vkey, tsa_roots)
@@ -227,4 +286,39 @@ def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
     latest = get("/log/checkpoint")
     report.check("latest", latest == checkpoints[-1]["checkpoint"],
                  "GET /log/checkpoint serves the newest checkpoint")
+
+    # 5. a witness: consistent with what this client saw before (see witness.py)
+    if state_dir is not None:
+        from fieldproof.client.witness import consistency_fetcher, witness_notes
+        witness_notes(state_dir, anchors.verifier.vkey(), consistency_fetcher(get),
+                      [checkpoints[0]["checkpoint"].encode(), latest.encode()], report)
     return report
+
+
+def public_receipts(api: Any, sha256: str) -> list[dict[str, Any]]:
+    """Receipts for every anchored capture holding ``sha256``, from public endpoints only.
+
+    ``POST /lookup`` names the leaf and its receipt checkpoint's size; the
+    entry, the signed checkpoint with its tokens and the inclusion proof come
+    from the public log endpoints. Nothing needs an account, and nothing the
+    server says here is trusted: :func:`check_receipt` re-derives all of it.
+    """
+    found = api.post_json("/lookup", {"sha256": sha256})
+    out = []
+    for m in found.get("matches", []):
+        if not m.get("anchored") or m.get("leaf_index") is None or not m.get("checkpoint"):
+            continue
+        index, size = m["leaf_index"], m["checkpoint"]["tree_size"]
+        entries = api.get_json("/log/entries", start=index, end=index + 1)["entries"]
+        cps = api.get_json("/log/checkpoints", start=size, limit=1)["checkpoints"]
+        if not entries or not cps or cps[0]["tree_size"] != size:
+            raise ClientError(f"the log serves no entry {index} or checkpoint {size}",
+                              code="http_error")
+        proof = api.get_json("/log/proof/inclusion", index=index, size=size)
+        out.append({"capture_id": None, "leaf_index": index, "tree_size": size,
+                    "entry": entries[0]["data"], "leaf_hash": proof["leaf_hash"],
+                    "inclusion_proof": proof["inclusion_proof"],
+                    "checkpoint": cps[0]["checkpoint"],
+                    "checkpoint_created_at": cps[0]["created_at"],
+                    "timestamps": cps[0]["timestamps"]})
+    return out

@@ -39,6 +39,12 @@ class Report:
     results: list[Result] = field(default_factory=list)
     anchors: list[Anchor] = field(default_factory=list)
     capture: dict[str, Any] = field(default_factory=dict)
+    # things a reader must know that are not a failed check (e.g. a bundle's own
+    # trust anchor differs from the pinned one, which is used instead)
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, detail: str) -> None:
+        self.warnings.append(detail)
 
     def check(self, name: str, ok: bool, detail: str) -> bool:
         self.results.append(Result(name, ok, detail))
@@ -55,12 +61,16 @@ class Report:
         return [r for r in self.results if not r.ok]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "capture": self.capture,
-                "checks": [r.as_dict() for r in self.results],
-                "anchors": [a.as_dict() for a in self.anchors]}
+        out = {"ok": self.ok, "capture": self.capture,
+               "checks": [r.as_dict() for r in self.results],
+               "anchors": [a.as_dict() for a in self.anchors]}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
 
     def lines(self) -> list[str]:
         out = [a.line() for a in self.anchors]
+        out += [f"WARN    {w}" for w in self.warnings]
         out += [f"{'PASS' if r.ok else 'FAIL'}    {r.name}: {r.detail}" for r in self.results]
         bad = len(self.failed())
         out.append("RESULT  " + ("all checks passed" if self.ok else f"{bad} check(s) FAILED"))

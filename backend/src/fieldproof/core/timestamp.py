@@ -32,6 +32,7 @@ from typing import Any, Final
 from asn1crypto import cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -440,3 +441,22 @@ __all__ = [
     "verify_token",
 ]
 
+
+
+def issued_by_any(cert_der: bytes, issuers_pem: Iterable[bytes]) -> bool:
+    """True if ``cert_der`` is one of ``issuers_pem`` or directly signed by one of them.
+
+    Used to tell an independent TSA from one whose certificate is the server's
+    own (issued by the embedded TSA's CA or the server CA): configuring a URL
+    does not make a TSA independent, its chain does.
+    """
+    cert = x509.load_der_x509_certificate(cert_der)
+    for issuer in _load_pems(issuers_pem):
+        if issuer == cert:
+            return True
+        try:
+            cert.verify_directly_issued_by(issuer)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return True
+    return False

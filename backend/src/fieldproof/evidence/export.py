@@ -167,10 +167,24 @@ class Exporter:
         return make_certificate(
             facts_from_records(capture, receipt, media_name=media_name, public_base_url=base,
                                exported_at=iso(utcnow()) or "", thumbnail=picture,
-                               operator=self.operator_name),
+                               operator=self.operator_name, **self._trust_facts()),
             self.identity.get("pdf"), self.log.tsas,
             on_fallback=lambda name, why: log.warning("TSA %s did not stamp a certificate: %s",
                                                       name, why))
+
+    def _trust_facts(self) -> dict[str, Any]:
+        """The server's own CAs, each TSA's root and the log key's fingerprint."""
+        own = [self.identity.get("pdf").root_pem]
+        roots: dict[str, bytes] = {}
+        for tsa in self.log.tsas:
+            chain = getattr(tsa, "chain_pem", None)
+            pems = chain() if chain else []
+            if pems:
+                roots[tsa.name] = pems[-1]
+                if tsa.embedded:
+                    own.append(pems[-1])
+        return {"own_roots_pem": own, "tsa_roots_pem": roots,
+                "log_key_sha256": f"sha256:{self.log.signer.verifier.fingerprint}"}
 
     # -----------------------------------------------------------------------
     def _write(self, fh: IO[bytes], capture: CaptureRecord, device_jwk: dict[str, Any],

@@ -355,6 +355,9 @@ def spec() -> dict[str, Any]:
                     "leaf_hash": {"type": "string", "description": "base64"},
                     "inclusion_proof": {"type": "array", "items": {"type": "string"}},
                     "checkpoint": {"type": "string", "description": "C2SP signed note"},
+                    "checkpoint_created_at": {
+                        "type": ["string", "null"],
+                        "description": "server time the checkpoint was signed (RFC 3339)"},
                     "timestamps": {"type": "array", "items": {"type": "object", "properties": {
                         "tsa": {"type": "string"}, "embedded": {"type": "boolean"},
                         "token_b64": {"type": "string"}, "gen_time": {"type": "string"}}}}}},

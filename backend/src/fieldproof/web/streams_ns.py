@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import request
+from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import Namespace, SocketIO, join_room
 
 from fieldproof.accounts.accounts import Principal, Revocation
@@ -26,6 +27,7 @@ from fieldproof.errors import (
     TokenInvalid,
     TokenMissing,
     Unauthorized,
+    UnknownEvent,
     map_storage_error,
 )
 from fieldproof.ratelimit import TokenBucket
@@ -52,6 +54,14 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         self._lock = threading.Lock()
         services.accounts.on_revoked.append(self._on_revoked)
 
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Route to ``on_<event>``; an event this namespace does not know is acked
+        with the stable error ``unknown_event`` instead of silence."""
+        if not hasattr(self, "on_" + (event or "")):
+            return {"ok": False, "error": UnknownEvent(
+                f"{NAMESPACE} has no event {event!r}: start, chunk, resume, stop").problem()}
+        return super().trigger_event(event, *args)
+
     # -- connection -------------------------------------------------------------
     def on_connect(self, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -61,7 +71,8 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         try:
             principal = self.services.accounts.principal(str(token or ""))
         except Unauthorized as exc:
-            raise ConnectionRefusedError(exc.problem()) from exc
+            # The connect error's "message" is the stable code; "data" the problem.
+            raise SocketRefused(exc.code, exc.problem()) from exc
         settings = self.services.settings
         limits = (TokenBucket(capacity=settings.stream_max_bytes_per_second,
                               per_second=settings.stream_max_bytes_per_second),

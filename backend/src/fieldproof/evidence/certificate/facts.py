@@ -12,7 +12,9 @@ from fieldproof.capture.records import CaptureRecord
 from fieldproof.core.checkpoint import Checkpoint
 from fieldproof.core.encoding import b64
 from fieldproof.core.manifest import iso
-from fieldproof.log.log import Receipt
+from fieldproof.core.timestamp import issued_by_any, parse_token
+from fieldproof.errors import FieldProofError
+from fieldproof.log.log import Receipt, StampRecord
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,11 @@ class TimestampFact:
     tsa: str
     gen_time: str  # RFC 3339, as the receipt reports it
     embedded: bool  # True: this server's own TSA, not an independent witness
+    # True only if the token's signer certificate is not the server's own (not
+    # issued by the embedded TSA's CA or the server CA): being configured as an
+    # external URL is not enough
+    independent: bool = False
+    root_sha256: str | None = None  # "sha256:<hex>" of the TSA's configured root, if known
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,12 @@ class CertificateFacts:
     place: Mapping[str, Any] | None = None  # capture/places.py, near the fix
     imported_name: str | None = None  # an import: the file's own name
     device_revoked_at: str | None = None  # the device key was revoked later
+    log_key_sha256: str | None = None  # "sha256:<hex>" of the log's Ed25519 public key
+
+    @property
+    def embedded_only(self) -> bool:
+        """No independent TSA dated this evidence: the operator could re-date it."""
+        return not any(t.independent for t in self.timestamps)
 
 
 def verify_url(public_base_url: str, capture_id: str, media_sha256: str | None = None) -> str:
@@ -84,8 +97,15 @@ def verify_url(public_base_url: str, capture_id: str, media_sha256: str | None =
 def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: str,
                        public_base_url: str, exported_at: str,
                        signer_root_sha256: str | None = None, thumbnail: bytes | None = None,
-                       operator: str | None = None) -> CertificateFacts:
-    """Facts from the capture and its receipt, as the server has them."""
+                       operator: str | None = None, own_roots_pem: Sequence[bytes] = (),
+                       tsa_roots_pem: Mapping[str, bytes] | None = None,
+                       log_key_sha256: str | None = None) -> CertificateFacts:
+    """Facts from the capture and its receipt, as the server has them.
+
+    ``own_roots_pem``: the server's own CAs (the embedded TSA's root, the server
+    CA); a token whose signer they issued is not independent. ``tsa_roots_pem``:
+    each TSA's configured root by name, for its fingerprint.
+    """
     manifest = capture.manifest_data
     captured = manifest.get("captured") or {}
     geo = manifest.get("geo")
@@ -100,8 +120,8 @@ def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: 
         device_time_start=captured.get("start") or manifest.get("started_at"),
         device_time_end=captured.get("end"),
         received_at=iso(capture.received_at) or "",
-        timestamps=tuple(TimestampFact(tsa=t.tsa, gen_time=iso(t.gen_time) or "",
-                                       embedded=t.embedded) for t in receipt.timestamps),
+        timestamps=tuple(_timestamp_fact(t, own_roots_pem, tsa_roots_pem or {})
+                         for t in receipt.timestamps),
         leaf_index=receipt.leaf_index, tree_size=receipt.tree_size,
         checkpoint_origin=cp.origin, checkpoint_size=receipt.tree_size,
         checkpoint_root=b64(receipt.checkpoint_root),
@@ -113,4 +133,27 @@ def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: 
         thumbnail=thumbnail, operator=operator, place=capture.place,
         imported_name=str((manifest.get("media") or {}).get("name") or "") or None
         if capture.kind == "import" else None,
-        device_revoked_at=iso(capture.device_revoked_at))
+        device_revoked_at=iso(capture.device_revoked_at), log_key_sha256=log_key_sha256)
+
+
+def _timestamp_fact(t: StampRecord, own_roots_pem: Sequence[bytes],
+                    tsa_roots_pem: Mapping[str, bytes]) -> TimestampFact:
+    independent = False
+    if not t.embedded:
+        try:
+            signer = parse_token(t.token).signer_cert_der
+            independent = signer is not None and not issued_by_any(signer, own_roots_pem)
+        except (FieldProofError, ValueError) as exc:
+            log.warning("cannot tell whether TSA %s is independent: %s", t.tsa, exc)
+    root = tsa_roots_pem.get(t.tsa)
+    return TimestampFact(tsa=t.tsa, gen_time=iso(t.gen_time) or "", embedded=t.embedded,
+                         independent=independent,
+                         root_sha256=pem_sha256(root) if root else None)
+
+
+def pem_sha256(pem: bytes) -> str:
+    """"sha256:<hex>" of a PEM certificate's DER, as the verifiers print anchors."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    return "sha256:" + x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA256()).hex()

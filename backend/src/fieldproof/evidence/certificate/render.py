@@ -294,11 +294,20 @@ def _time_rows(facts: CertificateFacts) -> list[tuple[str, str]]:
             label = bi("时间戳 — 内置 TSA", "Timestamp — embedded TSA")
             who = bi("本服务器自有的 TSA，不是独立见证",
                       "this server's own TSA, not an independent witness")
+        elif ts.independent:
+            label = bi("时间戳 — 外部 TSA", "Timestamp — external TSA")
+            who = bi("独立的第三方时间戳机构（其证书链不属于本服务器）",
+                      "an independent time-stamp authority (its certificate chain is not "
+                      "this server's)")
         else:
             label = bi("时间戳 — 外部 TSA", "Timestamp — external TSA")
-            who = bi("独立的第三方时间戳机构", "an independent time-stamp authority")
+            who = bi("其证书由本服务器自己的 CA 签发，不是独立见证",
+                      "its certificate is issued by this server's own CA: not an independent "
+                      "witness")
         when = _both(ts.gen_time, facts) if ts.gen_time else "?"
-        rows.append((label, f"{when}\nTSA: {ts.tsa}\n{who}"))
+        root = bi("TSA 根证书 SHA-256", "TSA root SHA-256") + \
+            f": {ts.root_sha256 or bi('未配置', 'not configured')}"
+        rows.append((label, f"{when}\nTSA: {ts.tsa}\n{who}\n{root}"))
     if not facts.timestamps:
         rows.append((bi("时间戳", "Timestamps"), bi("无", "none")))
     rows.append((bi("证书生成时间", "Certificate issued"), _both(facts.exported_at, facts)))
@@ -492,6 +501,8 @@ def _story(facts: CertificateFacts, st: _Styles) -> list[Flowable]:
         (bi("检查点大小", "Checkpoint size"), str(facts.checkpoint_size), True),
         (bi("检查点根哈希 (base64)", "Checkpoint root hash (base64)"),
          facts.checkpoint_root, True),
+        *([(bi("日志公钥 SHA-256", "Log key SHA-256"), facts.log_key_sha256, True)]
+          if facts.log_key_sha256 else []),
     ]
     how = bi("扫描二维码或打开以下网址，在浏览器中核验本次采集的日志收据：",
               "Scan the QR code or open this address to check this capture's log receipt "
@@ -504,9 +515,13 @@ def _story(facts: CertificateFacts, st: _Styles) -> list[Flowable]:
             "pdfsig 可检查其未被修改。",
             "This PDF is signed by the FieldProof server (PAdES, with an RFC 3161 signature "
             "timestamp); a PDF reader or pdfsig shows whether it was modified."),
-        bi("内置 TSA 是本服务器自己的时间戳机构，只证明本服务器的时钟；外部 TSA 才是独立见证。",
+        bi("内置 TSA 是本服务器自己的时间戳机构，只证明本服务器的时钟；证书链不属于本服务器的外部 "
+            "TSA 才是独立见证。",
             "The embedded TSA is this server's own time-stamp authority and attests only "
-            "this server's clock; external TSAs are the independent witnesses."),
+            "this server's clock; only an external TSA whose certificate chain is not this "
+            "server's is an independent witness."),
+        *([bi(texts.text("trust", "embedded_only", "zh-CN"),
+              texts.text("trust", "embedded_only", "en"))] if facts.embedded_only else []),
         bi("设备时钟、设备信息与位置由采集设备报告并签名，服务器未能独立证实。",
             "Device clock, device details and location are reported and signed by the "
             "capturing device; the server cannot independently confirm them."),
