@@ -26,9 +26,12 @@ def log_group() -> None:
               help="pin a TSA root certificate (PEM); repeatable")
 @click.option("--inclusion-sample", default=1000, show_default=True,
               help="check inclusion proofs for this many leaves (all if fewer)")
+@click.option("--tiles", "tiles_url", default=None,
+              help="the tiled log's URL prefix, e.g. a static copy (default: tiles_url "
+                   "from GET /api/v1/trust)")
 def audit(server: str, log_key: str | None, tsa_roots: tuple[Path, ...],
-          inclusion_sample: int) -> None:
-    """Fetch the whole log and re-check every checkpoint, proof and timestamp."""
+          inclusion_sample: int, tiles_url: str | None) -> None:
+    """Fetch the whole log and re-check every checkpoint, proof, timestamp and tile."""
     from fieldproof.client.audit import audit_log
 
     pinned_key = None
@@ -37,7 +40,7 @@ def audit(server: str, log_key: str | None, tsa_roots: tuple[Path, ...],
     roots = [p.read_bytes() for p in tsa_roots]
     try:
         report = audit_log(server, vkey=pinned_key, tsa_roots=roots or None,
-                           inclusion_sample=inclusion_sample)
+                           inclusion_sample=inclusion_sample, tiles_url=tiles_url)
     except FieldProofError as err:
         fail(err)
         return
