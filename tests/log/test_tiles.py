@@ -30,6 +30,7 @@ from fieldproof.errors import LogCorrupt
 from fieldproof.log.tiles import Tiles
 from fieldproof.services import Services
 from fieldproof.web import create_app
+from tests.support.postgres import fresh_pg_schema
 from tests.support.problems import assert_problem
 from tests.support.s3server import S3Server
 
@@ -127,12 +128,14 @@ def mth_of_entries(entries: list[bytes]) -> bytes:
 
 
 # --------------------------------------------------------------------------- fixtures
-@pytest.fixture(params=["filesystem", "s3"])
-def tiled(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Iterator[Services]:
+@pytest.fixture(params=["filesystem-sqlite", "filesystem-postgresql", "s3-sqlite"])
+def tiled(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
+    """Both stores and both databases (S3 once: the store is what differs there)."""
+    store, db = request.param.split("-")
+    db_url = (f"sqlite:///{tmp_path / 'db.sqlite3'}" if db == "sqlite"
+              else fresh_pg_schema(request.getfixturevalue("pg_database")))
     s3 = None
-    if request.param == "s3":
-        if db_url.startswith("postgresql"):
-            pytest.skip("S3 runs once, on SQLite: the store is what differs")
+    if store == "s3":
         server: S3Server = request.getfixturevalue("s3_server")
         s3 = S3Settings(endpoint=server.endpoint, access_key=server.access_key,
                         secret_key=server.secret_key, bucket=f"tiles-{uuid.uuid4().hex[:12]}",
