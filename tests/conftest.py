@@ -33,6 +33,20 @@ from tests.support.paths import ROOT, VECTORS  # noqa: F401
 from tests.support.postgres import fresh_pg_schema
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _client_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`client receipt` and `log audit` remember the checkpoints they saw
+    (client/witness.py): in this run's own directory, never in the home of
+    whoever runs the tests (CLI subprocesses inherit the variable)."""
+    old = os.environ.get("FIELDPROOF_STATE")
+    os.environ["FIELDPROOF_STATE"] = str(tmp_path_factory.mktemp("client-state"))
+    yield
+    if old is None:
+        os.environ.pop("FIELDPROOF_STATE", None)
+    else:
+        os.environ["FIELDPROOF_STATE"] = old
+
+
 # --------------------------------------------------------------------------- markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Folders say what a test is: tests/e2e are e2e, tests/drills are slow."""

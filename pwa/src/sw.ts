@@ -14,11 +14,12 @@ export const SYNC_TAG = 'fieldproof-outbox';
 
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
-// Every app route opens the shell, offline too. The API, Socket.IO and the
-// verification page (which the server may serve itself) always go to the network.
+// Every app route opens the shell, offline too. The API, Socket.IO, the
+// verification page (which the server may serve itself) and the log's tiles
+// always go to the network.
 registerRoute(
   new NavigationRoute(createHandlerBoundToURL('index.html'), {
-    denylist: [/^\/api\//, /^\/socket\.io/, /^\/verify/],
+    denylist: [/^\/api\//, /^\/socket\.io/, /^\/verify/, /^\/tiles\//],
   }),
 );
 

@@ -3,7 +3,10 @@ two sequencers at once. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +17,8 @@ import psycopg
 import pytest
 
 from fieldproof.client.api import Client, DeviceKeyFile
-from tests.support.live import LiveServer, Worker, run_cli
+from tests.support.accounts import wait_for_port
+from tests.support.live import LiveServer, Worker, free_port, run_cli
 from tests.support.photos import jpeg
 from tests.support.postgres import fresh_pg_schema
 
@@ -103,6 +107,10 @@ def test_receipt_and_audit_pass(live: Any, tmp_path: Path) -> None:
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert "RESULT  all checks passed" in audit.stdout
     assert "anchor  log key" in audit.stdout and "as served" in audit.stdout
+    assert "PASS    tiles entries" in audit.stdout and "PASS    tiles hashes" in audit.stdout
+    nowhere = _audit(srv, "--tiles", srv.url + "/api/v1/not-the-tiles")  # 404s
+    assert nowhere.returncode == 1, nowhere.stdout
+    assert "FAIL    tiles: the tiled log serves no checkpoint" in nowhere.stdout
 
     vkey = httpx.get(srv.url + "/api/v1/log").json()["vkey"]
     assert _audit(srv, "--log-key", vkey).returncode == 0
@@ -117,6 +125,35 @@ def test_audit_catches_a_changed_entry(live: Any, db_env: dict[str, str]) -> Non
     audit = _audit(srv)
     assert audit.returncode == 1
     assert "FAIL    checkpoint" in audit.stdout and "entry was changed" in audit.stdout
+    # the tiles were written before: they still hold the entry as it was
+    assert "PASS    tiles entries: " in audit.stdout
+    assert "FAIL    tiles entries: 1 bundled entries differ from /log/entries, first leaf 1" \
+        in audit.stdout
+
+
+def test_audit_a_static_copy_of_the_tiles(live: Any, tmp_path: Path) -> None:
+    """The stored tiles, copied as PROTOCOL.md says, served by a plain static file server."""
+    srv, _, _ = live
+    tiles = srv.data_dir / "store" / "objects" / "tiles"
+    copy = tmp_path / "static"
+    shutil.copytree(tiles, copy, ignore=lambda d, names: ["checkpoint"] if Path(d) == tiles
+                    else [])
+    shutil.copy(tiles / "checkpoint", copy / "checkpoint")  # the checkpoint last
+    port = free_port()
+    static = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                               "127.0.0.1", "--directory", str(copy)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        audit = _audit(srv, "--tiles", f"http://127.0.0.1:{port}")
+        assert audit.returncode == 0, audit.stdout
+        assert "PASS    tiles hashes" in audit.stdout
+        (copy / "tile" / "0" / "000.p").rename(copy / "moved")  # a partial tile goes missing
+        audit = _audit(srv, "--tiles", f"http://127.0.0.1:{port}")
+        assert audit.returncode == 1 and "FAIL    tiles" in audit.stdout, audit.stdout
+    finally:
+        static.terminate()
+        static.wait(timeout=10)
 
 
 def test_audit_catches_a_changed_node(live: Any, db_env: dict[str, str]) -> None:

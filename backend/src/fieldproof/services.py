@@ -28,6 +28,7 @@ from fieldproof.log.custody import Custody
 from fieldproof.log.keys import load_or_create_signer
 from fieldproof.log.log import TransparencyLog
 from fieldproof.log.sequencer import Sequencer
+from fieldproof.log.tiles import Tiles
 from fieldproof.storage import FilesystemStore, ObjectStore, S3Store
 from fieldproof.storage.private import private_file, tighten
 from fieldproof.tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
@@ -64,6 +65,7 @@ class Services:
     captures: Captures
     log: TransparencyLog
     sequencer: Sequencer
+    tiles: Tiles  # the log as C2SP tlog-tiles in the object store (tiles/...)
     streams: Streams
     exporter: Exporter
     deriver: Deriver
@@ -88,7 +90,9 @@ class Services:
         certificate_fonts.configure(settings.cjk_font)
         tlog = TransparencyLog(db, load_or_create_signer(keys, settings.log_origin),
                                make_tsas(settings))
-        sequencer = Sequencer(db, tlog, interval=settings.sequencer_interval)
+        tiles = Tiles(db, store, tlog.signer.verifier, tmp_dir=settings.data_dir / "tmp",
+                      lock_file=settings.data_dir / "tiles.lock")
+        sequencer = Sequencer(db, tlog, interval=settings.sequencer_interval, tiles=tiles)
         ingest = Ingest(db, store, settings, on_stored=sequencer.notify)
         captures = Captures(db)
         accounts = Accounts(db, settings)
@@ -105,7 +109,8 @@ class Services:
         return cls(settings=settings, db=db, store=store, accounts=accounts,
                    signup=Signup(db, accounts, settings),
                    resets=PasswordResets(db, accounts, settings.public_url),
-                   ingest=ingest, captures=captures, log=tlog, sequencer=sequencer, streams=streams,
+                   ingest=ingest, captures=captures, log=tlog, sequencer=sequencer, tiles=tiles,
+                   streams=streams,
                    exporter=exporter, deriver=deriver, custody=custody, identity=identity,
                    housekeeping=housekeeping,
                    annotations=Annotations(db, captures, custody), cases=cases,

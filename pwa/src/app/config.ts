@@ -1,6 +1,7 @@
 // Deployment hooks, set at build time (Vite env).
 //
-// VITE_MAP_TILE_URL: a slippy-map tile template such as "/tiles/{z}/{x}/{y}.png".
+// VITE_MAP_TILE_URL: a slippy-map tile template such as "/map/{z}/{x}/{y}.png"
+// (not under /tiles/: that path is the transparency log's, see PROTOCOL.md).
 // Without it the capture detail shows no map (the coordinates and the place name
 // only): nothing is fetched from a map provider, and the server's
 // Content-Security-Policy (img-src 'self') allows only same-origin tiles, so a

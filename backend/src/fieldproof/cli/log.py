@@ -31,9 +31,13 @@ def log_group() -> None:
 @click.option("--inclusion-sample", default=1000, show_default=True,
               help="check inclusion proofs for this many leaves (all if fewer)")
 @state_option
+@click.option("--tiles", "tiles_url", default=None,
+              help="the tiled log's URL prefix, e.g. a static copy (default: tiles_url "
+                   "from GET /api/v1/trust)")
 def audit(server: str, log_key: str | None, tsa_roots: tuple[Path, ...],
-          inclusion_sample: int, state_dir: Path, no_state: bool) -> None:
-    """Fetch the whole log and re-check every checkpoint, proof and timestamp."""
+          inclusion_sample: int, state_dir: Path, no_state: bool,
+          tiles_url: str | None) -> None:
+    """Fetch the whole log and re-check every checkpoint, proof, timestamp and tile."""
     from fieldproof.client.audit import audit_log
 
     try:
@@ -44,7 +48,8 @@ def audit(server: str, log_key: str | None, tsa_roots: tuple[Path, ...],
     try:
         report = audit_log(server, vkey=pinned_key, tsa_roots=roots,
                            inclusion_sample=inclusion_sample,
-                           state_dir=None if no_state else state_dir.expanduser())
+                           state_dir=None if no_state else state_dir.expanduser(),
+                           tiles_url=tiles_url)
     except FieldProofError as err:
         fail(err)
         return

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,18 @@ from cryptography.hazmat.primitives import hashes
 
 from fieldproof.client.api import ClientError
 from fieldproof.core import merkle
+from fieldproof.core import tiles as layout
 from fieldproof.core.checkpoint import Checkpoint, Verifier
 from fieldproof.core.logentry import CAPTURE_ENTRY, parse_entry
 from fieldproof.core.manifest import utc_text
 from fieldproof.core.report import Anchor, Report
 from fieldproof.core.timestamp import verify_token
-from fieldproof.errors import FieldProofError
+from fieldproof.errors import FieldProofError, ProofError
 
 PAGE = 1000
+# Fetches a path under the tiled log's prefix ("checkpoint", "tile/0/000", ...);
+# None when it is not there.
+TileGetter = Callable[[str], bytes | None]
 
 
 def _b64(text: str) -> bytes:
@@ -164,27 +169,54 @@ def check_receipt(receipt: dict[str, Any], info: dict[str, Any], *, expected: Ex
 
 def audit_log(server: str, *, vkey: str | None = None, tsa_roots: list[bytes] | None = None,
               inclusion_sample: int = 1000, timeout: float = 60.0,
-              state_dir: Path | None = None) -> Report:
-    """Fetch every entry and checkpoint and re-check all of it."""
+              state_dir: Path | None = None, tiles_url: str | None = None) -> Report:
+    """Fetch every entry and checkpoint and re-check all of it, the tiles too.
+
+    The tiled log is found at the ``tiles_url`` of ``GET /api/v1/trust`` unless
+    ``tiles_url`` names another copy (a static host, a mirror).
+    """
     with httpx.Client(base_url=server.rstrip("/") + "/api/v1", timeout=timeout) as http:
-        def get(path: str, **params: Any) -> Any:
+        def fetch(path: str, **params: Any) -> httpx.Response:
             try:
-                resp = http.get(path, params=params)
+                return http.get(path, params=params)
             except httpx.HTTPError as exc:
                 raise ClientError(f"cannot reach {server}: {exc}", code="unreachable",
                                       exit_status=2) from exc
+
+        def get(path: str, **params: Any) -> Any:
+            resp = fetch(path, **params)
             if resp.status_code != 200:
                 raise ClientError(f"GET {path} answered {resp.status_code}",
                                       code="http_error", exit_status=2)
             return resp.json() if "json" in resp.headers.get("content-type", "") else resp.text
-        return _audit(get, vkey, tsa_roots, inclusion_sample, state_dir)
+
+        base = tiles_url
+        if base is None:
+            trust = fetch("/trust")
+            if trust.status_code == 200:
+                base = trust.json()["tiles_url"]
+            elif trust.status_code != 404:  # 404: a server from before tiles
+                raise ClientError(f"GET /trust answered {trust.status_code}",
+                                  code="http_error", exit_status=2)
+
+        def get_tile(path: str) -> bytes | None:
+            assert base is not None
+            resp = fetch(f"{base.rstrip('/')}/{path}")  # absolute: base_url is not applied
+            return resp.content if resp.status_code == 200 else None
+
+        return _audit(get, vkey, tsa_roots, inclusion_sample, state_dir,
+                      get_tile if base is not None else None)
 
 
 def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
-           inclusion_sample: int, state_dir: Path | None = None) -> Report:
+           inclusion_sample: int, state_dir: Path | None = None,
+           get_tile: TileGetter | None = None) -> Report:
     report = Report()
     info = get("/log")
     anchors = _Anchors(info, report, vkey, tsa_roots)
+    # Before the checkpoint list: the tiles' checkpoint is published after the
+    # API's, so the list fetched next reaches at least as far.
+    tiles_note = get_tile("checkpoint") if get_tile is not None else None
     checkpoints: list[dict[str, Any]] = []
     while True:
         page = get("/log/checkpoints", start=(checkpoints[-1]["tree_size"] + 1
@@ -222,6 +254,12 @@ def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
             if app.size in wanted:
                 roots[app.size] = app.root()
     report.check("entries", bad_entries == 0, f"{size} leaves fetched and rehashed")
+    if get_tile is None:
+        report.check("tiles", True, "not offered by this server (no GET /api/v1/trust)")
+    elif tiles_note is None:
+        report.fail("tiles", "the tiled log serves no checkpoint")
+    else:
+        _audit_tiles(report, get_tile, tiles_note, anchors, info["origin"], nodes, roots)
 
     # 2. every checkpoint: signature, origin, root against the rebuilt tree
     good = 0
@@ -322,3 +360,66 @@ def public_receipts(api: Any, sha256: str) -> list[dict[str, Any]]:
                     "checkpoint_created_at": cps[0]["created_at"],
                     "timestamps": cps[0]["timestamps"]})
     return out
+
+
+def _audit_tiles(report: Report, get_tile: TileGetter, note: bytes, anchors: _Anchors,
+                 origin: str, nodes: dict[merkle.NodeId, bytes],
+                 roots: dict[int, bytes]) -> None:
+    """The C2SP tlog-tiles copy: its checkpoint, entry bundles and hash tiles.
+
+    The tree is rebuilt from the entry bundles alone and held against the
+    tiles' signed checkpoint, every hash tile against that tree, and every
+    bundled entry against the same leaf from /log/entries.
+    """
+    try:
+        cp = Checkpoint.parse(anchors.verifier.open(note))
+    except FieldProofError as exc:
+        report.fail("tiles checkpoint", exc.detail)
+        return
+    if cp.origin != origin:
+        report.fail("tiles checkpoint", f"origin {cp.origin!r} is not the log's")
+        return
+    report.check("tiles checkpoint", cp.size in roots,
+                 f"tree size {cp.size}, one of the log's checkpoints" if cp.size in roots else
+                 f"tree size {cp.size} is not one of the log's checkpoints")
+    app = merkle.Appender(0, {})
+    tree: dict[merkle.NodeId, bytes] = {}
+    differ: list[int] = []
+    all_tiles = layout.tiles_for(cp.size)
+    for tile in (t for t in all_tiles if t.entries):
+        data = get_tile(tile.path)
+        if data is None:
+            report.fail("tiles entries", f"{tile.path} is not served")
+            return
+        try:
+            entries = layout.decode_bundle(data, tile)
+        except FieldProofError as exc:
+            report.fail("tiles entries", exc.detail)
+            return
+        for entry in entries:
+            leaf = merkle.leaf_hash(entry)
+            if nodes.get((0, app.size)) != leaf:
+                differ.append(app.size)
+            tree.update(app.append(leaf))
+    report.check("tiles entries", app.root() == cp.root,
+                 f"{cp.size} leaves from the entry bundles rebuild the signed root"
+                 if app.root() == cp.root else
+                 "the entry bundles do not rebuild the tiles checkpoint's root")
+    report.check("tiles entries", not differ,
+                 "every bundled entry is the one /log/entries serves" if not differ else
+                 f"{len(differ)} bundled entries differ from /log/entries, first leaf "
+                 f"{differ[0]}")
+    hash_tiles = [t for t in all_tiles if not t.entries]
+    bad: list[str] = []
+    for tile in hash_tiles:
+        data = get_tile(tile.path)
+        try:
+            if data is None:
+                raise ProofError("not served")
+            if layout.decode_hashes(data, tile) != [tree[n] for n in tile.node_ids()]:
+                raise ProofError("hashes differ from the tree of the entry bundles")
+        except FieldProofError as exc:
+            bad.append(f"{tile.path}: {exc.detail}")
+    report.check("tiles hashes", not bad,
+                 f"{len(hash_tiles)} hash tiles match the tree of the entry bundles"
+                 if not bad else f"{len(bad)} hash tiles wrong, first {bad[0]}")

@@ -9,6 +9,11 @@ queued, and no checkpoint that was not proven is ever visible.
 Only one sequencer writes at a time: a PostgreSQL advisory lock where
 available, and on SQLite the write lock every transaction takes
 (BEGIN IMMEDIATE, see db/engine.py), plus a row lock on log_state.
+
+After a batch is committed, and on every tick until it succeeds, the new
+checkpoint is published as C2SP tlog-tiles (log/tiles.py): its tiles first,
+``tiles/checkpoint`` last. Tiles are made from committed rows only, so a
+rolled-back batch never reaches a tile.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from fieldproof.db import Database, LogCheckpoint, LogEntry, LogNode, LogState, 
 from fieldproof.db.models import utcnow
 from fieldproof.errors import FieldProofError, LogCorrupt
 from fieldproof.log.log import TransparencyLog, node_getter
+from fieldproof.log.tiles import Tiles
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x46504C4F47  # "FPLOG"
@@ -36,9 +42,10 @@ ADVISORY_LOCK_KEY = 0x46504C4F47  # "FPLOG"
 class Sequencer:
     def __init__(self, db: Database, tlog: TransparencyLog, *, interval: float = 1.0,
                  min_gap: float = 0.1, batch_max: int = 5000, retry_base: float = 5.0,
-                 retry_max: float = 3600.0) -> None:
+                 retry_max: float = 3600.0, tiles: Tiles | None = None) -> None:
         self.db = db
         self.log = tlog
+        self.tiles = tiles
         self.interval = interval
         self.min_gap = min_gap
         self.batch_max = batch_max
@@ -116,7 +123,17 @@ class Sequencer:
                 log.warning("test pause: batch of %d held open", len(pending))
                 time.sleep(self._test_pause)
         log.info("integrated %d entries; tree size %d", len(pending), size)
+        self.publish_tiles()
         return len(pending)
+
+    def publish_tiles(self) -> None:
+        """Publish committed checkpoints as tiles; a failure is retried on the next tick."""
+        if self.tiles is None:
+            return
+        try:
+            self.tiles.publish()
+        except Exception:
+            log.exception("publishing the log's tiles failed; retrying")
 
     # -- external TSAs --------------------------------------------------------
     def stamp_pending(self, limit: int = 20) -> int:
@@ -171,6 +188,7 @@ class Sequencer:
             try:
                 n = self.integrate()
                 self.stamp_pending()
+                self.publish_tiles()  # catches up after a crash or a store outage
             except Exception:
                 log.exception("sequencer batch failed; retrying")
                 self._stop.wait(min(5.0, self.interval * 2))

@@ -55,6 +55,11 @@ class HttpTSA:
         """The configured URL as given (it may hold credentials: never log it)."""
         return self._url
 
+    @property
+    def public_url(self) -> str:
+        """The URL without credentials or query: safe to log and to publish."""
+        return self._safe_url
+
     def chain_pem(self) -> list[bytes]:
         """The configured chain (intermediates, then the root); empty if none given."""
         return [*self._intermediates, *self._roots]

@@ -17,6 +17,8 @@ from fieldproof.web.log_api import make_log_blueprint
 from fieldproof.web.pwa import default_pwa_dir, make_pwa_blueprint
 from fieldproof.web.shares_api import make_shares_blueprint
 from fieldproof.web.streams_ns import install as install_streams
+from fieldproof.web.tiles_api import make_tiles_blueprint
+from fieldproof.web.trust_api import make_trust_blueprint
 from fieldproof.web.upload import SpoolingRequest, discard_spools
 from fieldproof.web.verify_api import make_verify_blueprint
 
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(make_cases_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_shares_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_verify_blueprint(services), url_prefix="/api/v1")
+    app.register_blueprint(make_trust_blueprint(services), url_prefix="/api/v1")
+    app.register_blueprint(make_tiles_blueprint(services), url_prefix="/tiles")
     app.register_blueprint(make_pwa_blueprint(settings.pwa_dir or default_pwa_dir()))
     # Threading mode: works under gunicorn's gthread worker (simple-websocket)
     # and keeps psycopg and SQLite in ordinary threads.

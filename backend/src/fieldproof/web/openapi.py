@@ -312,6 +312,13 @@ def spec() -> dict[str, Any]:
                         "checkpoint": {"type": "string",
                                        "description": "the signed note text the token "
                                                       "time-stamps, exactly"}}}}}})},
+            "/trust": {"get": _op(
+                "Every trust anchor a verifier pins: the log's origin, C2SP vkey and key "
+                "SHA-256, the tlog-tiles URL, the server CA (certificates, lists, C2PA), "
+                "each TSA's chain, and the witnesses (none yet). Rate-limited per address",
+                {"200": _json("Trust"),
+                 "429": {"description": "rate_limited, with retry_after and Retry-After"}},
+                auth=False)},
             **cases_openapi.paths(),
         },
         "components": {
@@ -361,6 +368,34 @@ def spec() -> dict[str, Any]:
                     "timestamps": {"type": "array", "items": {"type": "object", "properties": {
                         "tsa": {"type": "string"}, "embedded": {"type": "boolean"},
                         "token_b64": {"type": "string"}, "gen_time": {"type": "string"}}}}}},
+                "Trust": {
+                    "type": "object",
+                    "required": ["log", "tiles_url", "server_ca", "tsas", "witnesses"],
+                    "properties": {
+                        "log": {"type": "object", "required": ["origin", "vkey", "key_sha256"],
+                                "properties": {
+                                    "origin": {"type": "string"},
+                                    "vkey": {"type": "string",
+                                             "description": "C2SP signed-note verifier key"},
+                                    "key_sha256": {"type": "string",
+                                                   "pattern": "^[0-9a-f]{64}$",
+                                                   "description": "SHA-256 of the raw "
+                                                                  "Ed25519 public key"}}},
+                        "tiles_url": {"type": "string",
+                                      "description": "C2SP tlog-tiles prefix: <tiles_url>/"
+                                                     "checkpoint, /tile/<L>/<N>, "
+                                                     "/tile/entries/<N>"},
+                        "server_ca": {"type": "string", "description": "PEM"},
+                        "tsas": {"type": "array", "items": {
+                            "type": "object", "required": ["name", "url", "embedded", "chain"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "url": {"type": ["string", "null"]},
+                                "embedded": {"type": "boolean"},
+                                "chain": {"type": "array", "items": {"type": "string"},
+                                          "description": "PEM, root last"}}}},
+                        "witnesses": {"type": "array", "maxItems": 0,
+                                      "description": "cosigning witnesses: none yet"}}},
                 "Lookup": {"type": "object", "required": ["sha256", "found", "matches"],
                            "properties": {
                     "sha256": {"type": "string"}, "found": {"type": "boolean"},
