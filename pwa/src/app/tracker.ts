@@ -5,6 +5,7 @@ import { ApiError, apiFetch, type Receipt, type ServerCapture } from '../shared/
 import { allItems } from '../shared/db';
 import { awaitsAnchor } from '../shared/outbox';
 import { applyEvent } from '../shared/send';
+import { logWatch } from './logwatch';
 import { session } from './session';
 
 const MIN_MS = 1500;
@@ -69,6 +70,7 @@ export class Tracker {
           const c = await apiFetch<ServerCapture>(`/captures/${item.state.captureId}`, { token });
           if (c.status !== 'anchored') continue;
           const receipt = await apiFetch<Receipt>(`/captures/${c.id}/receipt`, { token });
+          void logWatch.observe(receipt.checkpoint); // every receipt: a checkpoint to witness
           await applyEvent(item.id, { type: 'anchored', ...(await anchorTimes(receipt)) });
           pending--;
         } catch (err) {

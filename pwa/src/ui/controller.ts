@@ -4,8 +4,9 @@
 // screen (capture detail, cases, device and account, sign-up and reset, the
 // share page, /verify) is loaded on first use. The service worker precaches
 // every chunk, so they open offline too.
-import { Thumbnails } from '../app/files';
+import { copyText, Thumbnails } from '../app/files';
 import { fmtBytes, initLang, lang, onLang, relabel, t, type Key, type Params } from '../i18n';
+import { logWatch } from '../app/logwatch';
 import { loadHints } from '../app/meta';
 import { RecordingSession } from '../app/recording';
 import { recoverOutbox, Sender } from '../app/sender';
@@ -115,6 +116,8 @@ export class Controller {
     await this.registerServiceWorker();
     await recoverOutbox();
     this.wire();
+    void this.showFork();
+    void logWatch.check(); // public: whoever opens the app witnesses the log
     if (this.publicPage()) {
       await this.routePublic();
     } else if (session.signedIn) {
@@ -213,6 +216,7 @@ export class Controller {
   private wire(): void {
     window.addEventListener('online', () => {
       this.updateNet();
+      void logWatch.check();
       void this.renewToken();
       void this.sender.online();
       this.tracker.poke();
@@ -223,6 +227,7 @@ export class Controller {
       this.scheduleRefresh();
     });
     window.addEventListener('hashchange', () => this.route());
+    logWatch.onFork(() => void this.showFork());
     onChanged(() => {
       this.scheduleRefresh();
       void this.tracker.ensure();
@@ -337,6 +342,7 @@ export class Controller {
     if (!token) return;
     streamClient.connect(token);
     void loadHints();
+    void logWatch.check();
     try {
       await session.ensureKey();
       await session.enroll();
@@ -372,6 +378,15 @@ export class Controller {
     this.navigate('list');
     void this.sender.drain();
     if (!navigator.onLine || !item.manifest) void this.sender.registerSync();
+  }
+
+  /** A fork this phone witnessed, now or before: shown on every screen. */
+  private async showFork(): Promise<void> {
+    const forks = await logWatch.forks();
+    const last = forks[forks.length - 1];
+    if (!last) return;
+    this.shell.setAlarm(last, () => copyText(forks.map((f) =>
+      `# ${f.reason} ${f.at}\n## seen before (${f.oldVkey})\n${f.old}\n## served now (${f.newVkey})\n${f.new}`).join('\n')));
   }
 
   // -- routing ---------------------------------------------------------------------
@@ -596,6 +611,7 @@ export class Controller {
       if (this.detailKey === key) detail.render({ row, server: fresh(server), receipt, checkpointAt, offline: false });
       if (server.status === 'anchored') {
         receipt = await apiFetch<Receipt>(`/captures/${id}/receipt`, { token: session.token });
+        void logWatch.observe(receipt.checkpoint);
         checkpointAt = (receipt as Receipt & { checkpoint_created_at?: string }).checkpoint_created_at ?? (await anchorTimes(receipt)).checkpointAt;
       }
       custody = (await apiFetch<{ events: CustodyEvent[] }>(`/captures/${id}/custody`, { token: session.token })).events;

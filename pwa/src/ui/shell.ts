@@ -1,6 +1,7 @@
 // The frame around every view: header (brand, connection, language), the
 // main region and the bottom navigation (thumb reach on a phone).
-import { aria, LANGS, lang, setLang, t, tx, type Lang } from '../i18n';
+import type { Fork } from '../app/witness';
+import { aria, LANGS, lang, setLang, t, tx, type Key, type Lang } from '../i18n';
 import { h } from './dom';
 import { icon } from './icons';
 
@@ -12,6 +13,7 @@ export class Shell {
   readonly nav: HTMLElement;
   private net: HTMLElement;
   private toastEl: HTMLElement;
+  private alarm: HTMLElement;
   private navButtons = new Map<Route, HTMLButtonElement>();
   private langSelect: HTMLSelectElement;
   private toastTimer: ReturnType<typeof setTimeout> | null = null;
@@ -31,12 +33,14 @@ export class Shell {
       this.nav.append(b);
     }
     this.toastEl = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite', hidden: true });
+    this.alarm = h('div', { class: 'alarm', role: 'alert', hidden: true, 'data-testid': 'fork-alarm' });
     this.el = h('div', { class: 'shell' },
       tx(h('a', { class: 'skip', href: '#main' }), 'app.skip'),
       h('header', { class: 'top' },
         h('div', { class: 'brand' }, h('img', { src: '/icons/icon-192.png', alt: '', width: 32, height: 32 }), tx(h('span', {}), 'app.name')),
         this.net,
         h('div', { class: 'lang' }, langLabel, this.langSelect)),
+      this.alarm,
       this.main,
       this.toastEl,
       this.nav);
@@ -60,6 +64,21 @@ export class Shell {
       if (name === r) b.setAttribute('aria-current', 'page');
       else b.removeAttribute('aria-current');
     }
+  }
+
+  /**
+   * The log contradicted what this phone saw before (app/witness.ts): a loud
+   * warning on every screen, for good; the evidence (both signed notes) can be copied.
+   */
+  setAlarm(fork: Fork, copy: () => Promise<boolean>): void {
+    const old = /\n(\d+)\n/.exec(fork.old)?.[1] ?? '?';
+    const button = tx(h('button', { type: 'button', class: 'btn secondary small', 'data-testid': 'fork-copy' }), 'witness.copy');
+    button.addEventListener('click', async () => this.toast(t((await copy()) ? 'witness.copied' : 'links.copyFailed')));
+    this.alarm.replaceChildren(
+      tx(h('strong', {}), 'witness.alarmTitle'),
+      tx(h('p', {}), 'witness.alarmBody', { old, reason: { key: `witness.reason.${fork.reason}` as Key }, time: { time: fork.at } }),
+      button);
+    this.alarm.hidden = false;
   }
 
   toast(text: string): void {
