@@ -71,8 +71,9 @@ def test_a_rewritten_log_raises_the_alarm_on_the_phone(browser: Browser, playwri
         page.click('[data-testid="shutter"]')
         newest_item(page, "anchored")
         # the phone has witnessed a checkpoint with the photo in it
-        page.wait_for_function(f"({SEEN.replace('KEY', repr('witness.seen'))})().then(s => !!s)")
-        seen = _kv(page, "witness.seen")
+        seen_js = SEEN.replace("KEY", repr("log-witness-seen"))
+        page.wait_for_function(f"({seen_js})().then(s => !!s)")
+        seen = _kv(page, "log-witness-seen")
         assert seen["size"] >= 1 and not page.is_visible('[data-testid="fork-alarm"]')
         honest.stop()
 
@@ -106,14 +107,14 @@ def test_a_rewritten_log_raises_the_alarm_on_the_phone(browser: Browser, playwri
             text = alarm.inner_text()
             assert "changed its history" in text and "rewritten" in text, text
             assert f"with {seen['size']} entries" in text, text
-            forks = _kv(page, "witness.forks")
+            forks = _kv(page, "log-witness-forks")
             assert len(forks) == 1 and forks[0]["reason"] == "inconsistent"
             assert forks[0]["old"] == seen["note"]  # the evidence: both signed notes
             # ... the served one: same log, same key, a bigger tree (the log goes on growing)
             new = forks[0]["new"].split("\n")
             assert new[0] == seen["note"].split("\n")[0] and int(new[1]) > seen["size"]
             assert forks[0]["newVkey"] == seen["vkey"]
-            assert _kv(page, "witness.seen")["note"] == seen["note"]  # not adopted
+            assert _kv(page, "log-witness-seen")["note"] == seen["note"]  # not adopted
             # on every screen (here: signed out, the rewritten server knows no such
             # account), in the reader's language, and after another reload
             set_lang(page, "zh-CN")

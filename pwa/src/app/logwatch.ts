@@ -6,8 +6,8 @@ import { fromB64 } from '../shared/bytes';
 import { kvGet, kvSet } from '../shared/db';
 import { ProofRefused, witness, type Fork, type LogSource, type Seen, type Verdict, type WitnessStore } from './witness';
 
-const SEEN = 'witness.seen';
-const FORKS = 'witness.forks';
+const SEEN = 'log-witness-seen';
+const FORKS = 'log-witness-forks';
 const MAX_FORKS = 20;
 
 const source: LogSource = {
