@@ -96,7 +96,12 @@ def test_pwa_photo_to_verified_bundle(page: Page, account: Account, server: Live
         qr = f"{server.url}/verify?capture={cid}&sha256={sha}"
         assert qr.encode() in (out_dir / "certificate.pdf").read_bytes()  # its link annotation
         p.goto(qr)
-        found = p.wait_for_selector('[data-testid="lookup-result"]')
+        # the answer first, in a sentence; the server's record under it, folded
+        verdict = p.wait_for_selector('[data-testid="verify-lead"] [data-testid="verdict"]')
+        p.wait_for_function("document.querySelector('[data-testid=\"verify-lead\"] "
+                            "[data-testid=\"verdict\"]')?.textContent")
+        assert "time-stamped" in verdict.inner_text()  # type: ignore[union-attr]
+        found = p.wait_for_selector('[data-testid="lookup-result"]', state="attached")
         assert found.get_attribute("data-found") == "true"  # type: ignore[union-attr]
         assert p.query_selector('[data-testid="lookup-match"][data-anchored="true"]')
     finally:

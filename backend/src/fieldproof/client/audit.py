@@ -204,13 +204,13 @@ def audit_log(server: str, *, vkey: str | None = None, tsa_roots: list[bytes] | 
             resp = fetch(f"{base.rstrip('/')}/{path}")  # absolute: base_url is not applied
             return resp.content if resp.status_code == 200 else None
 
-        return _audit(get, vkey, tsa_roots, inclusion_sample, state_dir,
-                      get_tile if base is not None else None)
+        return _audit(get, vkey, tsa_roots, inclusion_sample,
+                      get_tile if base is not None else None, state_dir=state_dir)
 
 
 def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
-           inclusion_sample: int, state_dir: Path | None = None,
-           get_tile: TileGetter | None = None) -> Report:
+           inclusion_sample: int, get_tile: TileGetter | None = None, *,
+           state_dir: Path | None = None) -> Report:
     report = Report()
     info = get("/log")
     anchors = _Anchors(info, report, vkey, tsa_roots)
