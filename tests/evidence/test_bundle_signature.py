@@ -1,0 +1,127 @@
+"""SHA256SUMS.p7s: the server's signature over SHA256SUMS, checked by openssl and by
+fieldproof verify; a changed file with a recomputed SHA256SUMS no longer passes."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asn1crypto import cms, tsp
+
+from fieldproof.bundle.layout import CUSTODY, README, SERVER_CA, SUMS, SUMS_SIGNATURE, sums_text
+from fieldproof.bundle.verify import verify_bundle
+from fieldproof.services import Services
+from tests.evidence.test_export import _download, _files, _photo
+from tests.support.accounts import User
+
+OPENSSL_VERIFY = ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", SUMS_SIGNATURE,
+                  "-content", SUMS, "-CAfile", SERVER_CA, "-purpose", "any", "-out", "/dev/null"]
+
+
+def _extract(files: dict[str, bytes], where: Path) -> Path:
+    for name, data in files.items():
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
+        (where / name).write_bytes(data)
+    return where
+
+
+def _openssl(files: dict[str, bytes], where: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(OPENSSL_VERIFY, cwd=_extract(files, where), capture_output=True,
+                          text=True)
+
+
+def _resummed(files: dict[str, bytes]) -> dict[str, bytes]:
+    out = dict(files)
+    out[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in out.items()
+                           if n not in (SUMS, SUMS_SIGNATURE)})
+    return out
+
+
+@pytest.fixture
+def bundle(user: User, client: Any, services: Services) -> dict[str, bytes]:
+    cid = _photo(user, services)
+    services.sequencer.integrate()
+    return _files(_download(client, user, cid))
+
+
+def test_an_intact_bundle_is_signed_and_time_stamped(bundle: dict[str, bytes],
+                                                     tmp_path: Path) -> None:
+    assert SERVER_CA in bundle and SUMS_SIGNATURE in bundle
+    run = _openssl(bundle, tmp_path)
+    assert run.returncode == 0 and "Verification successful" in run.stderr, run.stderr
+    signer = cms.ContentInfo.load(bundle[SUMS_SIGNATURE])["content"]["signer_infos"][0]
+    assert "signing_time" in [a["type"].native for a in signer["signed_attrs"]]
+    [stamp] = [a for a in signer["unsigned_attrs"]
+               if a["type"].dotted == "1.2.840.113549.1.9.16.2.14"]
+    tst = stamp["values"][0]["content"]["encap_content_info"]["content"].parsed
+    assert isinstance(tst, tsp.TSTInfo)
+    assert tst["message_imprint"]["hashed_message"].native == \
+        hashlib.sha256(signer["signature"].native).digest()
+    report = verify_bundle(bundle)
+    assert report.ok, report.lines()
+    [line] = [r for r in report.results if r.name == "sums_signature"]
+    assert "CMS signature by" in line.detail and "time-stamped" in line.detail, line.detail
+
+
+def _changed_verify_md(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {**files, README: files[README].replace(b"sha256sum", b"sha256sun", 1)}
+
+
+def _changed_derived(files: dict[str, bytes]) -> dict[str, bytes]:
+    data = bytearray(files["derived/display.jpg"])
+    data[-20] ^= 1
+    return {**files, "derived/display.jpg": bytes(data)}
+
+
+def _removed_custody_line(files: dict[str, bytes]) -> dict[str, bytes]:
+    lines = files[CUSTODY].splitlines(keepends=True)
+    assert len(lines) >= 2
+    return {**files, CUSTODY: b"".join(lines[:-1])}
+
+
+@pytest.mark.parametrize("change", [_changed_verify_md, _changed_derived,
+                                    _removed_custody_line])
+def test_a_change_with_recomputed_sums_is_refused(change: Any, bundle: dict[str, bytes],
+                                                  tmp_path: Path) -> None:
+    changed = _resummed(change(bundle))
+    assert changed[SUMS] != bundle[SUMS]
+    run = _openssl(changed, tmp_path)
+    assert run.returncode != 0 and "Verification successful" not in run.stderr, run.stderr
+    failed = {r.name: r.detail for r in verify_bundle(changed).failed()}
+    assert "sums_signature" in failed and "digest mismatch" in failed["sums_signature"], failed
+
+
+def test_a_dropped_signature_fails_verification(bundle: dict[str, bytes]) -> None:
+    rest = {n: d for n, d in bundle.items() if n != SUMS_SIGNATURE}
+    failed = {r.name: r.detail for r in verify_bundle(rest).failed()}
+    assert set(failed) == {"sums_signature"}, failed
+
+
+def test_a_signature_by_another_ca_is_refused(bundle: dict[str, bytes],
+                                              tmp_path: Path) -> None:
+    from fieldproof.evidence.identity import ServerIdentity
+
+    other = ServerIdentity(tmp_path / "other-ca").get("pdf").root_pem
+    failed = {r.name: r.detail for r in verify_bundle(bundle, server_ca=other).failed()}
+    assert "sums_signature" in failed and "does not chain" in failed["sums_signature"], failed
+    run = subprocess.run([*OPENSSL_VERIFY[:-5], "-CAfile", str(tmp_path / "other.pem"),
+                          "-purpose", "any", "-out", "/dev/null"],
+                         cwd=_extract(bundle, tmp_path / "b"), capture_output=True, text=True,
+                         input=None) if (tmp_path / "other.pem").write_bytes(other) else None
+    assert run is not None and run.returncode != 0, run
+
+
+def test_a_timestamp_over_something_else_is_refused(bundle: dict[str, bytes]) -> None:
+    info = cms.ContentInfo.load(bundle[SUMS_SIGNATURE])
+    signer = info["content"]["signer_infos"][0]
+    sig = bytearray(signer["signature"].native)
+    # a signature timestamp lifted from another bundle: here, the same token on a
+    # re-made signature value (which also breaks the signature itself)
+    sig[-1] ^= 1
+    signer["signature"] = bytes(sig)
+    forged = {**bundle, SUMS_SIGNATURE: info.dump(force=True)}
+    failed = {r.name for r in verify_bundle(forged).failed()}
+    assert failed == {"sums_signature"}, failed
