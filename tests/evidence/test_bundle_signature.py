@@ -43,8 +43,12 @@ def _resummed(files: dict[str, bytes]) -> dict[str, bytes]:
 @pytest.fixture
 def bundle(user: User, client: Any, services: Services) -> dict[str, bytes]:
     cid = _photo(user, services)
-    services.sequencer.integrate()
-    return _files(_download(client, user, cid))
+    services.sequencer.integrate()  # "anchored"
+    assert client.get(f"/api/v1/captures/{cid}", headers=user.auth).status_code == 200
+    services.sequencer.integrate()  # "view": custody lines anchored, view, export
+    files = _files(_download(client, user, cid))
+    assert files[CUSTODY].count(b"\n") == 3
+    return files
 
 
 def test_an_intact_bundle_is_signed_and_time_stamped(bundle: dict[str, bytes],
@@ -125,3 +129,51 @@ def test_a_timestamp_over_something_else_is_refused(bundle: dict[str, bytes]) ->
     forged = {**bundle, SUMS_SIGNATURE: info.dump(force=True)}
     failed = {r.name for r in verify_bundle(forged).failed()}
     assert failed == {"sums_signature"}, failed
+
+
+def _blocks(readme: str, lang: str) -> list[str]:
+    import re
+
+    return re.findall(rf"```{lang}\n(.*?)```", readme, re.DOTALL)
+
+
+def test_every_command_in_verify_md_runs_on_a_real_bundle(bundle: dict[str, bytes],
+                                                          tmp_path: Path) -> None:
+    import sys
+
+    readme = bundle[README].decode()
+    where = _extract(bundle, tmp_path / "bundle")
+    out = []
+    for block in _blocks(readme, "sh"):
+        run = subprocess.run(["bash", "-e", "-c", block], cwd=where, capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0, (block, run.stdout, run.stderr)
+        out.append(run.stdout + run.stderr)
+    said = "\n".join(out)
+    assert "Verification successful" in said and "Verification: OK" in said, said
+    assert "Signature is Valid" in said and "Total document signed" in said, said
+    anchors = {a.kind: a.fingerprint for a in verify_bundle(bundle).anchors}
+    assert f"\n{anchors['log key']}\n" in f"\n{said}\n", (anchors, said)
+    ca_fp = anchors["server CA"].removeprefix("sha256:").upper()
+    assert ":".join(ca_fp[i:i + 2] for i in range(0, len(ca_fp), 2)) in said, said
+    assert SUMS_SIGNATURE in readme and "1.2.840.113549.1.9.16.2.14" in readme
+    assert "fieldproof log audit" in readme
+
+    [_, custody_snippet] = _blocks(readme, "python")
+    (tmp_path / "custody.py").write_text(custody_snippet)
+    run = subprocess.run([sys.executable, str(tmp_path / "custody.py")], cwd=where,
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "OK", run.stderr
+    # it really checks: a middle line removed, or the consistency proof emptied
+    lines = bundle[CUSTODY].splitlines(keepends=True)
+    (where / CUSTODY).write_bytes(b"".join(lines[:1] + lines[2:]))
+    run = subprocess.run([sys.executable, str(tmp_path / "custody.py")], cwd=where,
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "chain broken" in run.stderr, run.stderr
+    (where / CUSTODY).write_bytes(bundle[CUSTODY])
+    (where / "custody-consistency.json").write_text(
+        bundle["custody-consistency.json"].decode().replace('"consistency_proof":[',
+                                                            '"consistency_proof":["AAAA",'))
+    run = subprocess.run([sys.executable, str(tmp_path / "custody.py")], cwd=where,
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "OK" not in run.stdout, run.stdout

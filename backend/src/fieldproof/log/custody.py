@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from fieldproof.accounts.accounts import Principal
 from fieldproof.core import merkle
-from fieldproof.core.canonical import parse_json
+from fieldproof.core.canonical import canonicalize, parse_json
 from fieldproof.core.logentry import chain_hash, custody_entry, custody_record
 from fieldproof.db import Capture, CustodyEvent, Database, LogEntry
 from fieldproof.db.models import utcnow
@@ -109,13 +109,18 @@ def prepare_event(capture: CaptureRef, event: str, *, actor: dict[str, Any], ori
     return PreparedEvent(capture.id, event, at, record, actor, prev)
 
 
-def add_prepared(s: Session, ev: PreparedEvent) -> CustodyEvent:
-    """Add a prepared event; CustodyChainConflict if another event of its capture
-    was recorded since it was made (its ``prev`` is no longer the head)."""
+def add_prepared(s: Session, ev: PreparedEvent, *, rebind: bool = False) -> CustodyEvent:
+    """Add a prepared event. If another event of its capture was recorded since
+    it was made (its ``prev`` is no longer the head): with ``rebind``, its record
+    is remade on the new head (nobody has seen it yet), else CustodyChainConflict
+    (the record was already shown, as an export's is in its bundle)."""
     head = lock_chain(s, ev.capture_id)
     if head != ev.prev:
-        raise CustodyChainConflict(
-            f"another custody event of capture {ev.capture_id} was recorded first")
+        if not rebind:
+            raise CustodyChainConflict(
+                f"another custody event of capture {ev.capture_id} was recorded first")
+        ev = replace(ev, prev=head,
+                     record=canonicalize({**parse_json(ev.record), "prev": head}))
     entry = LogEntry.for_data(kind="custody", capture_id=ev.capture_id,
                               data=custody_entry(ev.record))
     s.add(entry)
@@ -143,8 +148,9 @@ class Custody:
     # A gallery shows thumbnails again and again: one preview event a day is
     # enough to say the account looked at it.
     COALESCE_BY_EVENT: ClassVar[dict[str, float]] = {"preview": 86400.0}
-    # A record names the chain head it was made on; when another event of the
-    # capture lands first, it is made again on the new head.
+    # An export's record names the chain head it was made on and is in its
+    # bundle before it is committed; when another event of the capture lands
+    # first, the bundle is written again, at most this many times.
     RETRIES = 5
 
     def __init__(self, db: Database, on_new: Callable[[], None] | None = None) -> None:
@@ -155,16 +161,9 @@ class Custody:
                origin: Origin, detail: dict[str, Any] | None = None) -> None:
         """Record a read by ``principal`` (already authorized), or by an actor
         given as a dict (:func:`actor_of`), and commit it."""
-        for attempt in range(self.RETRIES):
-            prepared = self.prepare(principal, capture, event, origin=origin, detail=detail)
-            if prepared is None:
-                return
-            try:
-                self.commit(prepared)
-                return
-            except CustodyChainConflict:
-                if attempt == self.RETRIES - 1:
-                    raise
+        prepared = self.prepare(principal, capture, event, origin=origin, detail=detail)
+        if prepared is not None:
+            self.commit(prepared, rebind=True)
 
     def prepare(self, principal: Principal | dict[str, Any], capture: CaptureRef, event: str,
                 *, origin: Origin,
@@ -184,9 +183,10 @@ class Custody:
         return prepare_event(capture, event, actor=actor, origin=origin, detail=detail,
                              prev=head)
 
-    def commit(self, prepared: PreparedEvent) -> None:
+    def commit(self, prepared: PreparedEvent, *, rebind: bool = False) -> None:
+        """Commit a prepared event (``rebind``: see :func:`add_prepared`)."""
         with self.db.session() as s:
-            add_prepared(s, prepared)
+            add_prepared(s, prepared, rebind=rebind)
         self.on_new()
 
     def timeline(self, capture: CaptureRef) -> list[dict[str, Any]]:
