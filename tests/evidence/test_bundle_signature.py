@@ -177,3 +177,25 @@ def test_every_command_in_verify_md_runs_on_a_real_bundle(bundle: dict[str, byte
     run = subprocess.run([sys.executable, str(tmp_path / "custody.py")], cwd=where,
                          capture_output=True, text=True)
     assert run.returncode != 0 and "OK" not in run.stdout, run.stdout
+
+
+def test_the_log_key_fingerprint_command_takes_base64_with_plus(tmp_path: Path) -> None:
+    """The vkey's base64 may hold "+", the vkey's own separator: the documented
+    command must take everything after the second "+"."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from fieldproof.core.checkpoint import Verifier, key_hash
+    from fieldproof.evidence.verify_md import LOG_KEY_FINGERPRINT_CMD
+
+    while True:
+        raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw,
+                                                                     PublicFormat.Raw)
+        v = Verifier("example.org/log", key_hash("example.org/log", raw), raw)
+        if "+" in v.vkey().split("+", 2)[2]:
+            break
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "log.vkey").write_text(v.vkey() + "\n")
+    run = subprocess.run(["bash", "-e", "-c", LOG_KEY_FINGERPRINT_CMD], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout == f"sha256:{v.fingerprint}\n", run

@@ -139,9 +139,10 @@ print("OK")
 '''
 
 # The log key's fingerprint, as fieldproof verify and the server print it:
-# "sha256:" + hex SHA-256 of the 32 raw Ed25519 public-key bytes (the base64
-# part of keys/log.vkey, decoded, without its leading 0x01 algorithm byte).
-LOG_KEY_FINGERPRINT_CMD = ("printf 'sha256:%s\\n' \"$(cut -d+ -f3 keys/log.vkey | base64 -d "
+# "sha256:" + hex SHA-256 of the 32 raw Ed25519 public-key bytes: the base64
+# part of keys/log.vkey (all after the second "+": base64 may hold "+" too),
+# decoded, without its leading 0x01 algorithm byte.
+LOG_KEY_FINGERPRINT_CMD = ("printf 'sha256:%s\\n' \"$(cut -d+ -f3- keys/log.vkey | base64 -d "
                            "| tail -c 32 | sha256sum | cut -d' ' -f1)\"")
 SUMS_SIGNATURE_CMD = ("openssl cms -verify -binary -inform DER -in SHA256SUMS.p7s "
                       "-content SHA256SUMS -CAfile keys/server-ca.pem -purpose any "
@@ -300,7 +301,8 @@ def verify_md(*, capture: CaptureRecord, media_name: str, origin: str,
         "Compare the log key's fingerprint with the one the log publishes",
         "(`GET /api/v1/log`) or that you pinned earlier. The fingerprint is `sha256:`",
         "and the hex SHA-256 of the 32 raw Ed25519 public-key bytes: the base64 part of",
-        "`keys/log.vkey`, decoded, without its first byte (0x01, the algorithm):",
+        "`keys/log.vkey` (everything after its second `+`), decoded, without its first",
+        "byte (0x01, the algorithm):",
         "",
         "```sh",
         LOG_KEY_FINGERPRINT_CMD,
