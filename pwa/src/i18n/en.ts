@@ -450,6 +450,8 @@ const en = {
   'problem.token_not_found': 'No such sign-in.',
   'problem.public_url_required': 'The server\'s public address is not set; ask its operator.',
   'problem.certificate_timestamp_unavailable': 'No time-stamp authority answered. Try again later.',
+  'problem.bundle_timestamp_unavailable': 'No time-stamp authority answered. Try again later.',
+  'problem.custody_chain_conflict': 'The capture was read while its bundle was being made. Try again.',
   'problem.error': 'The server had an internal error.',
   'problem.bad_answer': 'The server answered with something unexpected.',
   'problem.not_available': 'This server does not offer this yet.',

@@ -451,6 +451,8 @@ const zh: Record<Key, string> = {
   'problem.token_not_found': '没有这个登录会话。',
   'problem.public_url_required': '服务器未设置公开地址，请联系运营者。',
   'problem.certificate_timestamp_unavailable': '时间戳机构未响应，请稍后重试。',
+  'problem.bundle_timestamp_unavailable': '时间戳机构未响应，请稍后重试。',
+  'problem.custody_chain_conflict': '制作证据包时该记录被同时读取，请重试。',
   'problem.error': '服务器内部错误。',
   'problem.bad_answer': '服务器的回答无法识别。',
   'problem.not_available': '此服务器尚不支持此功能。',
