@@ -169,3 +169,28 @@ def test_concurrent_events_never_fork_the_chain(user: User, services: Services) 
     records = _records(services, ref.id)
     assert len(records) == n
     _assert_one_chain(records)
+
+
+def test_an_event_landing_while_a_bundle_is_written_makes_it_write_again(
+        user: User, client: Any, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = _uploaded(user, services)
+    services.sequencer.integrate()
+    exporter = services.exporter
+    real_write = exporter._write
+    calls: list[int] = []
+
+    def write_while_someone_reads(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        real_write(*args, **kwargs)
+        if len(calls) == 1:  # another read lands before the export is committed
+            services.custody.record({"system": "someone else"}, ref, "view", origin=SYSTEM)
+
+    monkeypatch.setattr(exporter, "_write", write_while_someone_reads)
+    files = _bundle(client, user, ref.id)
+    assert len(calls) == 2
+    records = _records(services, ref.id)
+    assert [parse_json(r)["event"] for r in records] == ["anchored", "view", "export"]
+    _assert_one_chain(records)
+    bundled = [json.loads(line)["record"].encode() for line in files[CUSTODY].splitlines()]
+    assert bundled == records
+    assert verify_bundle(files).ok
