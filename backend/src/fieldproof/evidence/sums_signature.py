@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from asn1crypto import cms, tsp
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
-from fieldproof.errors import BundleTimestampUnavailable, FieldProofError
+from fieldproof.errors import BundleTimestampUnavailable, FieldProofError, TimestampInvalid
 from fieldproof.evidence.identity import SigningIdentity
 from fieldproof.tsa import TimestampAuthority, in_signing_order
 
@@ -36,12 +37,9 @@ def sign_sums(sums: bytes, identity: SigningIdentity, tsas: Sequence[TimestampAu
     """
     builder = pkcs7.PKCS7SignatureBuilder().set_data(sums).add_signer(
         identity.certificate, identity.key, hashes.SHA256())
-    from cryptography import x509
-
-    for pem in (identity.intermediates_pem,):
-        if pem.strip():
-            for cert in x509.load_pem_x509_certificates(pem):
-                builder = builder.add_certificate(cert)
+    if identity.intermediates_pem.strip():  # an operator's CA may have intermediates
+        for cert in x509.load_pem_x509_certificates(identity.intermediates_pem):
+            builder = builder.add_certificate(cert)
     # Default signed attributes: contentType, signingTime, messageDigest, and
     # SMIMECapabilities (harmless); Binary keeps the bytes as they are (no CRLF).
     der = builder.sign(Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
@@ -57,7 +55,7 @@ def sign_sums(sums: bytes, identity: SigningIdentity, tsas: Sequence[TimestampAu
     again = cms.ContentInfo.load(out)["content"]["signer_infos"][0]
     if again["signed_attrs"].dump() != cms.ContentInfo.load(der)["content"][
             "signer_infos"][0]["signed_attrs"].dump():
-        raise FieldProofError("re-encoding changed the signed attributes")
+        raise RuntimeError("re-encoding changed the signed attributes")  # a bug, not input
     return out
 
 
@@ -69,7 +67,7 @@ def _stamp(signature: bytes, tsas: Sequence[TimestampAuthority],
             reply = tsa.stamp(signature)  # a checked TimeStampResp over sha256(signature)
             resp = tsp.TimeStampResp.load(reply)
             if resp["status"]["status"].native != "granted":
-                raise FieldProofError(f"answered {resp['status']['status'].native}")
+                raise TimestampInvalid(f"answered {resp['status']['status'].native}")
             token: cms.ContentInfo = resp["time_stamp_token"]
             return token
         except (OSError, FieldProofError, ValueError) as exc:
