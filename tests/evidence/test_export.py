@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from fieldproof.bundle.layout import CHUNKS, CUSTODY, README, SUMS, sums_text
+from fieldproof.bundle.layout import CHUNKS, CUSTODY, README, SUMS, SUMS_SIGNATURE, sums_text
 from fieldproof.bundle.read import ZipBundle
 from fieldproof.bundle.verify import verify_bundle
 from fieldproof.db import Capture
@@ -125,9 +125,11 @@ def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
         c2pa_bytes[-20] ^= 0x01  # in the scan data (the 732-byte JPEG is at the end)
         changed = {**files, "derived/c2pa.jpg": bytes(c2pa_bytes)}
         changed[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest()
-                                   for n, d in changed.items() if n != SUMS})
+                                   for n, d in changed.items() if n not in (SUMS, SUMS_SIGNATURE)})
         failed = {r.name: r.detail for r in verify_bundle(changed).failed()}
-        assert set(failed) == {"credentials"} and "Invalid" in failed["credentials"], failed
+        # (and the server's signature over SHA256SUMS no longer holds)
+        assert set(failed) == {"credentials", "sums_signature"}, failed
+        assert "Invalid" in failed["credentials"], failed
     else:  # WebM: no C2PA support
         assert not any(n.startswith("derived/") for n in names)
     assert all(not a.pinned for a in report.anchors) and len(report.anchors) >= 2
@@ -158,7 +160,7 @@ def test_bundle_verifies_with_every_tool(kind: str, user: User, client: Any,
                          capture_output=True, text=True)
     assert "Signature is Valid" in sig.stdout and "Total document signed" in sig.stdout, \
         sig.stdout + sig.stderr
-    assert sums.stdout.count(": OK") == len(files) - 1
+    assert sums.stdout.count(": OK") == len(files) - 2  # not itself, not SHA256SUMS.p7s
     for tsr in sorted((out_dir / "timestamps").glob("*.tsr")):
         stem = tsr.stem
         split = next(line for line in readme.splitlines()
@@ -214,9 +216,13 @@ def test_one_flipped_byte_in_any_file_is_caught(kind: str, user: User, client: A
             failed = report.failed()
             where = f"{name}@{pos}: {[(r.name, r.detail) for r in failed]}"
             assert not report.ok, where
-            # SHA256SUMS always names the file (or is the file)
-            assert any(r.name == "SHA256SUMS" and (name == SUMS or r.detail.startswith(
-                name + ":")) for r in failed), where
+            # SHA256SUMS always names the file (or is the file), and the signature
+            # over it (which SHA256SUMS does not list) fails on its own
+            assert name == SUMS_SIGNATURE or any(
+                r.name == "SHA256SUMS" and (name == SUMS or r.detail.startswith(name + ":"))
+                for r in failed), where
+            if name in (SUMS, SUMS_SIGNATURE):
+                assert "sums_signature" in {r.name for r in failed}, where
             want = _expected(name)
             if want is not None:
                 assert {r.name for r in failed} & set(want.split("|")), where
@@ -234,10 +240,11 @@ def test_media_from_another_capture_is_refused(user: User, client: Any,
     media = next(n for n in files if n.startswith("media/"))
     files[media] = jpeg(make="forged")
     files[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in files.items()
-                             if n != SUMS})
+                             if n not in (SUMS, SUMS_SIGNATURE)})
     report = verify_bundle(files)
     # the media, and the certificate and C2PA copy, both bound to the real original
-    assert {r.name for r in report.failed()} == {"media", "certificate", "credentials"}, \
+    assert {r.name for r in report.failed()} == {"media", "certificate", "credentials",
+                                                 "sums_signature"}, \
         report.lines()
     assert "its parent ingredient is not" in next(
         r.detail for r in report.failed() if r.name == "credentials")
@@ -250,10 +257,10 @@ def test_a_certificate_about_another_capture_is_refused(user: User, client: Any,
     other = _files(_download(client, user, _photo(user, services)))
     files["certificate.pdf"] = other["certificate.pdf"]
     files[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in files.items()
-                             if n != SUMS})
+                             if n not in (SUMS, SUMS_SIGNATURE)})
     report = verify_bundle(files)
     failed = {r.name: r.detail for r in report.failed()}
-    assert set(failed) == {"certificate"}, report.lines()
+    assert set(failed) == {"certificate", "sums_signature"}, report.lines()
     assert "not this bundle's" in failed["certificate"]
 
 
@@ -277,7 +284,7 @@ def test_a_certificate_restamped_by_another_tsa_fails_when_tsas_are_pinned(
     forged = {**files, "certificate.pdf": restamped,
               "keys/tsa/zz-other.pem": b"".join(other.chain_pem())}
     forged[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in forged.items()
-                              if n != SUMS})
+                              if n not in (SUMS, SUMS_SIGNATURE)})
     pinned = verify_bundle(forged, tsa_roots=[real_root],
                            server_ca=files["keys/server-ca.pem"])
     failed = {r.name: r.detail for r in pinned.failed()}
@@ -296,8 +303,9 @@ def test_a_file_outside_the_layout_is_refused(user: User, client: Any,
     assert layout.ok and "not evidence, and are not checked" in layout.detail
     files["derived/evil.txt"] = b"trust me"
     files[SUMS] = sums_text({n: hashlib.sha256(d).hexdigest() for n, d in files.items()
-                             if n != SUMS})
+                             if n not in (SUMS, SUMS_SIGNATURE)})
     failed = {r.name: r.detail for r in verify_bundle(files).failed()}
+    assert failed.pop("sums_signature").endswith("(digest mismatch)"), failed
     assert failed == {"layout": "files no bundle holds: derived/evil.txt"}, failed
 
 

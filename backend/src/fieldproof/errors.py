@@ -597,6 +597,18 @@ class CertificateTimestampUnavailable(CertificateError):
     title = "No time-stamp authority could stamp the certificate"
 
 
+class BundleTimestampUnavailable(Unavailable):
+    code = "bundle_timestamp_unavailable"
+    http_status = 503
+    title = "No time-stamp authority could stamp the bundle's signature"
+
+
+class CustodyChainConflict(Conflict):
+    code = "custody_chain_conflict"
+    http_status = 409
+    title = "Another custody event of this capture was recorded first"
+
+
 class PublicUrlRequired(FieldProofError):
     code = "public_url_required"
     http_status = 500

@@ -37,6 +37,7 @@ const CHECK_LABEL: Record<string, Key> = {
   inclusion: 'verify.check.inclusion',
   tsa_chain: 'verify.check.tsaChain',
   timestamp: 'verify.check.timestamp',
+  sums_signature: 'verify.check.sumsSignature',
   certificate: 'verify.check.certificate',
   credentials: 'verify.check.credentials',
   custody: 'verify.check.custody',

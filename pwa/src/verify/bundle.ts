@@ -46,6 +46,7 @@ export const CUSTODY_CONSISTENCY = F.custody_consistency;
 export const CERTIFICATE = F.certificate;
 export const SERVER_CA = F.server_ca;
 export const SUMS = F.sums;
+export const SUMS_SIGNATURE = F.sums_signature;
 export const MEDIA_DIR = LAYOUT.dirs.media;
 export const DERIVED_DIR = LAYOUT.dirs.derived;
 export const TIMESTAMP_DIR = LAYOUT.dirs.timestamps;
@@ -67,7 +68,7 @@ export const MAX_SMALL_TOTAL = LAYOUT.limits.max_small_total; // ... and all of 
 const MAX_INFLATED_MEDIA = 256 << 20; // a DEFLATED media member (our exports STORE it)
 
 /** The checks this browser cannot run itself: their lines say so ('info'), never 'pass'. */
-export const NOT_IN_BROWSER: readonly string[] = ['timestamp', 'certificate', 'credentials'];
+export const NOT_IN_BROWSER: readonly string[] = ['timestamp', 'sums_signature', 'certificate', 'credentials'];
 
 /** Whether the layout has a place for `name`, the media's own name given (bundle/layout.py is_member). */
 export function isMember(name: string, mediaName: string | null): boolean {
@@ -431,12 +432,12 @@ class Verify {
       listed.set(m[2], m[1]);
     });
     for (const name of this.names) {
-      if (name === SUMS) continue;
+      if (name === SUMS || name === SUMS_SIGNATURE) continue; // the list, and the signature over it
       if (!listed.has(name)) problems.push({ key: 'vb.sums.unlisted', params: { file: name } });
       else if (this.digests.has(name) && this.digests.get(name) !== listed.get(name)) problems.push({ key: 'vb.sums.differs', params: { file: name } });
     }
     for (const name of listed.keys()) {
-      if (!this.nameSet.has(name) || name === SUMS) problems.push({ key: 'vb.sums.extra', params: { file: name } });
+      if (!this.nameSet.has(name) || name === SUMS || name === SUMS_SIGNATURE) problems.push({ key: 'vb.sums.extra', params: { file: name } });
     }
     if (problems.length) problems.forEach((p) => this.add('SHA256SUMS', 'fail', p));
     else this.add('SHA256SUMS', 'pass', { key: 'vb.sums.ok', params: { n: listed.size } });
@@ -756,6 +757,13 @@ class Verify {
     }
   }
 
+  /** SHA256SUMS.p7s: present, with a well-formed server CA; its CMS signature and timestamp are not checked here. */
+  async checkSumsSignature(): Promise<Msg> {
+    const ca = this.serverCa();
+    this.need(SUMS_SIGNATURE);
+    return { key: 'vb.sumsSignature.notInBrowser', params: { file: SUMS_SIGNATURE, ca: ca.subject } };
+  }
+
   /** certificate.pdf: what needs no PDF or CMS stack is checked; its PAdES signature is not, here. */
   async checkCertificate(): Promise<Msg> {
     const ca = this.serverCa();
@@ -819,6 +827,11 @@ class Verify {
     let proven = 0;
     let lastIndex = -1;
     let pendingFrom = 0; // the first unproven line: every later one must be unproven too
+    // The hash chain (core/logentry.py chain_hash): each record's prev is SHA-256 of the
+    // previous record's log-entry bytes, null for the first; records older than the chain
+    // have no prev and can only come first.
+    let unchained = 0;
+    let before: string | null = null;
     for (let i = 0; i < lines.length; i++) {
       const line = i + 1;
       const item = jcs(utf8.encode(lines[i]), `${CUSTODY} line ${line}`);
@@ -832,6 +845,14 @@ class Verify {
       if (rec.type !== CUSTODY_RECORD || rec.v !== 1) throw bad('vb.custody.recordType', { line });
       if (rec.manifest_sha256 !== manifestSha) throw bad('vb.custody.otherManifest', { line, got: String(rec.manifest_sha256), want: manifestSha });
       if (typeof rec.event !== 'string' || !CUSTODY_EVENTS.includes(rec.event)) throw bad('vb.custody.event', { line, event: String(rec.event) });
+      const entry = utf8.encode(canonicalText({ v: 1, type: 'fieldproof.custody', record_sha256: await sha256Hex(recordRaw) }));
+      if (!('prev' in rec)) {
+        if (unchained !== i) throw bad('vb.custody.unchainedAfter', { line });
+        unchained++;
+      } else if (rec.prev !== before) {
+        throw bad('vb.custody.chain', { line, prev: String(rec.prev) });
+      }
+      before = await sha256Hex(entry);
       const at = timeKey(rec.at);
       if (at === null) throw bad('vb.custody.at', { line });
       // Lines are in log order; times of concurrent requests may interleave.
@@ -884,6 +905,8 @@ class Verify {
     await this.checkTimestamps();
     if (this.nameSet.has(CERTIFICATE)) await this.runElsewhere('certificate', () => this.checkCertificate());
     else this.add('certificate', 'fail', { key: 'vb.missing', params: { file: CERTIFICATE } });
+    if (this.nameSet.has(SUMS_SIGNATURE)) await this.runElsewhere('sums_signature', () => this.checkSumsSignature());
+    else this.add('sums_signature', 'fail', { key: 'vb.missing', params: { file: SUMS_SIGNATURE } });
     for (const name of this.names) {
       if (name.startsWith(C2PA_PREFIX)) await this.runElsewhere('credentials', () => this.checkCredentials(name));
     }

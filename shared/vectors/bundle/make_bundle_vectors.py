@@ -213,7 +213,8 @@ def layout_doc() -> dict[str, Any]:
                   "checkpoint": L.CHECKPOINT, "log_vkey": L.LOG_VKEY, "custody": L.CUSTODY,
                   "custody_checkpoint": L.CUSTODY_CHECKPOINT,
                   "custody_consistency": L.CUSTODY_CONSISTENCY, "certificate": L.CERTIFICATE,
-                  "server_ca": L.SERVER_CA, "sums": L.SUMS, "readme": L.README},
+                  "server_ca": L.SERVER_CA, "sums": L.SUMS, "readme": L.README,
+                  "sums_signature": L.SUMS_SIGNATURE},
         "dirs": {"media": L.MEDIA_DIR, "derived": L.DERIVED_DIR, "timestamps": L.TIMESTAMP_DIR,
                  "tsa_keys": L.TSA_KEY_DIR},
         "required": list(L.REQUIRED),
@@ -232,7 +233,8 @@ LAYOUT_EXAMPLES = (
     "manifest.json", "manifest.sig", "device.jwk", "chunks.json", "log-entry.json",
     "receipt.json", "checkpoint.txt", "keys/log.vkey", "custody.jsonl",
     "custody-checkpoint.txt", "custody-consistency.json", "certificate.pdf",
-    "keys/server-ca.pem", "SHA256SUMS", "VERIFY.md", "media/original.jpg",
+    "keys/server-ca.pem", "SHA256SUMS", "SHA256SUMS.p7s", "SHA256SUMS.sig", "VERIFY.md",
+    "media/original.jpg",
     "media/other.jpg", "timestamps/FieldProof_embedded_TSA.tsr", "timestamps/x.der",
     "timestamps/a/b.tsr", "keys/tsa/FieldProof_embedded_TSA.pem", "keys/tsa/x.crt",
     "keys/tsa/a/b.pem", "keys/other.pem", "keys/log.vkey.bak", "derived/display.jpg",
@@ -325,6 +327,8 @@ def cases_doc(vkey: str, out: Path = OUT) -> dict[str, Any]:
     NO_CERT = ("the certificate's PAdES signature (CMS, X.509 and the PDF's byte ranges) needs "
                "a PDF and X.509 stack the page does not carry: fieldproof verify or a PDF "
                "reader checks it")
+    NO_CMS = ("the signature over SHA256SUMS is CMS with an RFC 3161 token: fieldproof verify "
+              "or openssl cms -verify checks it")
     NO_C2PA = ("a C2PA manifest (JUMBF, COSE, X.509) needs a C2PA reader: fieldproof verify "
                "or any C2PA tool checks it")
     NO_TSR = ("an RFC 3161 token is CMS: the page sends it with checkpoint.txt to POST "
@@ -490,6 +494,17 @@ def cases_doc(vkey: str, out: Path = OUT) -> dict[str, Any]:
          "certificate", browser=False, why=NO_CERT,
          note="genuine and signed, but its signed Keywords name another manifest and media")
 
+    # -- sums_signature (SHA256SUMS.p7s)
+    case("sums-signature-missing", "photo", {"op": "remove", "member": L.SUMS_SIGNATURE},
+         "update", "sums_signature")
+    case("sums-signature-readme-changed-resummed", "photo",
+         {"op": "text_replace", "member": L.README, "find": "sha256sum", "with": "sha256sun"},
+         "update", "sums_signature", browser=False, why=NO_CMS,
+         note="VERIFY.md changed and SHA256SUMS recomputed: only the signature notices")
+    case("sums-signature-flipped", "stream-zip64",
+         {"op": "flip", "member": L.SUMS_SIGNATURE, "at": -30}, "keep", "sums_signature",
+         browser=False, why=NO_CMS, note="inside the signature timestamp token")
+
     # -- credentials (the photo has a C2PA copy)
     case("credentials-flipped", "photo", {"op": "flip", "member": c2pa, "at": -20}, "update",
          "credentials", browser=False, why=NO_C2PA,
@@ -531,11 +546,13 @@ def cases_doc(vkey: str, out: Path = OUT) -> dict[str, Any]:
     case("custody-missing", "photo", {"op": "remove", "member": L.CUSTODY}, "update",
          "custody")
     case("custody-line-removed-resummed", "photo",
-         {"op": "line_remove", "member": L.CUSTODY, "line": proven[0]}, "update", None,
-         expect="pass",
-         note=("not detected, by design: the log proves each event listed, not that none was "
-               "left out (PROTOCOL.md, Evidence bundles); with SHA256SUMS kept, "
-               "custody-line-removed fails"))
+         {"op": "line_remove", "member": L.CUSTODY, "line": proven[0]}, "update", "custody",
+         note=("SHA256SUMS recomputed (and so SHA256SUMS.p7s no longer holds): the next "
+               "record's prev names the removed one (the custody hash chain)"))
+    case("custody-prev-edited", "photo",
+         {"op": "line_json_set", "member": L.CUSTODY, "line": pending[0],
+          "path": ["record", "$json", "prev"], "value": None}, "update", "custody",
+         note="a record not yet in the log claims to be the first")
 
     # -- read: a damaged zip entry
     case("zip-entry-damaged", "photo", {"op": "zip_flip", "member": L.MANIFEST, "at": 5},

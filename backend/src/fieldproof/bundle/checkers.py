@@ -137,5 +137,65 @@ def check_c2pa_copy(name: str, data: bytes, mime: str, *, server_ca: bytes,
             f"parent ingredient = {media_name}")
 
 
+def check_sums_signature(p7s: bytes, sums: bytes, *, name: str, server_ca: bytes,
+                         ca_source: str, tsa_roots: list[bytes]) -> str:
+    """SHA256SUMS.p7s: a detached CMS signature over exactly ``sums`` by a signer
+    under ``server_ca``, with a signature timestamp (id-aa-signatureTimeStampToken)
+    whose imprint is the signature value's, by a TSA under ``tsa_roots``.
+
+    pyHanko validates the CMS the way it validates the certificate PDF's (the
+    same signer, the same trust rules); the TSA's own signature and chain, and
+    that the token's imprint is SHA-256 of the signature value, are its
+    signature-timestamp checks.
+    """
+    from asn1crypto import cms
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        info = cms.ContentInfo.load(p7s, strict=True)
+        if info["content_type"].native != "signed_data":
+            raise CheckFailed(f"{name} is not CMS SignedData")
+        signed = info["content"]
+        if signed["encap_content_info"]["content"].native is not None:
+            raise CheckFailed(f"{name} is not a detached signature")
+        if len(signed["signer_infos"]) != 1:
+            raise CheckFailed(f"{name} holds {len(signed['signer_infos'])} signers, "
+                              "expected 1")
+        unsigned = signed["signer_infos"][0]["unsigned_attrs"]
+        stamps = [a for a in (unsigned if unsigned.native else [])
+                  if a["type"].dotted == "1.2.840.113549.1.9.16.2.14"]
+        if len(stamps) != 1:
+            raise CheckFailed(f"{name} carries {len(stamps)} signature timestamps, expected 1")
+        status = run_sync(async_validate_detached_cms(
+            sums, signed,
+            signer_validation_context=ValidationContext(trust_roots=[_asn1_cert(server_ca)]),
+            ts_validation_context=ValidationContext(
+                trust_roots=[_asn1_cert(p) for p in tsa_roots]),
+            key_usage_settings=KeyUsageConstraints(
+                key_usage={"digital_signature", "non_repudiation"},
+                match_all_key_usages=False)))
+    except CheckFailed:
+        raise
+    except Exception as exc:  # asn1crypto and pyHanko raise many types on bad input
+        raise CheckFailed(f"{name} cannot be validated: {type(exc).__name__}: {exc}"
+                          ) from exc
+    if not status.intact:
+        raise CheckFailed(f"{name} does not sign this SHA256SUMS (digest mismatch)")
+    if not status.valid:
+        raise CheckFailed(f"{name}: the signature does not verify")
+    if not status.trusted:
+        raise CheckFailed(f"{name}: the signer does not chain to {ca_source}")
+    ts = status.timestamp_validity
+    if ts is None or not (ts.intact and ts.valid and ts.trusted):
+        raise CheckFailed(f"{name}: the signature timestamp is missing, does not cover the "
+                          "signature, or is not by a trusted TSA")
+    signer = status.signing_cert.subject.human_friendly
+    return (f"{name}: CMS signature by {signer} over SHA256SUMS, time-stamped "
+            f"{ts.timestamp.isoformat()}")
+
+
 def default_checkers() -> Checkers:
-    return Checkers(certificate=check_certificate_pdf, credentials=check_c2pa_copy)
+    return Checkers(certificate=check_certificate_pdf, credentials=check_c2pa_copy,
+                    sums_signature=check_sums_signature)

@@ -34,12 +34,19 @@ class CredentialsChecker(Protocol):
         """What the C2PA manifest says, or raise :class:`CheckFailed`."""
 
 
+class SumsSignatureChecker(Protocol):
+    def __call__(self, p7s: bytes, sums: bytes, *, name: str, server_ca: bytes,
+                 ca_source: str, tsa_roots: list[bytes]) -> str:
+        """What the CMS signature over SHA256SUMS says, or raise :class:`CheckFailed`."""
+
+
 @dataclass(frozen=True)
 class Checkers:
     """The verifier's collaborators for formats it does not read itself."""
 
     certificate: CertificateChecker
     credentials: CredentialsChecker
+    sums_signature: SumsSignatureChecker
 
 
 class CheckFailed(Exception):

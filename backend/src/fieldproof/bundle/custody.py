@@ -23,7 +23,7 @@ from fieldproof.bundle.layout import (
 )
 from fieldproof.core import merkle
 from fieldproof.core.checkpoint import Checkpoint
-from fieldproof.core.logentry import CUSTODY_EVENTS, CUSTODY_RECORD, custody_entry
+from fieldproof.core.logentry import CUSTODY_EVENTS, CUSTODY_RECORD, chain_hash, custody_entry
 from fieldproof.core.manifest import parse_time
 from fieldproof.errors import FieldProofError
 
@@ -57,6 +57,10 @@ def check_custody(v: _Verify) -> str:
     proven, last_index, pending_from = 0, -1, 0
     first_at: datetime | None = None
     last_at: datetime | None = None
+    # The hash chain: each record names the one before it (core/logentry.py
+    # chain_hash), so a line removed, added or moved breaks it. Records made
+    # before the chain existed have no "prev" and can only come first.
+    unchained, before = 0, None
     for i, line in enumerate(lines, 1):
         where = f"{CUSTODY} line {i}"
         item = jcs_object(line.encode("utf-8"), where)
@@ -74,6 +78,17 @@ def check_custody(v: _Verify) -> str:
                        f"{rec.get('manifest_sha256')}, not this bundle's {manifest_sha}")
         if rec.get("event") not in CUSTODY_EVENTS:
             raise CheckFailed(f"{where}: unknown event {rec.get('event')!r}")
+        if "prev" not in rec:
+            if unchained != i - 1:
+                raise CheckFailed(f"{where}: a record without prev after chained records")
+            unchained += 1
+        elif rec["prev"] != before:
+            raise CheckFailed(
+                f"{where}: the record's prev is {rec['prev']}, but "
+                + ("it is the first line" if before is None else
+                   f"line {i - 1} hashes to {before}")
+                + ": a line was removed, added or moved")
+        before = chain_hash(record_raw)
         try:
             at = parse_time(rec["at"])
         except Exception as exc:  # missing, not a string, not a time
@@ -118,7 +133,11 @@ def check_custody(v: _Verify) -> str:
             f"(tree {cp.size})"
             + (f", the last {pending} not in it yet (the server's statement only)"
                if pending else "")
-            + "; the log proves each event listed, not that none was left out")
+            + ("; chained: each record names the one before it, so none was removed or "
+               "moved before the last" if not unchained else
+               f"; the first {unchained} not chained (recorded before the chain existed)"
+               + ("" if unchained == len(events) else ", the rest chained"))
+            + "; the log proves each event listed")
 
 def custody_checkpoint(v: _Verify) -> Checkpoint | None:
     """custody-checkpoint.txt, signed by the log key and consistent with checkpoint.txt."""

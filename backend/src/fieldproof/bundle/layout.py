@@ -25,6 +25,8 @@ CUSTODY_CONSISTENCY = "custody-consistency.json"
 CERTIFICATE = "certificate.pdf"
 SERVER_CA = "keys/server-ca.pem"
 SUMS = "SHA256SUMS"
+# The server's detached CMS signature over SHA256SUMS (evidence/sums_signature.py).
+SUMS_SIGNATURE = "SHA256SUMS.p7s"
 README = "VERIFY.md"
 MEDIA_DIR = "media/"
 DERIVED_DIR = "derived/"
@@ -33,7 +35,7 @@ TSA_KEY_DIR = "keys/tsa/"
 
 REQUIRED = (MANIFEST, SIGNATURE, DEVICE_KEY, LOG_ENTRY, RECEIPT, CHECKPOINT, SUMS)
 FIXED = frozenset({*REQUIRED, LOG_VKEY, CHUNKS, CUSTODY, CUSTODY_CHECKPOINT,
-                   CUSTODY_CONSISTENCY, CERTIFICATE, SERVER_CA, README})
+                   CUSTODY_CONSISTENCY, CERTIFICATE, SERVER_CA, README, SUMS_SIGNATURE})
 RECEIPT_MEMBERS = frozenset({"leaf_index", "tree_size", "leaf_hash", "inclusion_proof",
                              "origin"})
 # Conveniences the server makes from a JPEG original: shown, never evidence.

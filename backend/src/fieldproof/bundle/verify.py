@@ -57,6 +57,7 @@ from fieldproof.bundle.layout import (
     SIGNATURE,
     SUM_LINE,
     SUMS,
+    SUMS_SIGNATURE,
     TIMESTAMP_DIR,
     TSA_KEY_DIR,
     is_member,
@@ -188,14 +189,14 @@ class _Verify:
                 problems.append(f"SHA256SUMS: {m.group(2)} listed twice")
             listed[m.group(2)] = m.group(1)
         for name in self.names:
-            if name == SUMS:
+            if name in (SUMS, SUMS_SIGNATURE):  # the list, and the signature over it
                 continue
             if name not in listed:
                 problems.append(f"{name}: not listed in SHA256SUMS")
             elif name in self.digests and self.digests[name] != listed[name]:
                 problems.append(f"{name}: SHA-256 differs from SHA256SUMS")
         for name in listed:
-            if name not in self.names or name == SUMS:
+            if name not in self.names or name in (SUMS, SUMS_SIGNATURE):
                 problems.append(f"SHA256SUMS: lists {name}, which is not in the bundle")
         if problems:
             for p in problems:
@@ -453,9 +454,9 @@ class _Verify:
     def custody_checkpoint(self) -> Checkpoint | None:
         return custody.custody_checkpoint(self)
 
-    def check_certificate(self) -> str:
-        """certificate.pdf: signed over the whole file under the server CA, time-stamped,
-        and about this bundle's manifest and media (checkers.py does the PDF work)."""
+    def server_ca(self) -> tuple[bytes, str]:
+        """The server CA to trust: the pinned one, else keys/server-ca.pem; exactly one
+        PEM certificate, reported once as a trust anchor."""
         source = "the pinned server CA" if self.pinned_ca else SERVER_CA
         ca = split_pem_certificates(self.pinned_ca or self.need(SERVER_CA))
         if len(ca) != 1 or ca[0] != (self.pinned_ca or self.files[SERVER_CA]):
@@ -464,24 +465,42 @@ class _Verify:
             subject, fp = cert_fingerprint(ca[0])
         except ValueError as exc:
             raise CheckFailed(f"{source} is not a certificate: {exc}") from exc
-        self.report.anchors.append(Anchor("server CA", subject, fp, bool(self.pinned_ca)))
-        shipped = self.files.get(SERVER_CA)
-        if self.pinned_ca and shipped is not None and _cert_der(shipped) != _cert_der(ca[0]):
-            try:
-                theirs = cert_fingerprint(shipped)[1]
-            except ValueError:
-                theirs = "not a certificate"
-            self.report.warn(f"{SERVER_CA} in the bundle ({theirs}) is not the pinned server "
-                             f"CA ({fp}); the certificate and the credentials are checked "
-                             "against the pinned one only")
+        anchor = Anchor("server CA", subject, fp, bool(self.pinned_ca))
+        if anchor not in self.report.anchors:  # asked by several checks: said once
+            self.report.anchors.append(anchor)
+            shipped = self.files.get(SERVER_CA)
+            if self.pinned_ca and shipped is not None and \
+                    _cert_der(shipped) != _cert_der(ca[0]):
+                try:
+                    theirs = cert_fingerprint(shipped)[1]
+                except ValueError:
+                    theirs = "not a certificate"
+                self.report.warn(f"{SERVER_CA} in the bundle ({theirs}) is not the pinned "
+                                 f"server CA ({fp}); the signatures are checked against the "
+                                 "pinned one only")
+        return ca[0], source
+
+    def tsa_roots(self) -> list[bytes]:
         # Pinned TSA roots replace the bundle's own (whose anchors were reported
-        # unpinned in check_timestamps); the signature timestamp sits outside the
-        # PDF's signed bytes, so trusting a root the bundle brings would let
-        # anyone re-stamp a genuine certificate with any time.
-        tsa_roots = list(self.pinned_roots) if self.pinned_roots else \
+        # unpinned in check_timestamps); a signature timestamp sits outside the
+        # signed bytes, so trusting a root the bundle brings would let anyone
+        # re-stamp a genuine signature with any time.
+        return list(self.pinned_roots) if self.pinned_roots else \
             [c[-1] for c in self.tsa_chains.values()]
+
+    def check_sums_signature(self) -> str:
+        """SHA256SUMS.p7s: the server's CMS signature over SHA256SUMS, time-stamped."""
+        ca, source = self.server_ca()
+        return self.checkers.sums_signature(
+            self.need(SUMS_SIGNATURE), self.need(SUMS), name=SUMS_SIGNATURE, server_ca=ca,
+            ca_source=source, tsa_roots=self.tsa_roots())
+
+    def check_certificate(self) -> str:
+        """certificate.pdf: signed over the whole file under the server CA, time-stamped,
+        and about this bundle's manifest and media (checkers.py does the PDF work)."""
+        ca, source = self.server_ca()
         return self.checkers.certificate(
-            self.need(CERTIFICATE), server_ca=ca[0], ca_source=source, tsa_roots=tsa_roots,
+            self.need(CERTIFICATE), server_ca=ca, ca_source=source, tsa_roots=self.tsa_roots(),
             manifest_sha256=hashlib.sha256(self.files.get(MANIFEST, b"")).hexdigest(),
             media_sha256=self.media.sha256)
 
@@ -530,6 +549,11 @@ class _Verify:
             self.run("certificate", self.check_certificate)
         else:
             self.report.fail("certificate", f"{CERTIFICATE} is missing")
+        if SUMS_SIGNATURE in self.names:
+            self.run("sums_signature", self.check_sums_signature)
+        else:
+            self.report.fail("sums_signature", f"{SUMS_SIGNATURE} is missing: nothing signs "
+                             f"{SUMS}")
         for name in self.names:
             if name.startswith(DERIVED_DIR + "c2pa."):
                 self.run("credentials", lambda name=name: self.check_credentials(name))

@@ -48,19 +48,29 @@ def capture_entry(*, manifest_sha256: str, signature: bytes, key_id: str, media_
 
 def custody_record(*, capture_id: str, manifest_sha256: str, event: str, at: datetime,
                    actor: dict[str, Any], origin: dict[str, Any], detail: dict[str, Any],
-                   salt: str) -> bytes:
+                   salt: str, prev: str | None) -> bytes:
     """The canonical (JCS) full record of one custody event.
 
     ``actor``: who ({"user_id", "email"}, or {"system": ...} for status changes);
     ``origin``: from where ({"ip", "user_agent"}, empty for the server itself);
-    ``detail``: what exactly (a byte range, a derived variant, a new status).
+    ``detail``: what exactly (a byte range, a derived variant, a new status);
+    ``prev``: :func:`chain_hash` of the capture's previous record, None for its
+    first. It chains the capture's records, so the bundle's custody.jsonl
+    cannot lose or reorder a line unnoticed (records made before the chain
+    existed have no ``prev`` member and are reported as not chained).
     """
     if event not in CUSTODY_EVENTS:
         raise ValueError(f"unknown custody event {event!r}")
     return canonicalize({
         "v": 1, "type": CUSTODY_RECORD, "capture_id": capture_id,
         "manifest_sha256": manifest_sha256, "event": event, "at": _utc(at),
-        "actor": actor, "origin": origin, "detail": detail, "salt": salt})
+        "actor": actor, "origin": origin, "detail": detail, "salt": salt, "prev": prev})
+
+
+def chain_hash(record: bytes) -> str:
+    """What the next record's ``prev`` names: SHA-256 (hex) of this record's exact
+    log-entry bytes, ``custody_entry(record)``, the leaf data in the log."""
+    return hashlib.sha256(custody_entry(record)).hexdigest()
 
 
 def custody_entry(record: bytes) -> bytes:

@@ -29,12 +29,13 @@ from fieldproof.core.formats import extension
 from fieldproof.core.keys import DeviceKey
 from fieldproof.core.manifest import iso
 from fieldproof.db.models import utcnow
-from fieldproof.errors import FieldProofError, PublicUrlRequired
+from fieldproof.errors import CustodyChainConflict, FieldProofError, PublicUrlRequired
 from fieldproof.evidence.certificate import facts_from_records, make_certificate
 from fieldproof.evidence.derived import Deriver
 from fieldproof.evidence.identity import ServerIdentity
+from fieldproof.evidence.sums_signature import sign_sums
 from fieldproof.evidence.verify_md import verify_md
-from fieldproof.log.custody import SYSTEM, Custody, Origin
+from fieldproof.log.custody import SYSTEM, Custody, Origin, PreparedEvent
 from fieldproof.log.log import Receipt, TransparencyLog, node_getter
 from fieldproof.storage import ObjectStore
 
@@ -117,8 +118,21 @@ class Exporter:
         # The export is itself a custody event. The bundle lists it (as not yet
         # in the log), and it is committed only once the bundle is written: an
         # export that fails (the store down, the original missing) is not one.
-        export_event = self.custody.prepare(actor or principal, capture, "export",
-                                            origin=origin, detail=detail)
+        # Its record names the custody chain's head (log/custody.py); if another
+        # event of the capture lands while the bundle is written, the record
+        # the bundle holds is stale, so the bundle is written again.
+        for attempt in range(Custody.RETRIES):
+            export_event = self.custody.prepare(actor or principal, capture, "export",
+                                                origin=origin, detail=detail)
+            try:
+                return self._bundle(capture, receipt, certificate, media_name, export_event)
+            except CustodyChainConflict:
+                if attempt == Custody.RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _bundle(self, capture: CaptureRecord, receipt: Receipt, certificate: bytes,
+                media_name: str, export_event: PreparedEvent | None) -> Bundle:
         info = self.log.info()
         latest = self.log.latest_checkpoint()
         lines = self.custody.bundle_lines(capture.id, latest.size, node_getter)
@@ -271,3 +285,10 @@ class Exporter:
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o644 << 16
             zf.writestr(zi, sums)
+            zi = zipfile.ZipInfo(b.SUMS_SIGNATURE, date_time=stamp)  # type: ignore[arg-type]
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zf.writestr(zi, sign_sums(
+                sums, self.identity.get("pdf"), self.log.tsas,
+                on_fallback=lambda name, why: log.warning(
+                    "TSA %s did not stamp a bundle signature: %s", name, why)))

@@ -84,6 +84,73 @@ assert sn == 0 and r == base64.b64decode(root) and int(size) == receipt["tree_si
 print("OK")
 '''
 
+CUSTODY_SNIPPET = '''\
+import base64, hashlib, json
+
+# 1. The custody hash chain: each record's "prev" is the SHA-256 (hex) of the
+#    previous record's log-entry bytes, null for the first; records older than
+#    the chain have no "prev" and come first. A removed, added or moved line
+#    breaks it.
+prev, chained = None, False
+for n, line in enumerate(open("custody.jsonl", encoding="utf-8"), 1):
+    record = json.loads(line)["record"]
+    if "prev" in json.loads(record):
+        chained = True
+        assert json.loads(record)["prev"] == prev, f"custody.jsonl line {{n}}: chain broken"
+    else:
+        assert not chained, f"custody.jsonl line {{n}}: unchained after chained"
+    entry = ('{{"record_sha256":"%s","type":"fieldproof.custody","v":1}}'
+             % hashlib.sha256(record.encode("utf-8")).hexdigest())
+    prev = hashlib.sha256(entry.encode("utf-8")).hexdigest()
+
+# 2. custody-checkpoint.txt's tree extends checkpoint.txt's (RFC 9162 2.1.4.2).
+#    Check custody-checkpoint.txt's signature like checkpoint.txt's (step 4).
+def tree(name):
+    body = open(name, "rb").read().split(b"\\n\\n")[0].decode().splitlines()
+    return int(body[1]), base64.b64decode(body[2])
+
+def node(left, right):
+    return hashlib.sha256(b"\\x01" + left + right).digest()
+
+(size1, root1), (size2, root2) = tree("checkpoint.txt"), tree("custody-checkpoint.txt")
+c = json.load(open("custody-consistency.json"))
+assert (c["first"], c["second"]) == (size1, size2)
+path = [base64.b64decode(p) for p in c["consistency_proof"]]
+if size1 != size2:
+    if size1 & (size1 - 1) == 0:
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for p in path[1:]:
+        assert sn != 0, "proof too long"
+        if fn & 1 or fn == sn:
+            fr, sr = node(p, fr), node(p, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node(sr, p)
+        fn, sn = fn >> 1, sn >> 1
+    assert sn == 0 and fr == root1 and sr == root2, "not consistent"
+else:
+    assert not path and root1 == root2
+print("OK")
+'''
+
+# The log key's fingerprint, as fieldproof verify and the server print it:
+# "sha256:" + hex SHA-256 of the 32 raw Ed25519 public-key bytes: the base64
+# part of keys/log.vkey (all after the second "+": base64 may hold "+" too),
+# decoded, without its leading 0x01 algorithm byte.
+LOG_KEY_FINGERPRINT_CMD = ("printf 'sha256:%s\\n' \"$(cut -d+ -f3- keys/log.vkey | base64 -d "
+                           "| tail -c 32 | sha256sum | cut -d' ' -f1)\"")
+SUMS_SIGNATURE_CMD = ("openssl cms -verify -binary -inform DER -in SHA256SUMS.p7s "
+                      "-content SHA256SUMS -CAfile keys/server-ca.pem -purpose any "
+                      "-out /dev/null")
+SERVER_CA_FINGERPRINT_CMD = ("openssl x509 -in keys/server-ca.pem -noout -subject "
+                             "-fingerprint -sha256")
+CERTIFICATE_CMD = "pdfsig certificate.pdf"
+
 SPLIT_CMD = ("awk '/-----BEGIN CERTIFICATE-----/{{n++}} {{c[n]=c[n] $0 \"\\n\"}} "
              "END{{for(i=1;i<n;i++) printf \"%s\", c[i] > \"tsa.pem\"; "
              "printf \"%s\", c[n] > \"root.pem\"}}' keys/tsa/{stem}.pem")
@@ -143,15 +210,25 @@ def verify_md(*, capture: CaptureRecord, media_name: str, origin: str,
         "end in |",
         "| `custody-consistency.json` | RFC 9162 proof that it extends `checkpoint.txt` |",
         "| `SHA256SUMS` | SHA-256 of every other file (`VERIFY.md` included) |",
+        "| `SHA256SUMS.p7s` | the server's time-stamped CMS signature over `SHA256SUMS` |",
         "",
         "## 1. Nothing in the bundle was changed",
         "",
         "```sh",
         "sha256sum -c SHA256SUMS",
+        SUMS_SIGNATURE_CMD,
+        SERVER_CA_FINGERPRINT_CMD,
         "```",
         "",
-        "Every line must say `OK`. This detects any changed byte in any file, `VERIFY.md`",
-        "included, but it is not a signature: the steps below prove the content itself.",
+        "Every `sha256sum` line must say `OK`, and `openssl` must print `Verification",
+        "successful`: `SHA256SUMS.p7s` is a detached CMS signature (RFC 5652) over the exact",
+        "bytes of `SHA256SUMS` by the server's document signer, under `keys/server-ca.pem`.",
+        "So no file (`VERIFY.md`, the derived copies and `custody.jsonl` included) can be",
+        "changed and `SHA256SUMS` recomputed. Compare the CA's SHA-256 fingerprint with one",
+        "you obtained independently of this bundle. The signature carries an RFC 3161",
+        "timestamp over its signature value (unsigned attribute",
+        "id-aa-signatureTimeStampToken, 1.2.840.113549.1.9.16.2.14); `fieldproof verify`",
+        "checks it (`openssl cms -cmsout -print -inform DER -in SHA256SUMS.p7s` shows it).",
         "",
         "## 2. The media is the file the device described",
         "",
@@ -222,7 +299,14 @@ def verify_md(*, capture: CaptureRecord, media_name: str, origin: str,
         "```",
         "",
         "Compare the log key's fingerprint with the one the log publishes",
-        "(`GET /api/v1/log`) or that you pinned earlier.",
+        "(`GET /api/v1/log`) or that you pinned earlier. The fingerprint is `sha256:`",
+        "and the hex SHA-256 of the 32 raw Ed25519 public-key bytes: the base64 part of",
+        "`keys/log.vkey` (everything after its second `+`), decoded, without its first",
+        "byte (0x01, the algorithm):",
+        "",
+        "```sh",
+        LOG_KEY_FINGERPRINT_CMD,
+        "```",
         "",
         "## 5. Custody",
         "",
@@ -244,7 +328,31 @@ def verify_md(*, capture: CaptureRecord, media_name: str, origin: str,
         "`checkpoint.txt` (RFC 9162 consistency proof). Events too recent to be in the",
         "log yet (the export that produced this bundle, at least) have `leaf_index`",
         "null or no proof and come last: for those the bundle holds the server's",
-        "statement only. The log proves each event listed, not that none was left out.",
+        "statement only. The log proves each event listed.",
+        "",
+        "Each record names the one before it: `prev` is the SHA-256 (hex) of the",
+        "previous record's log-entry bytes (the JSON above, for that record), null for",
+        "the capture's first. A line removed, added or moved breaks the chain (the last",
+        "line's removal is caught by the signature over `SHA256SUMS`). This checks the",
+        "chain and the consistency proof; it prints `OK` or stops with an error:",
+        "",
+        "```python",
+        CUSTODY_SNIPPET.format().rstrip("\n"),
+        "```",
+        "",
+        "`fieldproof log audit --server <the server> --log-key keys/log.vkey` fetches the",
+        "whole log and checks every checkpoint's consistency with the last, every",
+        "timestamp and a sample of inclusion proofs: run it to see that the log you",
+        "hold a checkpoint of is the one the server still serves.",
+        "",
+        "## 6. The certificate",
+        "",
+        "```sh",
+        CERTIFICATE_CMD,
+        "```",
+        "",
+        "`pdfsig` (poppler) must say `Signature is Valid.` and `Total document signed`;",
+        "its signer chains to `keys/server-ca.pem`.",
         "",
     ]
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from fieldproof.accounts.accounts import Principal
 from fieldproof.core import merkle
-from fieldproof.core.canonical import parse_json
-from fieldproof.core.logentry import custody_entry, custody_record
-from fieldproof.db import CustodyEvent, Database, LogEntry
+from fieldproof.core.canonical import canonicalize, parse_json
+from fieldproof.core.logentry import chain_hash, custody_entry, custody_record
+from fieldproof.db import Capture, CustodyEvent, Database, LogEntry
 from fieldproof.db.models import utcnow
+from fieldproof.errors import CustodyChainConflict
 
 MAX_USER_AGENT = 256
 
@@ -62,8 +63,28 @@ def add_event(s: Session, capture: CaptureRef, event: str, *, actor: dict[str, A
               origin: Origin, detail: dict[str, Any] | None = None,
               at: datetime | None = None) -> CustodyEvent:
     """Add one event and its queued log leaf to the session's transaction."""
+    head = lock_chain(s, capture.id)
     return add_prepared(s, prepare_event(capture, event, actor=actor, origin=origin,
-                                         detail=detail, at=at))
+                                         detail=detail, at=at, prev=head))
+
+
+def chain_head(s: Session, capture_id: str) -> str | None:
+    """The ``prev`` the capture's next record names: the chain hash of its last
+    record in log order, None before its first."""
+    last = s.scalar(select(CustodyEvent.record).where(CustodyEvent.capture_id == capture_id)
+                    .order_by(CustodyEvent.entry_seq.desc()).limit(1))
+    return None if last is None else chain_hash(last.encode("utf-8"))
+
+
+def lock_chain(s: Session, capture_id: str) -> str | None:
+    """Lock the capture's row until the transaction ends, then read its chain head.
+
+    Two events of one capture committed at once would otherwise both name the
+    same ``prev`` (a fork). PostgreSQL makes the second wait here, and its
+    next statement sees the first one's record; SQLite has one writer at a time.
+    """
+    s.execute(select(Capture.seq).where(Capture.id == capture_id).with_for_update())
+    return chain_head(s, capture_id)
 
 
 @dataclass(frozen=True)
@@ -75,19 +96,31 @@ class PreparedEvent:
     at: datetime
     record: bytes  # canonical JSON, exactly as it will be kept and proven
     actor: dict[str, Any]
+    prev: str | None  # the chain head it was made on
 
 
 def prepare_event(capture: CaptureRef, event: str, *, actor: dict[str, Any], origin: Origin,
                   detail: dict[str, Any] | None = None,
-                  at: datetime | None = None) -> PreparedEvent:
+                  at: datetime | None = None, prev: str | None) -> PreparedEvent:
     at = at or utcnow()
     record = custody_record(capture_id=capture.id, manifest_sha256=capture.manifest_hash,
                             event=event, at=at, actor=actor, origin=origin.as_dict(),
-                            detail=detail or {}, salt=secrets.token_hex(16))
-    return PreparedEvent(capture.id, event, at, record, actor)
+                            detail=detail or {}, salt=secrets.token_hex(16), prev=prev)
+    return PreparedEvent(capture.id, event, at, record, actor, prev)
 
 
-def add_prepared(s: Session, ev: PreparedEvent) -> CustodyEvent:
+def add_prepared(s: Session, ev: PreparedEvent, *, rebind: bool = False) -> CustodyEvent:
+    """Add a prepared event. If another event of its capture was recorded since
+    it was made (its ``prev`` is no longer the head): with ``rebind``, its record
+    is remade on the new head (nobody has seen it yet), else CustodyChainConflict
+    (the record was already shown, as an export's is in its bundle)."""
+    head = lock_chain(s, ev.capture_id)
+    if head != ev.prev:
+        if not rebind:
+            raise CustodyChainConflict(
+                f"another custody event of capture {ev.capture_id} was recorded first")
+        ev = replace(ev, prev=head,
+                     record=canonicalize({**parse_json(ev.record), "prev": head}))
     entry = LogEntry.for_data(kind="custody", capture_id=ev.capture_id,
                               data=custody_entry(ev.record))
     s.add(entry)
@@ -115,6 +148,10 @@ class Custody:
     # A gallery shows thumbnails again and again: one preview event a day is
     # enough to say the account looked at it.
     COALESCE_BY_EVENT: ClassVar[dict[str, float]] = {"preview": 86400.0}
+    # An export's record names the chain head it was made on and is in its
+    # bundle before it is committed; when another event of the capture lands
+    # first, the bundle is written again, at most this many times.
+    RETRIES = 5
 
     def __init__(self, db: Database, on_new: Callable[[], None] | None = None) -> None:
         self.db = db
@@ -126,7 +163,7 @@ class Custody:
         given as a dict (:func:`actor_of`), and commit it."""
         prepared = self.prepare(principal, capture, event, origin=origin, detail=detail)
         if prepared is not None:
-            self.commit(prepared)
+            self.commit(prepared, rebind=True)
 
     def prepare(self, principal: Principal | dict[str, Any], capture: CaptureRef, event: str,
                 *, origin: Origin,
@@ -140,13 +177,16 @@ class Custody:
             recent = s.scalars(select(CustodyEvent.record).where(
                 CustodyEvent.capture_id == capture.id, CustodyEvent.event == event,
                 CustodyEvent.at >= since)).all()
+            head = chain_head(s, capture.id)
         if any(parse_json(r.encode("utf-8")).get("actor") == actor for r in recent):
             return None
-        return prepare_event(capture, event, actor=actor, origin=origin, detail=detail)
+        return prepare_event(capture, event, actor=actor, origin=origin, detail=detail,
+                             prev=head)
 
-    def commit(self, prepared: PreparedEvent) -> None:
+    def commit(self, prepared: PreparedEvent, *, rebind: bool = False) -> None:
+        """Commit a prepared event (``rebind``: see :func:`add_prepared`)."""
         with self.db.session() as s:
-            add_prepared(s, prepared)
+            add_prepared(s, prepared, rebind=rebind)
         self.on_new()
 
     def timeline(self, capture: CaptureRef) -> list[dict[str, Any]]:
