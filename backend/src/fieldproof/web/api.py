@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import text
 
 from fieldproof.capture.records import CaptureRecord
@@ -29,7 +28,7 @@ from fieldproof.log.custody import Origin
 from fieldproof.services import Services
 from fieldproof.web.auth import MAX_TEXT_BODY, authenticator, json_body, principal
 from fieldproof.web.openapi import spec
-from fieldproof.web.problems import problem_response
+from fieldproof.web.originals import b64_digest, original_response
 from fieldproof.web.serialize import capture_json, receipt_json
 
 MAX_MANIFEST_PART = 16 * 1024
@@ -171,33 +170,11 @@ def make_blueprint(services: Services) -> Blueprint:
     @authenticated
     def original(capture_id: str) -> Any:
         capture = services.captures.get(principal(), capture_id)
-        size = capture.media_size
-        start, length, status = 0, size, 200
-        headers = {"Accept-Ranges": "bytes", "ETag": f'"{capture.media_sha256}"',
-                   "Repr-Digest": f"sha-256=:{_b64(capture.media_sha256)}:",
-                   "Content-Disposition": f'attachment; filename="{capture.media_sha256}"',
-                   "Cache-Control": "private, no-store"}
-        rng = request.range
-        if rng is not None and request.headers.get("Range"):
-            bounds = rng.range_for_length(size) if rng.units == "bytes" else None
-            if bounds is None or len(rng.ranges) != 1:
-                return problem_response(
-                    {"type": "https://fieldproof.org/problems/range_not_satisfiable",
-                     "title": "Range not satisfiable", "status": 416,
-                     "code": "range_not_satisfiable",
-                     "detail": f"the object has {size} bytes; one byte range is supported"},
-                    {"Content-Range": f"bytes */{size}"})
-            start, stop = bounds
-            length, status = stop - start, 206
-            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
-        # Open the object first: a read the store cannot serve is refused
-        # (problem+json) and, never having happened, is not in the custody.
-        body = _opened(services.store.iter_range(capture.object_key, start, length))
-        record_read(capture, "download", {"range": [start, start + length], "of": size})
-        resp = Response(stream_with_context(body), status=status,
-                        mimetype=capture.media_mime.split(";")[0], headers=headers)
-        resp.content_length = length
-        return resp
+        return original_response(
+            services.store, capture,
+            {"Content-Disposition": f'attachment; filename="{capture.media_sha256}"',
+             "Cache-Control": "private, no-store"},
+            lambda detail: record_read(capture, "download", detail))
 
     @bp.get("/captures/<capture_id>/derived/<variant>")
     @authenticated
@@ -212,7 +189,7 @@ def make_blueprint(services: Services) -> Blueprint:
             "X-FieldProof-Derived-SHA256": d.sha256,
             "X-FieldProof-Derivation": d.variant,
             "ETag": f'"{d.sha256}"',
-            "Repr-Digest": f"sha-256=:{_b64(d.sha256)}:",
+            "Repr-Digest": f"sha-256=:{b64_digest(d.sha256)}:",
             "Content-Disposition": f'{"inline" if preview else "attachment"}; '
                                    f'filename="{d.filename}"',
             # a list shows thumbnails again and again; nothing else is cached
@@ -269,17 +246,3 @@ def capture_query(args: Mapping[str, str]) -> CaptureQuery:
                         case_id=case_id)
 
 
-def _opened(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    """Fetch the first block now, so that a failing store fails before the answer starts."""
-    it = iter(blocks)
-    try:
-        first = next(it)
-    except StopIteration:
-        return iter(())
-    return itertools.chain((first,), it)
-
-
-def _b64(hex_digest: str) -> str:
-    import base64
-
-    return base64.b64encode(bytes.fromhex(hex_digest)).decode()

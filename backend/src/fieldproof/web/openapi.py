@@ -13,27 +13,8 @@ from typing import Any
 from fieldproof import __version__
 from fieldproof.core.manifest import schema as manifest_schema
 from fieldproof.web import openapi_cases as cases_openapi
-
-_PROBLEM = {"description": "RFC 9457 problem details with a stable `code`",
-            "content": {"application/problem+json": {
-                "schema": {"$ref": "#/components/schemas/Problem"}}}}
-_AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
-
-
-def _op(summary: str, responses: dict[str, Any], *, auth: bool = True,
-        **extra: Any) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {
-        **responses, "default": _PROBLEM}}
-    if auth:
-        op["security"] = _AUTH
-    op.update(extra)
-    return op
-
-
-def _json(ref: str, description: str = "OK") -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
-
+from fieldproof.web.openapi_parts import json_ref as _json
+from fieldproof.web.openapi_parts import op as _op
 
 MAX_QUERY_INT = 2**62  # web/log_api.py refuses larger values
 

@@ -7,24 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_PROBLEM = {"description": "RFC 9457 problem details with a stable `code`",
-            "content": {"application/problem+json": {
-                "schema": {"$ref": "#/components/schemas/Problem"}}}}
-_AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
-
-
-def _op(summary: str, responses: dict[str, Any], *, auth: bool = True,
-        **extra: Any) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {**responses, "default": _PROBLEM}}
-    if auth:
-        op["security"] = _AUTH
-    op.update(extra)
-    return op
-
-
-def _json(ref: str, description: str = "OK") -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+from fieldproof.web.openapi_parts import json_ref as _json
+from fieldproof.web.openapi_parts import op as _op
 
 
 def _body(ref: str, *, required: bool = True) -> dict[str, Any]:

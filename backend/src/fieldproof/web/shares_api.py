@@ -9,12 +9,9 @@ Rate-limited per client address like the public verification endpoints.
 
 from __future__ import annotations
 
-import base64
-import itertools
-from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
 
 from fieldproof.capture.records import CaptureRecord
@@ -24,7 +21,7 @@ from fieldproof.evidence.derived import THUMBNAIL_VARIANT
 from fieldproof.ratelimit import TokenBucket
 from fieldproof.services import Services
 from fieldproof.web.cases_api import origin, pdf_response, zip_response
-from fieldproof.web.problems import problem_response
+from fieldproof.web.originals import original_response
 from fieldproof.web.serialize import shared_json
 
 LIMITER_KEY = "fieldproof.share_limiter"
@@ -97,34 +94,12 @@ def make_shares_blueprint(services: Services) -> Blueprint:
         """The original bytes, inline, for <img>, <audio> and <video>; one Range."""
         share = opened(token)
         capture = services.shares.capture(share, capture_id)
-        size = capture.media_size
-        start, length, status = 0, size, 200
-        headers = {"Accept-Ranges": "bytes", "ETag": f'"{capture.media_sha256}"',
-                   "Repr-Digest": "sha-256=:"
-                   + base64.b64encode(bytes.fromhex(capture.media_sha256)).decode() + ":",
-                   "Content-Disposition": "inline",
-                   "X-Content-Type-Options": "nosniff",
-                   # the bytes are the capturer's: never let a browser run them here
-                   "Content-Security-Policy": "default-src 'none'; sandbox"}
-        rng = request.range
-        if rng is not None and request.headers.get("Range"):
-            bounds = rng.range_for_length(size) if rng.units == "bytes" else None
-            if bounds is None or len(rng.ranges) != 1:
-                return problem_response(
-                    {"type": "https://fieldproof.org/problems/range_not_satisfiable",
-                     "title": "Range not satisfiable", "status": 416,
-                     "code": "range_not_satisfiable",
-                     "detail": f"the object has {size} bytes; one byte range is supported"},
-                    {"Content-Range": f"bytes */{size}"})
-            start, stop = bounds
-            length, status = stop - start, 206
-            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
-        body = _opened(services.store.iter_range(capture.object_key, start, length))
-        record(share, capture, "download", {"range": [start, start + length], "of": size})
-        resp = Response(stream_with_context(body), status=status,
-                        mimetype=capture.media_mime.split(";")[0], headers=headers)
-        resp.content_length = length
-        return resp
+        return original_response(
+            services.store, capture,
+            {"Content-Disposition": "inline", "X-Content-Type-Options": "nosniff",
+             # the bytes are the capturer's: never let a browser run them here
+             "Content-Security-Policy": "default-src 'none'; sandbox"},
+            lambda detail: record(share, capture, "download", detail))
 
     @bp.get("/s/<token>/captures/<capture_id>/certificate.pdf")
     def certificate(token: str, capture_id: str) -> Any:
@@ -158,12 +133,3 @@ def make_shares_blueprint(services: Services) -> Blueprint:
 
     return bp
 
-
-def _opened(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    """Fetch the first block now, so that a failing store fails before the answer starts."""
-    it = iter(blocks)
-    try:
-        first = next(it)
-    except StopIteration:
-        return iter(())
-    return itertools.chain((first,), it)
