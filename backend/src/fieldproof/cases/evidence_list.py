@@ -24,8 +24,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from fieldproof.bundle.case import case_keywords, item_file_name, items_digest
@@ -33,7 +31,8 @@ from fieldproof.cases.cases import CaseRecord
 from fieldproof.core.manifest import iso
 from fieldproof.core.texts import text
 from fieldproof.errors import CertificateError, CertificateTimestampUnavailable
-from fieldproof.evidence.certificate.fonts import MONO, SANS, SANS_BOLD, bi, cjk_font, fit, runs
+from fieldproof.evidence.certificate.fonts import MONO, SANS, SANS_BOLD, bi, cjk_font, fit
+from fieldproof.evidence.certificate.render import page_footer
 from fieldproof.evidence.certificate.sign import sign_pdf
 from fieldproof.evidence.identity import SigningIdentity
 from fieldproof.evidence.pdf_timestamp import timestampers_for
@@ -235,16 +234,7 @@ def render_evidence_list(facts: EvidenceListFacts) -> bytes:
     story += [Paragraph(fit(n, CONTENT_W, SANS, 7.4), st["note"]) for n in notes]
     footer = bi("FieldProof 证据目录", "evidence list") + f" · {facts.case_id}"
 
-    def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-        canvas.saveState()
-        canvas.setFillColor(_MUTED)
-        x, y = MARGIN, MARGIN / 2
-        for cjk, run in runs(footer + f" · 第 {doc.page} 页 / page {doc.page}"):
-            font = cjk_font() if cjk else SANS
-            canvas.setFont(font, 7)
-            canvas.drawString(x, y, run)
-            x += pdfmetrics.stringWidth(run, font, 7)
-        canvas.restoreState()
+    on_page = page_footer(footer)
 
     buf = io.BytesIO()
     doc = SimpleDocTemplate(

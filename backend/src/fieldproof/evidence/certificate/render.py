@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -549,16 +549,12 @@ def _story(facts: CertificateFacts, st: _Styles) -> list[Flowable]:
     ]
 
 
-def render_certificate(facts: CertificateFacts) -> bytes:
-    """The unsigned certificate PDF for ``facts``."""
-    cjk_font()  # registered once, before layout measures text
-    st = _styles()
-    buf = io.BytesIO()
-    footer = bi("FieldProof 存证证书", "evidence certificate") + f" · {facts.capture_id}"
 
+def page_footer(footer: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
+    """A page callback drawing ``footer`` and the page number at the foot of each page.
+    drawString does not switch fonts per character: the CJK runs are drawn in the CJK
+    font, the rest in Helvetica, run by run."""
     def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-        # drawString does not switch fonts per character: the footer's CJK part
-        # is drawn in STSong, the rest in Helvetica, run by run.
         canvas.saveState()
         canvas.setFillColor(_MUTED)
         x, y = MARGIN, MARGIN / 2
@@ -568,6 +564,16 @@ def render_certificate(facts: CertificateFacts) -> bytes:
             canvas.drawString(x, y, run)
             x += pdfmetrics.stringWidth(run, font, 7)
         canvas.restoreState()
+    return on_page
+
+def render_certificate(facts: CertificateFacts) -> bytes:
+    """The unsigned certificate PDF for ``facts``."""
+    cjk_font()  # registered once, before layout measures text
+    st = _styles()
+    buf = io.BytesIO()
+    footer = bi("FieldProof 存证证书", "evidence certificate") + f" · {facts.capture_id}"
+
+    on_page = page_footer(footer)
 
     doc = SimpleDocTemplate(
         buf, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
