@@ -49,9 +49,11 @@ def sign_sums(sums: bytes, identity: SigningIdentity, tsas: Sequence[TimestampAu
     token = _stamp(signer["signature"].native, tsas, on_fallback)
     signer["unsigned_attrs"] = cms.CMSAttributes([cms.CMSAttribute({
         "type": SIGNATURE_TIMESTAMP_OID, "values": [token]})])
-    out: bytes = info.dump(force=True)
-    # force re-encodes every level; the signed attributes must come out byte for
-    # byte as they were signed (they do: cryptography wrote DER).
+    # Not dump(force=True): that re-encodes every level of the embedded token
+    # and took ~100 s per bundle on this machine. asn1crypto re-encodes only
+    # the parents of what changed; the signed attributes must come out byte
+    # for byte as they were signed, which is checked below.
+    out: bytes = info.dump()
     again = cms.ContentInfo.load(out)["content"]["signer_infos"][0]
     if again["signed_attrs"].dump() != cms.ContentInfo.load(der)["content"][
             "signer_infos"][0]["signed_attrs"].dump():
