@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from fieldproof.client.api import Client, DeviceKeyFile
 from fieldproof.core import merkle
 from fieldproof.core.canonical import canonicalize
 from fieldproof.core.checkpoint import Checkpoint, Signer
+from fieldproof.core.cosignature import Cosigner, CosignerKey
 from fieldproof.core.timestamp import parse_token
 from fieldproof.log.keys import load_or_create_signer
 from fieldproof.tsa.embedded import EmbeddedTSA
@@ -30,6 +32,7 @@ from tests.support.live import LiveServer, run_cli
 from tests.support.photos import jpeg
 from tests.support.postgres import fresh_pg_schema
 from tests.support.waiting import wait_until
+from tests.support.witness import WitnessServer
 
 
 @pytest.fixture
@@ -47,12 +50,12 @@ def _sql(db_url: str, sql: str, *params: Any) -> list[Any]:
 
 
 class Live:
-    def __init__(self, tmp_path: Path, db_url: str) -> None:
+    def __init__(self, tmp_path: Path, db_url: str, env: dict[str, str] | None = None) -> None:
         self.tmp = tmp_path
         self.db_url = db_url
         self.srv = LiveServer(tmp_path / "var", env={"FIELDPROOF_SEQUENCER_INTERVAL": "0.2",
-                                                     "DATABASE_URL": db_url})
-        self.srv.data_dir.mkdir(parents=True)
+                                                     "DATABASE_URL": db_url, **(env or {})})
+        self.srv.data_dir.mkdir(parents=True, exist_ok=True)
         self.srv.start()
         self.token = self.srv.create_user(f"r{time.monotonic_ns()}@example.org")
         self.api = Client(self.srv.url, self.token)
@@ -253,3 +256,90 @@ def test_serve_says_whether_an_external_tsa_is_configured() -> None:
     assert "NO external TSA" in tsa_notice(0) and "could re-date" in tsa_notice(0)
     assert "未配置任何外部 TSA" in tsa_notice(0)
     assert "1 external RFC 3161 TSA(s) configured" in tsa_notice(1)
+
+
+# ------------------------------------------------------- the fork drill, with a witness
+def test_a_pinned_witness_refuses_a_rewritten_history(tmp_path: Path, db_url: str) -> None:
+    """The audit's rewrite, against a log that asks a witness (a real `fieldproof witness
+    serve`) to cosign: the witness refuses it, and `verify` / `log audit` / `client
+    receipt` with the witness pinned fail, where without the pin they pass."""
+    keys = tmp_path / "var" / "keys"
+    keys.mkdir(parents=True)
+    log_vkey = load_or_create_signer(keys, "fieldproof.local/log").verifier.vkey()
+    witness = WitnessServer(tmp_path / "witness", "witness.test/w1", (log_vkey,))
+    (tmp_path / "witness").mkdir()
+    witness.start()
+    wkey = CosignerKey.parse(witness.vkey)
+    live = Live(tmp_path, db_url, env={"FIELDPROOF_WITNESSES": f"{witness.url}|{witness.vkey}"})
+    try:
+        _witness_drill(live, witness, wkey, tmp_path)
+    finally:
+        live.srv.stop()
+        witness.stop()
+
+
+def _cosigned_latest(live: Live, wkey: CosignerKey) -> bool:
+    note = httpx.get(live.srv.url + "/api/v1/log/checkpoint").content
+    size = int(note.split(b"\n")[1])
+    return wkey.timestamp(note) is not None and size == live.api.log_info()["tree_size"]
+
+
+def _witness_drill(live: Live, witness: WitnessServer, wkey: CosignerKey,
+                   tmp_path: Path) -> None:
+    live.capture(2)
+    cid = next(i for i in live.ids if live.api.receipt(i)["leaf_index"] != 0)
+    wait_until("the newest checkpoint cosigned", lambda: _cosigned_latest(live, wkey))
+    trust = httpx.get(live.srv.url + "/api/v1/trust").json()
+    assert [w["vkey"] for w in trust["witnesses"]] == [witness.vkey]
+    wait_until("the tiles' checkpoint cosigned", lambda: wkey.timestamp(
+        httpx.get(trust["tiles_url"] + "/checkpoint").content) is not None)
+    assert "witness.test/w1" in live.api.receipt(cid)["cosignatures"]
+    other = Cosigner.generate("witness.test/w2").key.vkey()
+
+    good = tmp_path / "good.zip"
+    live.api.export(cid, good)
+    with zipfile.ZipFile(good) as zf:
+        assert {"cosigned/checkpoint.txt", "keys/witnesses.vkey"} <= set(zf.namelist())
+    ok = run_cli("verify", str(good), "--witness", witness.vkey)
+    assert ok.returncode == 0 and "PASS    witnesses: 1 of 1 pinned" in ok.stdout, _out(ok)
+    assert run_cli("verify", str(good), "--witness", other).returncode == 1
+    two = run_cli("verify", str(good), "--witness", witness.vkey, "--witness", other,
+                  "--witnesses-required", "1")
+    assert two.returncode == 0, _out(two)
+    assert live.receipt(cid, "--no-state", "--witness", witness.vkey).returncode == 0
+    audit = live.audit("--no-state", "--witness", witness.vkey)
+    assert audit.returncode == 0 and "PASS    witnesses" in audit.stdout, _out(audit)
+
+    # the rewrite, by an operator thorough enough to drop the old cosignatures and the
+    # published tiles too: nothing the server holds shows it any more
+    live.srv.stop()
+    _rewrite_history(live)
+    _sql(live.db_url, "DELETE FROM log_cosignatures")
+    shutil.rmtree(live.srv.data_dir / "store" / "objects" / "tiles")
+    live.srv.start()
+    live.capture(1)  # a new checkpoint, sent to the witness ...
+    wait_until("the witness refused the rewritten log",
+               lambda: any((witness.data_dir / "refused").iterdir()))
+    server_log = live.srv.data_dir.parent / f"server-{live.srv.port}.log"
+    # ... which refused it: the same size with another root (409), then a bigger tree
+    # whose consistency proof from what it cosigned does not verify (422)
+    wait_until("the witness refused a proof",
+               lambda: "did not cosign checkpoint" in server_log.read_text()
+               and "proof_invalid" in server_log.read_text())
+    refused = sorted((witness.data_dir / "refused").iterdir())
+    assert all(r.read_bytes().startswith(b"# refused: ") for r in refused)
+    assert not _cosigned_latest(live, wkey)
+
+    # from its own answers alone the rewritten log still passes ...
+    bad = tmp_path / "rewritten.zip"
+    live.api.export(live.ids[-1], bad)
+    assert run_cli("verify", str(bad)).returncode == 0
+    assert live.audit("--no-state").returncode == 0
+    # ... but not with the witness pinned
+    caught = run_cli("verify", str(bad), "--witness", witness.vkey)
+    assert caught.returncode == 1, _out(caught)
+    assert "FAIL    witnesses: 0 of 1 pinned witnesses cosigned" in caught.stdout
+    audit = live.audit("--no-state", "--witness", witness.vkey)
+    assert audit.returncode == 1 and "FAIL    witnesses" in audit.stdout, _out(audit)
+    receipt = live.receipt(live.ids[-1], "--no-state", "--witness", witness.vkey)
+    assert receipt.returncode == 1 and "FAIL    witnesses" in receipt.stdout, _out(receipt)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_MAX_UPLOAD = 4 * 1024**3  # 4 GiB
 SIGNUP_MODES = ("open", "invite", "closed")
@@ -50,6 +51,29 @@ class TsaSpec:
 
 
 @dataclass(frozen=True)
+class WitnessSpec:
+    """A witness the sequencer asks for cosignatures: its add-checkpoint prefix and vkey."""
+
+    url: str
+    vkey: str
+
+    @classmethod
+    def parse(cls, spec: str) -> WitnessSpec:
+        """``URL|VKEY``; the vkey is checked when the witness client is built."""
+        url, _, vkey = spec.strip().partition("|")
+        if not url.startswith(("http://", "https://")) or not vkey:
+            raise ValueError(f"a witness is 'URL|VKEY', not {spec!r}")
+        return cls(url.rstrip("/"), vkey.strip())
+
+    @property
+    def public_url(self) -> str:
+        """The URL without credentials or query: safe to log and to publish."""
+        parts = urlsplit(self.url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
     database_url: str | None = field(default=None, repr=False)
@@ -66,6 +90,8 @@ class Settings:
     # "URL" or "URL|chain.pem" (the TSA's chain, root last): replies are then
     # verified against it and /api/v1/log publishes it.
     tsa_urls: tuple[str, ...] = ()
+    # FIELDPROOF_WITNESSES: "URL|VKEY" per witness (C2SP tlog-witness), comma-separated.
+    witnesses: tuple[str, ...] = ()
     cjk_font: Path | None = None  # the certificate's Chinese font (default: WenQuanYi)
     operator_name: str | None = None  # who runs this server: printed on every certificate
     stream_timeout_seconds: float = 120.0  # silence after which a stream is interrupted
@@ -91,6 +117,11 @@ class Settings:
     def external_tsas(self) -> tuple[TsaSpec, ...]:
         """FIELDPROOF_TSA_URLS, parsed: the independent TSAs, in configured order."""
         return tuple(TsaSpec.parse(u) for u in self.tsa_urls)
+
+    @property
+    def witness_specs(self) -> tuple[WitnessSpec, ...]:
+        """FIELDPROOF_WITNESSES, parsed."""
+        return tuple(WitnessSpec.parse(w) for w in self.witnesses)
 
     @property
     def db_url(self) -> str:
@@ -134,6 +165,8 @@ class Settings:
             stream_max_chunk_bytes=_int(env, "FIELDPROOF_STREAM_MAX_CHUNK", 4 * 1024 * 1024),
             tsa_urls=tuple(u.strip() for u in env.get("FIELDPROOF_TSA_URLS", "").split(",")
                            if u.strip()),
+            witnesses=tuple(w.strip() for w in env.get("FIELDPROOF_WITNESSES", "").split(",")
+                            if w.strip()),
             cjk_font=Path(env["FIELDPROOF_CJK_FONT"]) if env.get("FIELDPROOF_CJK_FONT") else None,
             operator_name=(env.get("FIELDPROOF_OPERATOR_NAME") or "").strip() or None,
         )
@@ -145,4 +178,5 @@ class Settings:
         if not settings.embedded_tsa and not settings.tsa_urls:
             raise ValueError("with the embedded TSA off, set FIELDPROOF_TSA_URLS")
         settings.external_tsas  # noqa: B018 - refuse a malformed list at start
+        settings.witness_specs  # noqa: B018 - and a malformed witness
         return settings

@@ -481,6 +481,38 @@ class VkeyInvalid(CheckpointError):
     title = "Not a valid verifier key"
 
 
+class WitnessRequestInvalid(BadRequest):
+    code = "witness_request_invalid"
+    http_status = 400
+    title = "Not a valid add-checkpoint request"
+
+
+class WitnessUnknownLog(NotFound):
+    code = "witness_unknown_log"
+    http_status = 404
+    title = "This witness does not follow that log"
+
+
+class WitnessSignatureInvalid(Forbidden):
+    code = "witness_signature_invalid"
+    http_status = 403
+    title = "No signature by a key this witness trusts for that log"
+
+
+class WitnessConflict(Conflict):
+    """Carries ``size``: the latest size the witness cosigned (its 409 body)."""
+
+    code = "witness_conflict"
+    http_status = 409
+    title = "Not the size this witness last cosigned"
+
+
+class WitnessUnavailable(Unavailable):
+    code = "witness_unavailable"
+    http_status = 503
+    title = "The witness could not be reached or answered badly"
+
+
 class NoCheckpoint(NotFound):
     code = "no_checkpoint"
     http_status = 404

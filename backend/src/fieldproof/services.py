@@ -29,6 +29,7 @@ from fieldproof.log.keys import load_or_create_signer
 from fieldproof.log.log import TransparencyLog
 from fieldproof.log.sequencer import Sequencer
 from fieldproof.log.tiles import Tiles
+from fieldproof.log.witnesses import Witnesses
 from fieldproof.storage import FilesystemStore, ObjectStore, S3Store
 from fieldproof.storage.private import private_file, tighten
 from fieldproof.tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
@@ -89,10 +90,11 @@ class Services:
         keys = settings.data_dir / "keys"
         certificate_fonts.configure(settings.cjk_font)
         tlog = TransparencyLog(db, load_or_create_signer(keys, settings.log_origin),
-                               make_tsas(settings))
+                               make_tsas(settings), witnesses=settings.witness_specs)
         tiles = Tiles(db, store, tlog.signer.verifier, tmp_dir=settings.data_dir / "tmp",
                       lock_file=settings.data_dir / "tiles.lock")
-        sequencer = Sequencer(db, tlog, interval=settings.sequencer_interval, tiles=tiles)
+        sequencer = Sequencer(db, tlog, interval=settings.sequencer_interval, tiles=tiles,
+                              witnesses=Witnesses(db, settings.witness_specs))
         ingest = Ingest(db, store, settings, on_stored=sequencer.notify)
         captures = Captures(db)
         accounts = Accounts(db, settings)

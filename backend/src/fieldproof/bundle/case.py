@@ -32,6 +32,7 @@ from fieldproof.bundle import layout as b
 from fieldproof.bundle.common import CheckFailed, cert_fingerprint
 from fieldproof.bundle.read import ZipBundle
 from fieldproof.core.canonical import canonicalize, parse_json
+from fieldproof.core.cosignature import WitnessPolicy
 from fieldproof.core.encoding import split_pem_certificates
 from fieldproof.core.report import Report
 from fieldproof.errors import BundleUnusable, FieldProofError
@@ -135,8 +136,10 @@ def _item_check(file: str) -> str:
 class _VerifyCase:
     def __init__(self, zf: zipfile.ZipFile, log_vkey: str | None,
                  tsa_roots: list[bytes] | None, server_ca: bytes | None,
-                 list_checker: EvidenceListChecker, tmp_dir: Path | None) -> None:
+                 list_checker: EvidenceListChecker, tmp_dir: Path | None,
+                 witnesses: WitnessPolicy | None = None) -> None:
         self.zf = zf
+        self.witnesses = witnesses
         self.pinned_vkey = log_vkey
         self.pinned_roots = tsa_roots or None
         self.pinned_ca = server_ca
@@ -276,7 +279,8 @@ class _VerifyCase:
                 with zipfile.ZipFile(tmp) as inner:
                     item.report = verify_bundle(ZipBundle(inner), log_vkey=self.pinned_vkey,
                                                 tsa_roots=self.pinned_roots,
-                                                server_ca=self.pinned_ca)
+                                                server_ca=self.pinned_ca,
+                                                witnesses=self.witnesses)
                     self.collect_anchors(inner, name)
             except BundleUnusable as exc:
                 item.problem = exc.detail
@@ -368,7 +372,8 @@ class _VerifyCase:
 def verify_case(zf: zipfile.ZipFile, *, log_vkey: str | None = None,
                 tsa_roots: list[bytes] | None = None, server_ca: bytes | None = None,
                 list_checker: EvidenceListChecker | None = None,
-                tmp_dir: Path | None = None) -> CaseReport:
+                tmp_dir: Path | None = None,
+                witnesses: WitnessPolicy | None = None) -> CaseReport:
     """Check a case export: every item bundle, ``case.json`` against them, the
     evidence list's signature and what it binds. Pins apply to every item and to
     the list. Raises :class:`BundleUnusable` when it is no case export at all."""
@@ -376,7 +381,8 @@ def verify_case(zf: zipfile.ZipFile, *, log_vkey: str | None = None,
         from fieldproof.bundle.checkers import check_evidence_list_pdf
 
         list_checker = check_evidence_list_pdf
-    return _VerifyCase(zf, log_vkey, tsa_roots, server_ca, list_checker, tmp_dir).verify()
+    return _VerifyCase(zf, log_vkey, tsa_roots, server_ca, list_checker, tmp_dir,
+                       witnesses).verify()
 
 
 def is_case_export(names: Sequence[str]) -> bool:

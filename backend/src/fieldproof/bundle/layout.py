@@ -28,6 +28,13 @@ SUMS = "SHA256SUMS"
 # The server's detached CMS signature over SHA256SUMS (evidence/sums_signature.py).
 SUMS_SIGNATURE = "SHA256SUMS.p7s"
 README = "VERIFY.md"
+# The two checkpoints with the witnesses' cosignatures appended (C2SP signed
+# notes), when they have any; the files above stay the log's own notes, which
+# the RFC 3161 tokens cover. And the configured witnesses' keys, for reference:
+# a verifier pins its own (--witness).
+COSIGNED_CHECKPOINT = "cosigned/checkpoint.txt"
+COSIGNED_CUSTODY_CHECKPOINT = "cosigned/custody-checkpoint.txt"
+WITNESS_VKEYS = "keys/witnesses.vkey"
 MEDIA_DIR = "media/"
 DERIVED_DIR = "derived/"
 TIMESTAMP_DIR = "timestamps/"
@@ -35,7 +42,8 @@ TSA_KEY_DIR = "keys/tsa/"
 
 REQUIRED = (MANIFEST, SIGNATURE, DEVICE_KEY, LOG_ENTRY, RECEIPT, CHECKPOINT, SUMS)
 FIXED = frozenset({*REQUIRED, LOG_VKEY, CHUNKS, CUSTODY, CUSTODY_CHECKPOINT,
-                   CUSTODY_CONSISTENCY, CERTIFICATE, SERVER_CA, README, SUMS_SIGNATURE})
+                   CUSTODY_CONSISTENCY, CERTIFICATE, SERVER_CA, README, SUMS_SIGNATURE,
+                   COSIGNED_CHECKPOINT, COSIGNED_CUSTODY_CHECKPOINT, WITNESS_VKEYS})
 RECEIPT_MEMBERS = frozenset({"leaf_index", "tree_size", "leaf_hash", "inclusion_proof",
                              "origin"})
 # Conveniences the server makes from a JPEG original: shown, never evidence.

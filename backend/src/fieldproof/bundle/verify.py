@@ -40,7 +40,10 @@ from fieldproof.bundle.layout import (
     CHECKPOINT,
     CHUNKS,
     CONVENIENCES,
+    COSIGNED_CHECKPOINT,
+    COSIGNED_CUSTODY_CHECKPOINT,
     CUSTODY,
+    CUSTODY_CHECKPOINT,
     DERIVED_DIR,
     DEVICE_KEY,
     LOG_ENTRY,
@@ -65,6 +68,7 @@ from fieldproof.bundle.layout import (
 from fieldproof.bundle.read import BundleReader, MemoryBundle
 from fieldproof.core import merkle, texts
 from fieldproof.core.checkpoint import Checkpoint, Verifier
+from fieldproof.core.cosignature import WitnessPolicy, cosignature_names
 from fieldproof.core.encoding import b64url_encode, split_pem_certificates
 from fieldproof.core.formats import C2PA_COPY_TYPES
 from fieldproof.core.keys import DeviceKey
@@ -77,13 +81,16 @@ from fieldproof.core.timestamp import (
 )
 from fieldproof.errors import BundleUnusable, FieldProofError
 
+COSIGNED = {COSIGNED_CHECKPOINT: CHECKPOINT, COSIGNED_CUSTODY_CHECKPOINT: CUSTODY_CHECKPOINT}
+
 
 # --------------------------------------------------------------------------- verification
 class _Verify:
     def __init__(self, reader: BundleReader, log_vkey: str | None,
                  tsa_roots: list[bytes] | None, server_ca: bytes | None,
-                 checkers: Checkers) -> None:
+                 checkers: Checkers, witnesses: WitnessPolicy | None = None) -> None:
         self.checkers = checkers
+        self.witnesses = witnesses
         self.pinned_ca = server_ca
         self.reader = reader
         self.pinned_vkey = log_vkey
@@ -527,6 +534,33 @@ class _Verify:
             f"; {' and '.join(conveniences)} are conveniences the server made from the "
             "original, not evidence, and are not checked" if conveniences else "")
 
+    def check_witnesses(self) -> str:
+        """cosigned/*.txt: the log's checkpoint files with witnesses' cosignature lines
+        appended and nothing else changed; with --witness, N of M pinned witnesses
+        cosigned one of them (the custody checkpoint extends the receipt's, which
+        the custody check proves)."""
+        notes = []
+        for cosigned, plain in COSIGNED.items():
+            if cosigned not in self.names:
+                continue
+            note, base = self.need(cosigned), self.need(plain)
+            extra = note[len(base):].decode("utf-8", "replace")
+            if not note.startswith(base) or not extra or any(
+                    not ln.startswith("\u2014 ") for ln in extra.splitlines()):
+                raise CheckFailed(f"{cosigned} is not {plain} with cosignature lines added")
+            notes.append(note)
+        for key in self.witnesses.keys if self.witnesses else ():
+            self.report.anchors.append(Anchor("witness", key.name, key.fingerprint, True))
+        if self.witnesses is None:
+            names = sorted({n for note in notes for n in cosignature_names(
+                note, self.log_verifier.name if self.log_verifier else "")})
+            return (f"cosigned by {', '.join(names)} (not checked: pin witnesses with "
+                    "--witness to require their cosignatures)")
+        ok, said = self.witnesses.check(notes)
+        if not ok:
+            raise CheckFailed(said)
+        return said
+
     # -- all of it --------------------------------------------------------
     def verify(self) -> Report:
         self.load()
@@ -561,6 +595,8 @@ class _Verify:
             self.run("custody", self.check_custody)
         else:
             self.report.fail("custody", f"{CUSTODY} is missing")
+        if self.witnesses is not None or any(n in self.names for n in COSIGNED):
+            self.run("witnesses", self.check_witnesses)
         self.report.capture = {
             "manifest_sha256": hashlib.sha256(self.files.get(MANIFEST, b"")).hexdigest(),
             "media": self.media_name, "media_sha256": self.media.sha256,
@@ -572,7 +608,8 @@ class _Verify:
 
 def verify_bundle(files: Mapping[str, bytes] | BundleReader, *, log_vkey: str | None = None,
                   tsa_roots: list[bytes] | None = None, server_ca: bytes | None = None,
-                  checkers: Checkers | None = None) -> Report:
+                  checkers: Checkers | None = None,
+                  witnesses: WitnessPolicy | None = None) -> Report:
     """Check every claim of an evidence bundle, offline.
 
     ``log_vkey`` / ``tsa_roots`` pin the trust anchors; without them the keys
@@ -585,7 +622,7 @@ def verify_bundle(files: Mapping[str, bytes] | BundleReader, *, log_vkey: str | 
         from fieldproof.bundle.checkers import default_checkers
 
         checkers = default_checkers()
-    return _Verify(reader, log_vkey, tsa_roots, server_ca, checkers).verify()
+    return _Verify(reader, log_vkey, tsa_roots, server_ca, checkers, witnesses).verify()
 
 
 def iter_blocks(fh: IO[bytes], size: int = BLOCK) -> Iterator[bytes]:

@@ -6,7 +6,15 @@ commands on :data:`main`.
 
 from __future__ import annotations
 
-from fieldproof.cli import admin, case, client, log, serve, verify  # noqa: F401 - registers commands
+from fieldproof.cli import (  # noqa: F401 - registers commands
+    admin,
+    case,
+    client,
+    log,
+    serve,
+    verify,
+    witness,
+)
 from fieldproof.cli.common import main
 
 __all__ = ["main"]

@@ -13,10 +13,12 @@ from fieldproof.cli.common import (
     data_dir_option,
     fail,
     load_pins,
+    load_witnesses,
     log_key_option,
     main,
     state_option,
     tsa_root_option,
+    witness_options,
 )
 from fieldproof.errors import FieldProofError
 
@@ -142,10 +144,12 @@ def stream(ctx: click.Context, file: Path, kind: str, mime: str | None, chunk_by
 @log_key_option
 @tsa_root_option
 @state_option
+@witness_options
 @click.option("--json", "as_json", is_flag=True, help="print the receipt JSON")
 @click.pass_context
 def receipt(ctx: click.Context, capture_id: str | None, sha256: str | None, file: Path | None,
             log_key: str | None, tsa_roots: tuple[Path, ...], state_dir: Path, no_state: bool,
+            witnesses: tuple[str, ...], witnesses_required: int | None,
             as_json: bool) -> None:
     """Fetch a capture's log receipt and verify it offline.
 
@@ -165,6 +169,7 @@ def receipt(ctx: click.Context, capture_id: str | None, sha256: str | None, file
         raise click.UsageError("--sha256 takes 64 hex digits")
     try:
         pinned_key, roots = load_pins(log_key, tsa_roots)
+        policy = load_witnesses(witnesses, witnesses_required)
     except FieldProofError as err:
         click.echo(f"error: {err.detail} ({err.code})", err=True)
         sys.exit(2)
@@ -187,8 +192,8 @@ def receipt(ctx: click.Context, capture_id: str | None, sha256: str | None, file
             if not bodies:
                 raise ClientError(f"no anchored capture holds SHA-256 {sha256.lower()}",
                                   code="not_found")
-        reports = [check_receipt(b, info, expected=expected, vkey=pinned_key, tsa_roots=roots)
-                   for b in bodies]
+        reports = [check_receipt(b, info, expected=expected, vkey=pinned_key, tsa_roots=roots,
+                                 witnesses=policy) for b in bodies]
         if not no_state:  # every client is a witness: the receipt's and the newest
             from fieldproof.client.witness import consistency_fetcher, witness_notes
             notes = [b["checkpoint"].encode() for b in bodies]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fieldproof.config import Settings
 from fieldproof.errors import FieldProofError
+
+if TYPE_CHECKING:
+    from fieldproof.core.cosignature import WitnessPolicy
 
 DATA_DIR_HELP = "data directory (SQLite, object store, keys); env FIELDPROOF_DATA_DIR"
 
@@ -60,6 +63,29 @@ def state_option(fn: Any) -> Any:
              "consistent with it (a fork fails, both notes are saved); env "
              "FIELDPROOF_STATE")(click.option(
         "--no-state", is_flag=True, help="remember nothing: check this answer alone")(fn))
+
+
+def witness_options(fn: Any) -> Any:
+    fn = click.option("--witness", "witnesses", multiple=True,
+                      help="pin a witness's cosigning key (C2SP vkey text, or a file holding "
+                           "it); repeatable")(fn)
+    return click.option("--witnesses-required", "witnesses_required", type=int, default=None,
+                        help="how many pinned witnesses must have cosigned (default: all "
+                             "of them)")(fn)
+
+
+def load_witnesses(witnesses: tuple[str, ...],
+                   required: int | None) -> WitnessPolicy | None:
+    """The pinned witnesses as a policy (None if none is pinned). Raises VkeyInvalid."""
+    from fieldproof.core.cosignature import WitnessPolicy
+    from fieldproof.errors import VkeyInvalid
+
+    if not witnesses:
+        if required:
+            raise VkeyInvalid("--witnesses-required needs --witness")
+        return None
+    vkeys = [Path(w).read_text().strip() if Path(w).is_file() else w for w in witnesses]
+    return WitnessPolicy.of(vkeys, required)
 
 
 def load_pins(log_key: str | None, tsa_roots: tuple[Path, ...]) -> tuple[str | None,

@@ -10,10 +10,12 @@ import click
 from fieldproof.cli.common import (
     fail,
     load_pins,
+    load_witnesses,
     log_key_option,
     main,
     state_option,
     tsa_root_option,
+    witness_options,
 )
 from fieldproof.errors import FieldProofError
 
@@ -34,14 +36,17 @@ def log_group() -> None:
 @click.option("--tiles", "tiles_url", default=None,
               help="the tiled log's URL prefix, e.g. a static copy (default: tiles_url "
                    "from GET /api/v1/trust)")
+@witness_options
 def audit(server: str, log_key: str | None, tsa_roots: tuple[Path, ...],
           inclusion_sample: int, state_dir: Path, no_state: bool,
-          tiles_url: str | None) -> None:
+          tiles_url: str | None, witnesses: tuple[str, ...],
+          witnesses_required: int | None) -> None:
     """Fetch the whole log and re-check every checkpoint, proof, timestamp and tile."""
     from fieldproof.client.audit import audit_log
 
     try:
         pinned_key, roots = load_pins(log_key, tsa_roots)
+        policy = load_witnesses(witnesses, witnesses_required)
     except FieldProofError as err:
         click.echo(f"error: {err.detail} ({err.code})", err=True)
         sys.exit(2)
@@ -49,7 +54,7 @@ def audit(server: str, log_key: str | None, tsa_roots: tuple[Path, ...],
         report = audit_log(server, vkey=pinned_key, tsa_roots=roots,
                            inclusion_sample=inclusion_sample,
                            state_dir=None if no_state else state_dir.expanduser(),
-                           tiles_url=tiles_url)
+                           tiles_url=tiles_url, witnesses=policy)
     except FieldProofError as err:
         fail(err)
         return

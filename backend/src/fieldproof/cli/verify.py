@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from fieldproof.cli.common import main
+from fieldproof.cli.common import load_witnesses, main, witness_options
 from fieldproof.errors import FieldProofError, TsaRootInvalid
 
 
@@ -23,8 +23,10 @@ from fieldproof.errors import FieldProofError, TsaRootInvalid
 @click.option("--server-ca", "server_ca", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="pin the root of the server's certificate-PDF signer (PEM)")
+@witness_options
 def verify(bundle: Path, as_json: bool, log_key: str | None, tsa_roots: tuple[Path, ...],
-           server_ca: Path | None) -> None:
+           server_ca: Path | None, witnesses: tuple[str, ...],
+           witnesses_required: int | None) -> None:
     """Verify an evidence bundle, or a case export, offline (no network, no database).
 
     A case export (it holds case.json) is checked item by item, each as a bundle,
@@ -49,6 +51,7 @@ def verify(bundle: Path, as_json: bool, log_key: str | None, tsa_roots: tuple[Pa
 
         if pinned_key:
             Verifier.parse(pinned_key)
+        policy = load_witnesses(witnesses, witnesses_required)
         for path, pem in zip(tsa_roots, roots, strict=True):
             try:
                 x509.load_pem_x509_certificate(pem)
@@ -58,10 +61,12 @@ def verify(bundle: Path, as_json: bool, log_key: str | None, tsa_roots: tuple[Pa
             pinned_ca = server_ca.read_bytes() if server_ca else None
             if is_case_export(zf.namelist()):  # a case: every item bundle, and its list
                 report: Report | CaseReport = verify_case(
-                    zf, log_vkey=pinned_key, tsa_roots=roots or None, server_ca=pinned_ca)
+                    zf, log_vkey=pinned_key, tsa_roots=roots or None, server_ca=pinned_ca,
+                    witnesses=policy)
             else:
                 report = verify_bundle(ZipBundle(zf), log_vkey=pinned_key,
-                                       tsa_roots=roots or None, server_ca=pinned_ca)
+                                       tsa_roots=roots or None, server_ca=pinned_ca,
+                                       witnesses=policy)
     except (OSError, zipfile.BadZipFile) as exc:
         click.echo(f"error: {bundle} is not a readable zip: {exc}", err=True)
         sys.exit(2)

@@ -25,6 +25,7 @@ from fieldproof.client.api import ClientError
 from fieldproof.core import merkle
 from fieldproof.core import tiles as layout
 from fieldproof.core.checkpoint import Checkpoint, Verifier
+from fieldproof.core.cosignature import WitnessPolicy
 from fieldproof.core.logentry import CAPTURE_ENTRY, parse_entry
 from fieldproof.core.manifest import utc_text
 from fieldproof.core.report import Anchor, Report
@@ -122,7 +123,8 @@ class Expected:
 
 
 def check_receipt(receipt: dict[str, Any], info: dict[str, Any], *, expected: Expected,
-                  vkey: str | None = None, tsa_roots: list[bytes] | None = None) -> Report:
+                  vkey: str | None = None, tsa_roots: list[bytes] | None = None,
+                  witnesses: WitnessPolicy | None = None) -> Report:
     """Verify one capture's receipt offline against the log's public keys.
 
     ``expected`` binds the receipt to its capture: a receipt whose entry is
@@ -164,12 +166,28 @@ def check_receipt(receipt: dict[str, Any], info: dict[str, Any], *, expected: Ex
             report.check("timestamp", True, anchors.check_token(stamp, note))
         except FieldProofError as exc:
             report.fail("timestamp", f"{stamp['tsa']}: {exc.detail}")
+    _check_witnesses(report, witnesses, note + receipt.get("cosignatures", "").encode())
     return report
+
+
+def _check_witnesses(report: Report, policy: WitnessPolicy | None, note: bytes) -> None:
+    """N of M pinned witnesses cosigned ``note`` (a checkpoint already checked)."""
+    if policy is None:
+        return
+    for key in policy.keys:
+        report.anchors.append(Anchor("witness", key.name, key.fingerprint, True))
+    try:
+        ok, said = policy.check([note])
+    except FieldProofError as exc:
+        report.fail("witnesses", exc.detail)
+        return
+    report.check("witnesses", ok, said)
 
 
 def audit_log(server: str, *, vkey: str | None = None, tsa_roots: list[bytes] | None = None,
               inclusion_sample: int = 1000, timeout: float = 60.0,
-              state_dir: Path | None = None, tiles_url: str | None = None) -> Report:
+              state_dir: Path | None = None, tiles_url: str | None = None,
+              witnesses: WitnessPolicy | None = None) -> Report:
     """Fetch every entry and checkpoint and re-check all of it, the tiles too.
 
     The tiled log is found at the ``tiles_url`` of ``GET /api/v1/trust`` unless
@@ -205,12 +223,13 @@ def audit_log(server: str, *, vkey: str | None = None, tsa_roots: list[bytes] | 
             return resp.content if resp.status_code == 200 else None
 
         return _audit(get, vkey, tsa_roots, inclusion_sample,
-                      get_tile if base is not None else None, state_dir=state_dir)
+                      get_tile if base is not None else None, state_dir=state_dir,
+                      witnesses=witnesses)
 
 
 def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
            inclusion_sample: int, get_tile: TileGetter | None = None, *,
-           state_dir: Path | None = None) -> Report:
+           state_dir: Path | None = None, witnesses: WitnessPolicy | None = None) -> Report:
     report = Report()
     info = get("/log")
     anchors = _Anchors(info, report, vkey, tsa_roots)
@@ -321,9 +340,10 @@ def _audit(get: Any, vkey: str | None, tsa_roots: list[bytes] | None,
             report.fail("inclusion", f"leaf {i}: {exc.detail}")
     report.check("inclusion", included == len(indices),
                  f"{included}/{len(indices)} leaves proven in tree {size}")
-    latest = get("/log/checkpoint")
-    report.check("latest", latest == checkpoints[-1]["checkpoint"],
+    latest = get("/log/checkpoint")  # the newest, with its witnesses' cosignatures
+    report.check("latest", latest.startswith(checkpoints[-1]["checkpoint"]),
                  "GET /log/checkpoint serves the newest checkpoint")
+    _check_witnesses(report, witnesses, latest.encode())
 
     # 5. a witness: consistent with what this client saw before (see witness.py)
     if state_dir is not None:
@@ -358,6 +378,7 @@ def public_receipts(api: Any, sha256: str) -> list[dict[str, Any]]:
                     "inclusion_proof": proof["inclusion_proof"],
                     "checkpoint": cps[0]["checkpoint"],
                     "checkpoint_created_at": cps[0]["created_at"],
+                    "cosignatures": cps[0].get("cosignatures", ""),
                     "timestamps": cps[0]["timestamps"]})
     return out
 

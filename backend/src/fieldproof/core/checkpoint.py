@@ -98,33 +98,44 @@ class Verifier:
 
     def open(self, note: bytes) -> bytes:
         """Verify a signed note; return its body (the signed text). Raises CheckpointError."""
-        if len(note) > MAX_NOTE:
-            raise CheckpointError("note too large")
-        try:
-            text = note.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CheckpointError("note is not UTF-8") from exc
-        split = text.rfind("\n\n")
-        if split < 0 or not text.endswith("\n"):
-            raise CheckpointError("note has no signature block")
-        body, sigs = text[: split + 1], text[split + 2:]
+        body, signatures = split_note(note)
         pub = Ed25519PublicKey.from_public_bytes(self.public_key)
-        for line in sigs.split("\n")[:-1]:
-            if not line.startswith(SIG_PREFIX):
-                raise CheckpointError("malformed signature line")
-            try:
-                name, sig_b64 = line[len(SIG_PREFIX):].split(" ")
-                blob = b64_strict(sig_b64)
-            except (ValueError, binascii.Error) as exc:
-                raise CheckpointError("malformed signature line") from exc
+        for name, blob in signatures:
             if name != self.name or blob[:4] != self.key_hash:
                 continue  # another witness's signature; not ours to judge
             try:
-                pub.verify(blob[4:], body.encode("utf-8"))
+                pub.verify(blob[4:], body)
             except InvalidSignature as exc:
                 raise CheckpointError(f"signature by {name} does not verify") from exc
-            return body.encode("utf-8")
+            return body
         raise CheckpointError(f"no signature by {self.name} on this note")
+
+
+def split_note(note: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A signed note's body and its signature lines as (key name, decoded blob)."""
+    if len(note) > MAX_NOTE:
+        raise CheckpointError("note too large")
+    try:
+        text = note.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CheckpointError("note is not UTF-8") from exc
+    split = text.rfind("\n\n")
+    if split < 0 or not text.endswith("\n"):
+        raise CheckpointError("note has no signature block")
+    body, sigs = text[: split + 1], text[split + 2:]
+    out = []
+    for line in sigs.split("\n")[:-1]:
+        if not line.startswith(SIG_PREFIX):
+            raise CheckpointError("malformed signature line")
+        try:
+            name, sig_b64 = line[len(SIG_PREFIX):].split(" ")
+            blob = b64_strict(sig_b64)
+        except (ValueError, binascii.Error) as exc:
+            raise CheckpointError("malformed signature line") from exc
+        if len(blob) < 4:
+            raise CheckpointError("malformed signature line")
+        out.append((name, blob))
+    return body.encode("utf-8"), out
 
 
 class Signer:

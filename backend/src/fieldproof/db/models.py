@@ -246,6 +246,19 @@ class LogTimestamp(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class LogCosignature(Base):
+    """A witness's cosignature (C2SP tlog-cosignature) on a checkpoint: a note signature line."""
+
+    __tablename__ = "log_cosignatures"
+
+    checkpoint_size: Mapped[int] = mapped_column(ForeignKey("log_checkpoints.size"),
+                                                 primary_key=True)
+    witness: Mapped[str] = mapped_column(String(256), primary_key=True)  # its key name
+    line: Mapped[str] = mapped_column(Text)  # "— <name> <base64>\n", exactly as returned
+    cosigned_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the time inside it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # ----------------------------------------------------------------- live streams (protocol v2)
 class Stream(Base):
     __tablename__ = "streams"

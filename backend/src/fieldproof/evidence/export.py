@@ -24,6 +24,7 @@ from fieldproof.capture.records import CaptureRecord
 from fieldproof.capture.repository import Captures
 from fieldproof.capture.streams import StreamParts, Streams
 from fieldproof.core.canonical import canonicalize
+from fieldproof.core.cosignature import CosignerKey
 from fieldproof.core.encoding import b64, b64url_encode
 from fieldproof.core.formats import extension
 from fieldproof.core.keys import DeviceKey
@@ -141,6 +142,7 @@ class Exporter:
         custody = {
             "lines": lines,
             "checkpoint": latest.note,
+            "cosignatures": self.log.cosigned_note(latest)[len(latest.note):],
             "consistency": {"first": receipt.tree_size, "second": latest.size,
                             "consistency_proof": self.log.consistency(
                                 receipt.tree_size, latest.size)["consistency_proof"]},
@@ -252,6 +254,14 @@ class Exporter:
             note = receipt.checkpoint.encode("utf-8")
             put(b.CHECKPOINT, note)
             put(b.LOG_VKEY, (info["vkey"] + "\n").encode())
+            if receipt.cosignatures:
+                put(b.COSIGNED_CHECKPOINT, note + receipt.cosignatures.encode("utf-8"))
+            if custody["cosignatures"]:
+                put(b.COSIGNED_CUSTODY_CHECKPOINT,
+                    (custody["checkpoint"] + custody["cosignatures"]).encode("utf-8"))
+            if self.log.witnesses:
+                put(b.WITNESS_VKEYS, "".join(CosignerKey.parse(w.vkey).vkey() + "\n"
+                                             for w in self.log.witnesses).encode())
 
             chains = {t["name"]: t.get("chain_pem") or [] for t in info.get("tsa", [])}
             embedded = {t["name"] for t in info.get("tsa", []) if t.get("embedded")}

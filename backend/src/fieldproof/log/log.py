@@ -15,11 +15,20 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from fieldproof.config import WitnessSpec
 from fieldproof.core import merkle
 from fieldproof.core.checkpoint import Signer
 from fieldproof.core.encoding import b64
 from fieldproof.core.manifest import iso
-from fieldproof.db import Capture, Database, LogCheckpoint, LogEntry, LogState, LogTimestamp
+from fieldproof.db import (
+    Capture,
+    Database,
+    LogCheckpoint,
+    LogCosignature,
+    LogEntry,
+    LogState,
+    LogTimestamp,
+)
 from fieldproof.errors import (
     LogCorrupt,
     NoCheckpoint,
@@ -58,6 +67,22 @@ class Receipt:
     checkpoint_root: bytes
     checkpoint_created_at: datetime
     timestamps: tuple[StampRecord, ...]
+    # Witnesses' note signature lines on ``checkpoint`` (log/witnesses.py), joined.
+    cosignatures: str = ""
+
+
+def cosignature_lines(s: Session, sizes: Iterable[int]) -> dict[int, str]:
+    """Each checkpoint's cosignature lines, joined (ordered by witness name)."""
+    wanted = list(sizes)
+    out: dict[int, str] = {}
+    if not wanted:
+        return out
+    rows = s.execute(select(LogCosignature.checkpoint_size, LogCosignature.line)
+                     .where(LogCosignature.checkpoint_size.in_(wanted))
+                     .order_by(LogCosignature.checkpoint_size, LogCosignature.witness)).all()
+    for size, line in rows:
+        out[size] = out.get(size, "") + line
+    return out
 
 
 def node_getter(s: Session) -> merkle.GetNodes:
@@ -94,6 +119,7 @@ class TransparencyLog:
     db: Database
     signer: Signer
     tsas: list[TimestampAuthority]
+    witnesses: tuple[WitnessSpec, ...] = ()  # asked to cosign (log/witnesses.py)
 
     @property
     def origin(self) -> str:
@@ -111,6 +137,11 @@ class TransparencyLog:
         if cp is None:
             raise NoCheckpoint("the log has no checkpoint yet")
         return cp
+
+    def cosigned_note(self, cp: LogCheckpoint) -> str:
+        """The checkpoint with its witnesses' cosignatures: one C2SP signed note."""
+        with self.db.reading() as s:
+            return cp.note + cosignature_lines(s, [cp.size]).get(cp.size, "")
 
     def info(self) -> dict[str, Any]:
         with self.db.reading() as s:
@@ -130,7 +161,9 @@ class TransparencyLog:
             cps = s.scalars(select(LogCheckpoint).where(LogCheckpoint.size >= start)
                             .order_by(LogCheckpoint.size).limit(limit)).all()
             stamps = self._timestamps(s, [c.size for c in cps])
+            cosigs = cosignature_lines(s, [c.size for c in cps])
         return [{"tree_size": c.size, "root": b64(c.root), "checkpoint": c.note,
+                 "cosignatures": cosigs.get(c.size, ""),
                  "created_at": iso(c.created_at), "timestamps": stamps.get(c.size, [])}
                 for c in cps]
 
@@ -218,7 +251,8 @@ class TransparencyLog:
                 inclusion_proof=tuple(proof), checkpoint=cp.note, checkpoint_root=cp.root,
                 checkpoint_created_at=cp.created_at,
                 timestamps=tuple(StampRecord(t.tsa, t.embedded, t.token or b"", t.gen_time)
-                                 for t in stamps))
+                                 for t in stamps),
+                cosignatures=cosignature_lines(s, [cp.size]).get(cp.size, ""))
 
     @staticmethod
     def mark_anchored(s: Session, size: int, start: int = 0) -> None:

@@ -10,10 +10,11 @@ Only one sequencer writes at a time: a PostgreSQL advisory lock where
 available, and on SQLite the write lock every transaction takes
 (BEGIN IMMEDIATE, see db/engine.py), plus a row lock on log_state.
 
-After a batch is committed, and on every tick until it succeeds, the new
-checkpoint is published as C2SP tlog-tiles (log/tiles.py): its tiles first,
-``tiles/checkpoint`` last. Tiles are made from committed rows only, so a
-rolled-back batch never reaches a tile.
+After a batch is committed the witnesses are asked to cosign the new
+checkpoint (log/witnesses.py). Then, and on every tick until it succeeds, the
+new checkpoint, with the cosignatures it has, is published as C2SP tlog-tiles
+(log/tiles.py): its tiles first, ``tiles/checkpoint`` last. Tiles are made
+from committed rows only, so a rolled-back batch never reaches a tile.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from fieldproof.db.models import utcnow
 from fieldproof.errors import FieldProofError, LogCorrupt
 from fieldproof.log.log import TransparencyLog, node_getter
 from fieldproof.log.tiles import Tiles
+from fieldproof.log.witnesses import Witnesses
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x46504C4F47  # "FPLOG"
@@ -42,10 +44,12 @@ ADVISORY_LOCK_KEY = 0x46504C4F47  # "FPLOG"
 class Sequencer:
     def __init__(self, db: Database, tlog: TransparencyLog, *, interval: float = 1.0,
                  min_gap: float = 0.1, batch_max: int = 5000, retry_base: float = 5.0,
-                 retry_max: float = 3600.0, tiles: Tiles | None = None) -> None:
+                 retry_max: float = 3600.0, tiles: Tiles | None = None,
+                 witnesses: Witnesses | None = None) -> None:
         self.db = db
         self.log = tlog
         self.tiles = tiles
+        self.witnesses = witnesses
         self.interval = interval
         self.min_gap = min_gap
         self.batch_max = batch_max
@@ -123,8 +127,18 @@ class Sequencer:
                 log.warning("test pause: batch of %d held open", len(pending))
                 time.sleep(self._test_pause)
         log.info("integrated %d entries; tree size %d", len(pending), size)
+        self.cosign()
         self.publish_tiles()
         return len(pending)
+
+    def cosign(self) -> None:
+        """Ask the witnesses to cosign the newest checkpoint (before its tiles go out)."""
+        if not self.witnesses:
+            return
+        try:
+            self.witnesses.cosign_latest()
+        except Exception:
+            log.exception("asking the witnesses failed; retrying")
 
     def publish_tiles(self) -> None:
         """Publish committed checkpoints as tiles; a failure is retried on the next tick."""
@@ -188,6 +202,7 @@ class Sequencer:
             try:
                 n = self.integrate()
                 self.stamp_pending()
+                self.cosign()  # witnesses that failed before are asked again
                 self.publish_tiles()  # catches up after a crash or a store outage
             except Exception:
                 log.exception("sequencer batch failed; retrying")

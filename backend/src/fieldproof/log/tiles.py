@@ -38,8 +38,9 @@ from fieldproof.core import merkle
 from fieldproof.core import tiles as layout
 from fieldproof.core.checkpoint import Checkpoint, Verifier
 from fieldproof.core.tiles import Tile
-from fieldproof.db import Database, LogCheckpoint, LogEntry, LogNode
+from fieldproof.db import Database, LogCheckpoint, LogCosignature, LogEntry, LogNode
 from fieldproof.errors import LogCorrupt, NoCheckpoint, NotFound, ObjectMissing
+from fieldproof.log.log import cosignature_lines
 from fieldproof.storage import ObjectStore
 from fieldproof.storage.private import private_dir
 from fieldproof.storage.tmpfiles import locked_mkstemp
@@ -69,7 +70,8 @@ class Tiles:
         self.tmp_dir = tmp_dir
         self.lock_file = lock_file
         self._lock = threading.Lock()
-        self._published: int | None = None  # this process's last look at tiles/checkpoint
+        # this process's last look at tiles/checkpoint: (size, cosignatures on it)
+        self._published: tuple[int, int] | None = None
 
     # -- reading -------------------------------------------------------------
     def read(self, path: str) -> bytes:
@@ -96,23 +98,34 @@ class Tiles:
 
     # -- writing -------------------------------------------------------------
     def publish(self) -> int:
-        """Bring the tiles up to the newest committed checkpoint; returns the published size."""
+        """Bring the tiles up to the newest committed checkpoint; returns the published size.
+
+        The checkpoint goes out with the cosignatures it has; one that gains
+        cosignatures later is written again (same size, more signature lines).
+        """
         with self.db.reading() as s:
             newest = s.scalar(select(func.max(LogCheckpoint.size))) or 0
-        if self._published is not None and newest <= self._published:
-            return self._published
+            cosigned = s.scalar(select(func.count()).select_from(LogCosignature)
+                                .where(LogCosignature.checkpoint_size == newest)) or 0
+        if self._published is not None and (newest, cosigned) <= self._published:
+            return self._published[0]
         with self._lock, self._exclusive():
             published = self.published_size()  # another process may have gone further
             with self.db.reading() as s:
                 rows = s.execute(select(LogCheckpoint.size, LogCheckpoint.root,
                                         LogCheckpoint.note)
-                                 .where(LogCheckpoint.size > published)
+                                 .where(LogCheckpoint.size >= published)
                                  .order_by(LogCheckpoint.size)).all()
-            if rows:
-                targets = [_Target(int(z), bytes(r), n) for z, r, n in rows]
-                self._publish(published, targets)
+                lines = cosignature_lines(s, [int(rows[-1][0])] if rows else [])
+            targets = [_Target(int(z), bytes(r), n + lines.get(int(z), ""))
+                       for z, r, n in rows]
+            if targets and targets[-1].size > published:
+                self._publish(published, [t for t in targets if t.size > published])
                 published = targets[-1].size
-            self._published = published
+            elif targets and targets[-1].size == published and published > 0 \
+                    and self.read(CHECKPOINT) != targets[-1].note.encode("utf-8"):
+                self._put(PREFIX + CHECKPOINT, targets[-1].note.encode("utf-8"))
+            self._published = (published, cosigned)
             return published
 
     @contextlib.contextmanager

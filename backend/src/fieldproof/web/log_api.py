@@ -48,7 +48,8 @@ def make_log_blueprint(services: Services) -> Blueprint:
     @bp.get("/log/checkpoint")
     def checkpoint() -> Any:
         cp = tlog.latest_checkpoint()
-        return Response(cp.note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
+        return Response(tlog.cosigned_note(cp), mimetype="text/plain",
+                        headers={"Cache-Control": "no-cache"})
 
     @bp.get("/log/checkpoints")
     def checkpoints() -> Any:

@@ -346,6 +346,10 @@ def spec() -> dict[str, Any]:
                     "checkpoint_created_at": {
                         "type": ["string", "null"],
                         "description": "server time the checkpoint was signed (RFC 3339)"},
+                    "cosignatures": {
+                        "type": "string",
+                        "description": "witnesses' C2SP tlog-cosignature lines on the "
+                                       "checkpoint; append them to it for the cosigned note"},
                     "timestamps": {"type": "array", "items": {"type": "object", "properties": {
                         "tsa": {"type": "string"}, "embedded": {"type": "boolean"},
                         "token_b64": {"type": "string"}, "gen_time": {"type": "string"}}}}}},

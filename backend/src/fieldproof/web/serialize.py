@@ -50,6 +50,7 @@ def receipt_json(r: Receipt) -> dict[str, Any]:
             "tree_size": r.tree_size, "entry": r.entry, "leaf_hash": b64(r.leaf_hash),
             "inclusion_proof": [b64(p) for p in r.inclusion_proof], "checkpoint": r.checkpoint,
             "checkpoint_created_at": iso(r.checkpoint_created_at),
+            "cosignatures": r.cosignatures,
             "timestamps": [{"tsa": t.tsa, "embedded": t.embedded, "token_b64": b64(t.token),
                             "gen_time": iso(t.gen_time)} for t in r.timestamps]}
 

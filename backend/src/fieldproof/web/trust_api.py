@@ -38,7 +38,8 @@ def make_trust_blueprint(services: Services) -> Blueprint:
             "server_ca": t.server_ca_pem,
             "tsas": [{"name": a.name, "url": a.url, "embedded": a.embedded,
                       "chain": list(a.chain_pem)} for a in t.tsas],
-            "witnesses": list(t.witnesses),
+            "witnesses": [{"name": w.name, "vkey": w.vkey, "key_sha256": w.key_sha256,
+                           "url": w.url} for w in t.witnesses],
         }
 
     return bp
