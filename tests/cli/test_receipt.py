@@ -127,6 +127,46 @@ def test_served_gen_time_must_be_the_tokens(live: Live) -> None:
     assert audit.returncode == 1 and "the token says" in audit.stdout, _out(audit)
 
 
+def test_audit_accepts_a_checkpoint_newer_than_the_one_it_audited(live: Live) -> None:
+    """The log grows while an audit runs (CI caught this race): the served checkpoint
+    may be newer than the audited list's last, if it is signed and consistent with it;
+    an older one, or a newer one that forks, still fails."""
+    from fieldproof.client.audit import _check_latest
+    from fieldproof.core.checkpoint import Verifier
+    from fieldproof.core.report import Report
+
+    live.capture(2)
+    api = httpx.Client(base_url=live.srv.url + "/api/v1", timeout=30)
+
+    def get(path: str, **params: Any) -> Any:
+        r = api.get(path, params=params)
+        r.raise_for_status()
+        return r.json() if r.headers["content-type"].startswith("application/json") else r.text
+
+    verifier = Verifier.parse(get("/trust")["log"]["vkey"])
+    audited = get("/log/checkpoints")["checkpoints"][-1]
+    live.capture(3)  # the log moves on
+    latest = get("/log/checkpoint").encode()
+    assert Checkpoint.parse(verifier.open(latest)).size > audited["tree_size"]
+
+    def verdict(cp: dict[str, Any], note: bytes) -> str:
+        report = Report()
+        _check_latest(report, verifier, cp, note, get)
+        (check,) = [c for c in report.results if c.name == "latest"]
+        return ("PASS " if check.ok else "FAIL ") + check.detail
+
+    assert verdict(audited, latest).startswith("PASS "), verdict(audited, latest)
+    assert "consistent with it" in verdict(audited, latest)
+    # the audited list's own newest checkpoint served as latest: plain pass
+    assert verdict(audited, audited["checkpoint"].encode()).startswith("PASS ")
+    # an older checkpoint served as the newest fails
+    newest = get("/log/checkpoints")["checkpoints"][-1]
+    assert verdict(newest, audited["checkpoint"].encode()).startswith("FAIL ")
+    # a newer checkpoint whose tree does not extend the audited one fails
+    forked = dict(audited, root="A" * 43 + "=")
+    assert verdict(forked, latest).startswith("FAIL ")
+
+
 def test_pins_really_pin(live: Live, tmp_path: Path) -> None:
     live.capture(1)
     cid = live.ids[0]
