@@ -3,9 +3,11 @@ leaves one capture leaf per capture enforced."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from importlib import resources
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
@@ -32,8 +34,14 @@ def test_upgrade_from_0003_keeps_the_log(db_url: str) -> None:
     with engine.begin() as c:  # tables 0004 leaves alone: today's models describe them
         uid = c.execute(User.__table__.insert().values(
             email="m@example.org", password_hash="x")).inserted_primary_key[0]
-        did = c.execute(Device.__table__.insert().values(
-            user_id=uid, key_id="k", jwk={})).inserted_primary_key[0]
+        # devices as 0003 made them (server_held came in 0008)
+        devices = sa.table("devices", sa.column("id"), sa.column("user_id"),
+                           sa.column("key_id"), sa.column("jwk", sa.JSON),
+                           sa.column("label"), sa.column("created_at"),
+                           sa.column("capture_count"))
+        did = c.execute(devices.insert().values(
+            user_id=uid, key_id="k", jwk={}, label="", created_at=datetime.now(UTC),
+            capture_count=0).returning(devices.c.id)).scalar_one()
         c.execute(Capture.__table__.insert().values(
             id="c1", user_id=uid, device_id=did, kind="photo", status="anchored",
             manifest_hash="h", manifest="{}", signature=b"", nonce="n", media_sha256="s",

@@ -111,6 +111,16 @@ class Settings:
     # The public verification endpoints, per client address: a burst, then a rate.
     public_burst: int = 30
     public_per_second: float = 0.5
+    # Web captures (webcap/): who records ("thread": a queue in the server
+    # process, which starts one recorder process per task; "off": `fieldproof
+    # worker` does), how many browsers at once, and their limits.
+    web_recorder: str = "thread"
+    web_concurrency: int = 1
+    web_allow_private: bool = False  # FIELDPROOF_WEB_ALLOW_PRIVATE=1: tests and intranets only
+    web_confirm_hours: float = 24.0  # awaiting confirmation this long, a task confirms itself
+    web_max_seconds: int = 4 * 3600  # the longest recording (a booked live stream)
+    web_max_bytes: int = 2 * 1024**3  # network traffic per recording
+    web_trusted_spki: tuple[str, ...] = ()  # extra TLS keys the browser accepts (tests, intranets)
     testing: bool = False
 
     @property
@@ -169,10 +179,20 @@ class Settings:
                             if w.strip()),
             cjk_font=Path(env["FIELDPROOF_CJK_FONT"]) if env.get("FIELDPROOF_CJK_FONT") else None,
             operator_name=(env.get("FIELDPROOF_OPERATOR_NAME") or "").strip() or None,
+            web_recorder=env.get("FIELDPROOF_WEB_RECORDER") or "thread",
+            web_concurrency=max(1, _int(env, "FIELDPROOF_WEB_CONCURRENCY", 1)),
+            web_allow_private=env.get("FIELDPROOF_WEB_ALLOW_PRIVATE", "0") in ("1", "true", "yes"),
+            web_confirm_hours=float(env.get("FIELDPROOF_WEB_CONFIRM_HOURS") or 24),
+            web_max_seconds=_int(env, "FIELDPROOF_WEB_MAX_SECONDS", 4 * 3600),
+            web_max_bytes=_int(env, "FIELDPROOF_WEB_MAX_BYTES", 2 * 1024**3),
+            web_trusted_spki=tuple(k.strip() for k in env.get("FIELDPROOF_WEB_TRUSTED_SPKI",
+                                                             "").split(",") if k.strip()),
         )
         settings = replace(settings, **overrides)
         if settings.signup not in SIGNUP_MODES:
             raise ValueError("FIELDPROOF_SIGNUP is 'open', 'invite' or 'closed'")
+        if settings.web_recorder not in ("thread", "off"):
+            raise ValueError("FIELDPROOF_WEB_RECORDER is 'thread' or 'off'")
         if settings.sequencer not in ("thread", "off"):
             raise ValueError("FIELDPROOF_SEQUENCER is 'thread' or 'off'")
         if not settings.embedded_tsa and not settings.tsa_urls:

@@ -726,6 +726,53 @@ class DownloadNotAllowed(Forbidden):
     title = "This share does not allow downloads"
 
 
+# -- web captures (webcap/) ------------------------------------------------------------------------
+class WebUrlInvalid(BadRequest):
+    code = "web_url_invalid"
+    http_status = 400
+    title = "This URL cannot be recorded"
+
+
+class WebAddressRefused(Forbidden):
+    """The URL, a redirect or a DNS answer leads to a private, loopback or link-local address."""
+
+    code = "web_address_refused"
+    http_status = 403
+    title = "This address is not on the public internet"
+
+
+class WebTaskInvalid(BadRequest):
+    code = "web_task_invalid"
+    http_status = 400
+    title = "The web capture request is not valid"
+
+
+class WebTaskNotFound(NotFound):
+    code = "web_capture_not_found"
+    http_status = 404
+    title = "No such web capture"
+
+
+class WebTaskState(Conflict):
+    """Confirm or abandon asked of a task that is not awaiting confirmation."""
+
+    code = "web_task_state"
+    http_status = 409
+    title = "The web capture is not in a state that allows this"
+
+
+class WebTaskLimit(RateLimited):
+    code = "web_task_limit"
+    http_status = 429
+    title = "Too many web captures are waiting"
+
+
+class WebRecorderUnavailable(Unavailable):
+    code = "web_recorder_unavailable"
+    http_status = 503
+    title = "The server cannot record web pages"
+
+
 # -- mapping what the system raises ---------------------------------------------------------------
 _FULL_ERRNOS = {28, 122}  # ENOSPC, EDQUOT
 

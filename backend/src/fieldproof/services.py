@@ -11,6 +11,7 @@ from fieldproof.accounts.signup import Signup
 from fieldproof.capture import places
 from fieldproof.capture.annotations import Annotations
 from fieldproof.capture.ingest import Ingest
+from fieldproof.capture.records import CaptureRecord
 from fieldproof.capture.repository import Captures
 from fieldproof.capture.streams import Streams
 from fieldproof.cases.cases import Cases
@@ -33,6 +34,9 @@ from fieldproof.log.witnesses import Witnesses
 from fieldproof.storage import FilesystemStore, ObjectStore, S3Store
 from fieldproof.storage.private import private_file, tighten
 from fieldproof.tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
+from fieldproof.webcap.keys import RecorderKeys
+from fieldproof.webcap.runner import WebRunner, capture_files
+from fieldproof.webcap.tasks import WebTasks
 
 
 def make_store(settings: Settings) -> ObjectStore:
@@ -77,6 +81,8 @@ class Services:
     cases: Cases  # captures grouped by dispute, in the order of their evidence list
     case_exporter: CaseExporter  # the signed evidence list and the case export zip
     shares: Shares  # read-only links for people with no account
+    web_tasks: WebTasks  # web captures: the owner's tasks and their states
+    web_runner: WebRunner  # records them, one child process per task
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -102,13 +108,28 @@ class Services:
         custody = Custody(db)
         identity = ServerIdentity(keys / "server-ca")
         deriver = Deriver(captures, store, identity, tlog, settings)
+        recorder_keys = RecorderKeys(keys / "web-recorder", identity)
+
+        def web_parts(capture: CaptureRecord) -> tuple[list[tuple[str, str]], bytes]:
+            files = [(f.name, f.object_key) for f in capture_files(db, capture.id)]
+            return files, recorder_keys.certificate(capture.user_id)
+
         exporter = Exporter(captures, streams, accounts, tlog, store, custody, deriver, identity,
                             tmp_dir=settings.data_dir / "tmp", public_url=settings.public_url,
-                            operator_name=settings.operator_name)
+                            operator_name=settings.operator_name, web_parts=web_parts)
         cases = Cases(db, captures)
         housekeeping = Housekeeping(streams, ingest.objects, store.tmp_dir,  # type: ignore[attr-defined]
                                     stream_timeout=settings.stream_timeout_seconds)
+        web_tasks = WebTasks(db, confirm_hours=settings.web_confirm_hours,
+                             max_seconds=settings.web_max_seconds,
+                             allow_private=settings.web_allow_private,
+                             on_custody=sequencer.notify)
+        web_runner = WebRunner(db, web_tasks, ingest, accounts,
+                               recorder_keys, tlog.tsas,
+                               settings)
+        web_tasks.on_new = web_runner.notify
         return cls(settings=settings, db=db, store=store, accounts=accounts,
+                   web_tasks=web_tasks, web_runner=web_runner,
                    signup=Signup(db, accounts, settings),
                    resets=PasswordResets(db, accounts, settings.public_url),
                    ingest=ingest, captures=captures, log=tlog, sequencer=sequencer, tiles=tiles,
@@ -121,13 +142,17 @@ class Services:
                    shares=Shares(db, captures, cases))
 
     def start_background(self, *, sequencer: bool = True) -> None:
-        """The sequencer and the housekeeping thread; place names load meanwhile."""
+        """The sequencer, the web recorder's queue and the housekeeping thread;
+        place names load meanwhile."""
         if sequencer:
             self.sequencer.start()
+        if self.settings.web_recorder == "thread":
+            self.web_runner.start()
         self.housekeeping.start()
         threading.Thread(target=places.gazetteer, name="place-names", daemon=True).start()
 
     def close(self) -> None:
+        self.web_runner.stop()
         self.housekeeping.stop()
         self.sequencer.stop()
         self.db.dispose()

@@ -293,9 +293,25 @@ class Accounts:
             s.flush()
             return device_json(device)
 
+    def recorder_device(self, user_id: int, key: DeviceKey) -> Device:
+        """The account's server-held web recorder as a device (webcap/keys.py)."""
+        with self.db.session() as s:
+            device = s.scalar(select(Device).where(Device.key_id == key.key_id))
+            if device is None:
+                device = Device(user_id=user_id, key_id=key.key_id, jwk=key.jwk,
+                                label="FieldProof web recorder", capture_count=0,
+                                server_held=True)
+                s.add(device)
+                s.flush()
+            if device.user_id != user_id or not device.server_held:
+                raise DeviceTaken("the recorder key is enrolled elsewhere")
+            s.expunge(device)
+            return device
+
     def devices(self, user_id: int) -> list[dict[str, Any]]:
         with self.db.session() as s:
-            rows = s.scalars(select(Device).where(Device.user_id == user_id)
+            rows = s.scalars(select(Device).where(Device.user_id == user_id,
+                                                  Device.server_held.is_(False))
                              .order_by(Device.id)).all()
             return [device_json(d) for d in rows]
 
@@ -311,7 +327,8 @@ class Accounts:
         """Refuse the key's new captures and streams; what it signed before stays valid."""
         with self.db.session() as s:
             device = s.scalar(select(Device).where(Device.key_id == key_id,
-                                                   Device.user_id == user_id))
+                                                   Device.user_id == user_id,
+                                                   Device.server_held.is_(False)))
             if device is None:
                 raise DeviceNotFound("no such device")
             if device.revoked_at is None:

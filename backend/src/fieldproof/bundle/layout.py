@@ -35,6 +35,12 @@ README = "VERIFY.md"
 COSIGNED_CHECKPOINT = "cosigned/checkpoint.txt"
 COSIGNED_CUSTODY_CHECKPOINT = "cosigned/custody-checkpoint.txt"
 WITNESS_VKEYS = "keys/witnesses.vkey"
+# A web capture (manifest kind "web"): the files its manifest lists besides the
+# video, and the certificate of the server's recorder key that signed it.
+WEB_DIR = "web/"
+WEB_FILES = ("environment.json", "screenshot-start.png", "screenshot-end.png", "page.mhtml",
+             "traffic.warc.gz", "stream.ts")
+WEB_RECORDER_CERT = "keys/web-recorder.pem"
 MEDIA_DIR = "media/"
 DERIVED_DIR = "derived/"
 TIMESTAMP_DIR = "timestamps/"
@@ -43,7 +49,8 @@ TSA_KEY_DIR = "keys/tsa/"
 REQUIRED = (MANIFEST, SIGNATURE, DEVICE_KEY, LOG_ENTRY, RECEIPT, CHECKPOINT, SUMS)
 FIXED = frozenset({*REQUIRED, LOG_VKEY, CHUNKS, CUSTODY, CUSTODY_CHECKPOINT,
                    CUSTODY_CONSISTENCY, CERTIFICATE, SERVER_CA, README, SUMS_SIGNATURE,
-                   COSIGNED_CHECKPOINT, COSIGNED_CUSTODY_CHECKPOINT, WITNESS_VKEYS})
+                   COSIGNED_CHECKPOINT, COSIGNED_CUSTODY_CHECKPOINT, WITNESS_VKEYS,
+                   WEB_RECORDER_CERT, *(WEB_DIR + n for n in WEB_FILES)})
 RECEIPT_MEMBERS = frozenset({"leaf_index", "tree_size", "leaf_hash", "inclusion_proof",
                              "origin"})
 # Conveniences the server makes from a JPEG original: shown, never evidence.
@@ -54,6 +61,8 @@ BLOCK = 1 << 20
 MAX_SMALL_FILE = 64 << 20  # every member but the media is read whole
 MAX_SMALL_TOTAL = 256 << 20  # ... and all of them together
 MAX_FILES = 10_000
+# Members hashed in blocks like the media, never read whole (a WARC, a stream).
+STREAMED = frozenset(WEB_DIR + n for n in WEB_FILES if n != "environment.json")
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

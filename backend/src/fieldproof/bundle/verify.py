@@ -23,7 +23,7 @@ from typing import IO, Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from fieldproof.bundle import chunks, custody
+from fieldproof.bundle import chunks, custody, web
 from fieldproof.bundle.common import (
     Checkers,
     CheckFailed,
@@ -58,11 +58,14 @@ from fieldproof.bundle.layout import (
     REQUIRED,
     SERVER_CA,
     SIGNATURE,
+    STREAMED,
     SUM_LINE,
     SUMS,
     SUMS_SIGNATURE,
     TIMESTAMP_DIR,
     TSA_KEY_DIR,
+    WEB_DIR,
+    WEB_RECORDER_CERT,
     is_member,
 )
 from fieldproof.bundle.read import BundleReader, MemoryBundle
@@ -98,6 +101,7 @@ class _Verify:
         self.report = Report()
         self.files: dict[str, bytes] = {}
         self.digests: dict[str, str] = {}
+        self.sizes: dict[str, int] = {}
         self.media_name = ""
         self.media = MediaDigest()
         self.manifest: dict[str, Any] = {}
@@ -140,6 +144,9 @@ class _Verify:
         for name in self.names:
             if name == self.media_name:
                 continue
+            if name in STREAMED:
+                self.hash_member(name)
+                continue
             try:
                 with self.reader.open(name) as fh:
                     data = fh.read(MAX_SMALL_FILE + 1)
@@ -155,6 +162,17 @@ class _Verify:
                                      f"than {MAX_SMALL_TOTAL} bytes")
             self.files[name] = data
             self.digests[name] = hashlib.sha256(data).hexdigest()
+
+    def hash_member(self, name: str) -> None:
+        """A large member other than the media (a web capture's WARC): hashed in blocks."""
+        try:
+            with self.reader.open(name) as fh:
+                digest = hash_stream(fh, [])
+        except Exception as exc:
+            self.report.fail("read", f"{name}: cannot be read ({exc})")
+            return
+        self.digests[name] = digest.sha256
+        self.sizes[name] = digest.size
 
     def hash_media(self) -> None:
         sizes = [c["size"] for c in self.chunks] if self.chunks else []
@@ -524,6 +542,15 @@ class _Verify:
                                          media_sha256=self.media.sha256,
                                          media_name=self.media_name or "")
 
+    def check_web_recorder(self) -> str:
+        if self.device is None:
+            raise CheckFailed("the device key did not check out")
+        if self.manifest.get("kind") != "web":
+            raise CheckFailed("web capture files in a bundle whose manifest is not kind 'web'")
+        return web.check_recorder(self.files.get(WEB_RECORDER_CERT),
+                                  self.pinned_ca or self.files.get(SERVER_CA), self.device,
+                                  (self.manifest.get("captured") or {}).get("start"))
+
     def check_layout(self) -> str:
         """Every file is one the layout knows: nothing rides along unchecked."""
         extra = [n for n in self.names if not is_member(n, self.media_name)]
@@ -597,6 +624,12 @@ class _Verify:
             self.report.fail("custody", f"{CUSTODY} is missing")
         if self.witnesses is not None or any(n in self.names for n in COSIGNED):
             self.run("witnesses", self.check_witnesses)
+        if (self.manifest_ok and self.manifest.get("kind") == "web") or any(
+                n.startswith(WEB_DIR) or n == WEB_RECORDER_CERT for n in self.names):
+            self.run("web_files", lambda: web.check_files(
+                self.manifest, self.names, self.digests,
+                {**{n: len(d) for n, d in self.files.items()}, **self.sizes}))
+            self.run("web_recorder", self.check_web_recorder)
         self.report.capture = {
             "manifest_sha256": hashlib.sha256(self.files.get(MANIFEST, b"")).hexdigest(),
             "media": self.media_name, "media_sha256": self.media.sha256,

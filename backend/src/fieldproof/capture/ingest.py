@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -129,7 +130,7 @@ class Ingest:
 
         with self.db.session() as s:
             device = s.scalar(select(Device).where(Device.key_id == manifest.key_id))
-            if device is None or device.user_id != principal.user_id:
+            if device is None or device.user_id != principal.user_id or device.server_held:
                 raise DeviceUnknown("the manifest's device key is not enrolled for this account")
             if device.revoked_at is not None:
                 raise DeviceRevoked("this device key was revoked; enroll a new one")
@@ -185,11 +186,13 @@ class Ingest:
                exif: dict[str, Any] | None = None, sniffed: str | None = None,
                nonce_consumed: bool = False, stream_id: str | None = None,
                partial: bool = False, log_entry: bytes | None = None,
-               place: dict[str, Any] | None = None) -> IngestResult:
+               place: dict[str, Any] | None = None,
+               on_commit: Callable[[Session, Capture], None] | None = None) -> IngestResult:
         """Store checked media byte-exact, then commit the capture and its log entry.
 
-        Shared by single uploads and finished or interrupted streams; every
-        check that can reject has already run.
+        Shared by single uploads, finished or interrupted streams and web
+        captures; every check that can reject has already run. ``on_commit``
+        adds what belongs with the capture to its transaction.
         """
         key = media_key(claim.media_sha256)
         pin = self.objects.pin(key)  # before the store is looked at; see services/objects.py
@@ -198,7 +201,8 @@ class Ingest:
             capture = self._commit(principal, device.id, claim, signature, sniffed, key,
                                    checks, exif or {}, received_at,
                                    nonce_consumed=nonce_consumed, stream_id=stream_id,
-                                   partial=partial, log_entry=log_entry, pin=pin, place=place)
+                                   partial=partial, log_entry=log_entry, pin=pin, place=place,
+                                   on_commit=on_commit)
         except _AlreadyThere as again:
             self.objects.unpin(pin)
             return IngestResult(again.capture, created=False)
@@ -210,6 +214,25 @@ class Ingest:
             raise
         self.on_stored()
         return IngestResult(capture, created=True)
+
+    def store_file(self, path: Path, sha256: str, size: int) -> int:
+        """Put a checked file into the store under its hash, proven by reading it back.
+
+        Returns the pin that keeps it until a capture's transaction refers to
+        it (and unpins it); on failure the pin is dropped and nothing deleted.
+        """
+        key = media_key(sha256)
+        pin = self.objects.pin(key)
+        try:
+            info = self.store.stat(key)
+            if info is None or info.size != size or not self._reads_back(key, sha256, size):
+                self.store.put_file(key, path, consume=True)
+                if not self._reads_back(key, sha256, size):
+                    raise IntegrityFailure("the stored object did not read back intact")
+        except BaseException:
+            self.objects.unpin(pin)
+            raise
+        return pin
 
     def _check_media(self, manifest: Manifest, media: HashingSpool) -> None:
         if media.size != manifest.media_size:
@@ -248,7 +271,8 @@ class Ingest:
                 sniffed: str | None, key: str, checks: ck.CheckList, exif: dict[str, Any],
                 received_at: datetime, *, nonce_consumed: bool, stream_id: str | None,
                 partial: bool, log_entry: bytes | None, pin: int,
-                place: dict[str, Any] | None) -> CaptureRecord:
+                place: dict[str, Any] | None,
+                on_commit: Callable[[Session, Capture], None] | None = None) -> CaptureRecord:
         try:
             with self.db.session() as s:
                 device = s.scalar(select(Device).where(Device.id == device_id)
@@ -283,6 +307,8 @@ class Ingest:
                     media_sha256=claim.media_sha256, received_at=received_at)
                 s.add(LogEntry.for_data(kind="capture", capture_id=capture.id, data=entry))
                 ObjectRefs.unpin_in(s, pin)  # the capture now keeps the object
+                if on_commit is not None:
+                    on_commit(s, capture)
                 return CaptureRecord.of(capture, device.key_id)
         except (IntegrityError, Conflict) as exc:
             # A concurrent request with the same manifest won the race.

@@ -26,7 +26,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fieldproof.db import Capture, Database, ObjectPin, StoredObject
+from fieldproof.db import Capture, Database, ObjectPin, StoredObject, WebCaptureFile
 from fieldproof.db.models import utcnow
 from fieldproof.errors import FieldProofError
 from fieldproof.storage import ObjectStore
@@ -80,6 +80,7 @@ class ObjectRefs:
     # -- the collector --------------------------------------------------------------
     def _unused(self, now: datetime):  # type: ignore[no-untyped-def]
         return (~exists().where(Capture.object_key == StoredObject.key)) & (
+            ~exists().where(WebCaptureFile.object_key == StoredObject.key)) & (
             ~exists().where(ObjectPin.key == StoredObject.key, ObjectPin.expires_at > now))
 
     def collect(self, limit: int = 500) -> list[str]:

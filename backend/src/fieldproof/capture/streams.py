@@ -134,7 +134,7 @@ class Streams:
     def _device(self, principal: Principal, key_id: str) -> Device:
         with self.db.reading() as s:
             device = s.scalar(select(Device).where(Device.key_id == key_id))
-        if device is None or device.user_id != principal.user_id:
+        if device is None or device.user_id != principal.user_id or device.server_held:
             raise DeviceUnknown("the device key is not enrolled for this account")
         if device.revoked_at is not None:
             raise DeviceRevoked("this device key was revoked")

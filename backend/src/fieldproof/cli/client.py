@@ -134,6 +134,48 @@ def stream(ctx: click.Context, file: Path, kind: str, mime: str | None, chunk_by
 
 
 @client.command()
+@click.argument("url")
+@click.option("--mode", type=click.Choice(["page", "video", "live"]), default="page",
+              show_default=True, help="scroll a page, play its video, or record a live stream")
+@click.option("--duration", type=click.IntRange(1), default=None,
+              help="seconds to record (page and video; live without --start-at)")
+@click.option("--start-at", default=None, help="live: when to start (RFC 3339, e.g. "
+              "2026-12-03T20:00:00Z)")
+@click.option("--end-at", default=None, help="live: when to stop (RFC 3339)")
+@click.option("--title", default="", help="what this is, for the owner")
+@click.option("--applicant", default="", help="who applies for the capture (申请人)")
+@click.option("--confirm", is_flag=True, help="confirm the result as soon as it is recorded")
+@click.option("--timeout", type=click.FloatRange(1), default=7200.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="print the capture (GET /captures/{id}) with its web_capture task")
+@click.pass_context
+def web(ctx: click.Context, url: str, mode: str, duration: int | None, start_at: str | None,
+        end_at: str | None, title: str, applicant: str, confirm: bool, timeout: float,
+        as_json: bool) -> None:
+    """Have the server record URL in a clean browser, wait, and print the capture."""
+    body: dict[str, Any] = {"url": url, "mode": mode, "title": title, "applicant": applicant}
+    if duration is not None:
+        body["duration_s"] = duration
+    if start_at or end_at:
+        body.update(start_at=start_at, end_at=end_at)
+    if duration is None and not start_at:
+        raise click.UsageError("give --duration, or --start-at and --end-at for a live stream")
+    api = _client(ctx)
+    try:
+        task = api.web_capture(body, confirm=confirm, timeout=timeout, progress=lambda t: click.echo(
+            f"{t['id']} {t['status']}", err=True))
+        capture = api.capture(task["capture_id"])
+    except FieldProofError as err:
+        fail(err)
+        return
+    if as_json:
+        click.echo(json.dumps({**capture, "web_capture": task}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{capture['id']} {capture['status']} {task['status']} "
+               f"sha256={capture['media']['sha256']}")
+
+
+@client.command()
 @click.argument("capture_id", required=False)
 @click.option("--sha256", "sha256", default=None,
               help="the media (or manifest) SHA-256 the entry must hold; without a token, "

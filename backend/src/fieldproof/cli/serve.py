@@ -95,7 +95,8 @@ def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None
 @main.command()
 @data_dir_option
 def worker(data_dir: Path | None) -> None:
-    """Run the log sequencer as its own process (serve with FIELDPROOF_SEQUENCER=off)."""
+    """Run the log sequencer and the web recorder's queue as their own process
+    (serve with FIELDPROOF_SEQUENCER=off and FIELDPROOF_WEB_RECORDER=off)."""
     import signal
 
     from fieldproof.services import Services
@@ -105,6 +106,7 @@ def worker(data_dir: Path | None) -> None:
     services = Services.build(settings_for(data_dir))
     signal.signal(signal.SIGTERM, lambda *_: services.sequencer.stop(0))
     services.housekeeping.start()
+    services.web_runner.start()
     click.echo(f"sequencer running on {services.db.dialect}; log {services.log.origin}",
                err=True)
     try:

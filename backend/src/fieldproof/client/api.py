@@ -269,6 +269,39 @@ class Client:
     def post_json(self, path: str, body: Any) -> Any:
         return self._call("POST", path, json=body).json()
 
+    def web_capture(self, body: dict[str, Any], *, confirm: bool = False,
+                    timeout: float = 7200.0,
+                    progress: Any = None) -> dict[str, Any]:
+        """Create a web capture task and wait for it; returns the task (GET
+        /web-captures/{id}) once it awaits confirmation (or, with ``confirm``,
+        is confirmed) and its capture is anchored. Raises ClientError when it
+        failed (code ``web_capture_failed``) or took longer than ``timeout``."""
+        import time
+
+        task = self.post_json("/web-captures", body)
+        deadline = time.monotonic() + timeout
+        seen = None
+        while True:
+            if task["status"] != seen and progress is not None:
+                progress(task)
+            seen = task["status"]
+            if task["status"] == "failed":
+                reason = task.get("reason") or {}
+                raise ClientError(f"the web capture failed: {reason.get('code')}: "
+                                  f"{reason.get('detail')}", code="web_capture_failed",
+                                  task=task)
+            if task["status"] == "awaiting_confirmation" and confirm:
+                task = self.post_json(f"/web-captures/{task['id']}/confirm", {})
+                continue
+            if task["status"] in ("awaiting_confirmation", "confirmed", "abandoned") and \
+                    self.capture(task["capture_id"])["status"] == "anchored":
+                return task  # type: ignore[no-any-return]
+            if time.monotonic() > deadline:
+                raise ClientError(f"the web capture is still {task['status']} after "
+                                  f"{timeout:.0f} s", code="timeout", exit_status=2)
+            time.sleep(1.0)
+            task = self.get_json(f"/web-captures/{task['id']}")
+
     def capture(self, capture_id: str) -> dict[str, Any]:
         return self._call("GET", f"/captures/{capture_id}").json()  # type: ignore[no-any-return]
 

@@ -89,7 +89,7 @@ def mime_check(claimed: str, sniffed: str | None) -> Check:
 
 _KIND_PREFIX = {"photo": ("image/",), "audio": ("audio/", "video/webm", "video/mp4",
                                                 "application/ogg"),
-                "video": ("video/",), "screen": ("video/",)}
+                "video": ("video/",), "screen": ("video/",), "web": ("video/",)}
 
 
 def kind_check(kind: str, mime: str) -> Check:

@@ -23,7 +23,7 @@ CUSTODY_ENTRY = "fieldproof.custody"
 CUSTODY_RECORD = "fieldproof.custody-record"
 # What a custody event can be: reads of the capture, then status changes.
 CUSTODY_EVENTS = frozenset({"view", "download", "derive", "export", "anchored", "preview",
-                            "certificate", "annotate"})
+                            "certificate", "annotate", "confirm", "abandon"})
 
 
 def capture_entry(*, manifest_sha256: str, signature: bytes, key_id: str, media_sha256: str,

@@ -20,7 +20,7 @@ from fieldproof.core.canonical import canonicalize, parse_json, sha256_hex
 from fieldproof.errors import InvalidManifest, ManifestTooLarge
 
 MAX_MANIFEST_BYTES = 16 * 1024
-KINDS = ("photo", "audio", "video", "screen", "import")
+KINDS = ("photo", "audio", "video", "screen", "import", "web")
 
 
 @cache

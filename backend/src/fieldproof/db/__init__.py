@@ -23,6 +23,8 @@ from fieldproof.db.models import (
     Stream,
     StreamChunk,
     User,
+    WebCapture,
+    WebCaptureFile,
 )
 
 __all__ = [
@@ -50,4 +52,6 @@ __all__ = [
     "Stream",
     "StreamChunk",
     "User",
+    "WebCapture",
+    "WebCaptureFile",
 ]

@@ -91,6 +91,8 @@ class Device(Base):
     capture_count: Mapped[int] = mapped_column(Integer, default=0)
     # A revoked key signs nothing new; what it signed before stays valid.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The server's web recorder for this account (webcap/keys.py), not a phone.
+    server_held: Mapped[bool] = mapped_column(default=False)
 
 
 class Nonce(Base):
@@ -309,6 +311,53 @@ class CustodyEvent(Base):
     record: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     entry_seq: Mapped[int] = mapped_column(ForeignKey("log_entries.seq"), unique=True)
+
+
+# ----------------------------------------------------------------- web captures
+class WebCapture(Base):
+    """A task: the server records a URL in a clean browser (webcap/).
+
+    scheduled -> recording -> awaiting_confirmation -> confirmed | abandoned;
+    or failed (``reason``). ``capture_id`` is set, with status
+    awaiting_confirmation, in the transaction that commits the capture.
+    """
+
+    __tablename__ = "web_captures"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    applicant: Mapped[str] = mapped_column(String(200), default="")
+    duration_s: Mapped[int] = mapped_column(Integer)
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the recorder that holds it, and when it last said it is alive
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    confirm_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(16), nullable=True)  # user | auto
+    capture_id: Mapped[str | None] = mapped_column(ForeignKey("captures.id"), nullable=True,
+                                                   unique=True)
+
+
+class WebCaptureFile(Base):
+    """A file of a web capture besides its video: the store keeps it for the capture."""
+
+    __tablename__ = "web_capture_files"
+
+    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    object_key: Mapped[str] = mapped_column(String(512), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str] = mapped_column(String(127))
 
 
 # ----------------------------------------------------------------- people's own words

@@ -12,7 +12,7 @@ import json
 import logging
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -84,12 +84,19 @@ def qr_base(request_url: str) -> str:
     return request_url.rstrip("/")
 
 
+# A web capture's kept files as (name, object key), and its recorder's certificate
+# (webcap/): given by the services, so this module needs no web capture code.
+WebParts = Callable[[CaptureRecord], tuple[list[tuple[str, str]], bytes]]
+
+
 class Exporter:
     def __init__(self, captures: Captures, streams: Streams, accounts: Accounts,
                  log: TransparencyLog, store: ObjectStore, custody: Custody, deriver: Deriver,
                  identity: ServerIdentity, tmp_dir: Path | None = None,
-                 public_url: str | None = None, operator_name: str | None = None) -> None:
+                 public_url: str | None = None, operator_name: str | None = None,
+                 web_parts: WebParts | None = None) -> None:
         self.operator_name = operator_name
+        self.web_parts = web_parts
         self.captures = captures
         self.streams = streams
         self.accounts = accounts
@@ -231,6 +238,20 @@ class Exporter:
                     digest.update(block)
                     out.write(block)
             digests[media_name] = digest.hexdigest()
+
+            if capture.kind == "web" and self.web_parts is not None:
+                files, recorder_cert = self.web_parts(capture)
+                for name, object_key in files:
+                    zi = zipfile.ZipInfo(b.WEB_DIR + name, date_time=stamp)  # type: ignore[arg-type]
+                    zi.compress_type = zipfile.ZIP_STORED
+                    zi.external_attr = 0o644 << 16
+                    digest = hashlib.sha256()
+                    with zf.open(zi, "w", force_zip64=True) as out:
+                        for block in self.store.iter_range(object_key):
+                            digest.update(block)
+                            out.write(block)
+                    digests[b.WEB_DIR + name] = digest.hexdigest()
+                put(b.WEB_RECORDER_CERT, recorder_cert)
 
             derived = self.deriver.bundle_copies(capture)
             for name, data in derived.items():

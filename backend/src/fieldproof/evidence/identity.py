@@ -139,6 +139,38 @@ class ServerIdentity:
                       cert.public_bytes(serialization.Encoding.PEM), 0o600)
         fsync_dir(self.directory)
 
+    def certify(self, public_key: ec.EllipticCurvePublicKey, common_name: str) -> bytes:
+        """A leaf for a key the server holds elsewhere (the web recorder's), PEM.
+
+        Issued by the root like the purpose leaves, with digitalSignature only.
+        """
+        self.get("pdf")  # the CA exists
+        d = self.directory
+        root = x509.load_pem_x509_certificate((d / "root.pem").read_bytes())
+        root_key = serialization.load_pem_private_key((d / "root.key").read_bytes(),
+                                                      password=None)
+        if not isinstance(root_key, ec.EllipticCurvePrivateKey):
+            raise _state_error("the server CA key is not an EC key")
+        ou = root.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+        now = datetime.now(UTC).replace(microsecond=0)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                                     x509.NameAttribute(NameOID.ORGANIZATION_NAME,
+                                                        "FieldProof"), *ou]))
+            .issuer_name(root.subject).public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _BACKDATE)
+            .not_valid_after(now + timedelta(days=365 * _LEAF_YEARS))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_leaf_key_usage("web"), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                root_key.public_key()), critical=False)
+            .sign(root_key, hashes.SHA256()))
+        return cert.public_bytes(serialization.Encoding.PEM)
+
     def _issue(self, purpose: str) -> None:
         d = self.directory
         root = x509.load_pem_x509_certificate((d / "root.pem").read_bytes())

@@ -21,6 +21,7 @@ from fieldproof.web.tiles_api import make_tiles_blueprint
 from fieldproof.web.trust_api import make_trust_blueprint
 from fieldproof.web.upload import SpoolingRequest, discard_spools
 from fieldproof.web.verify_api import make_verify_blueprint
+from fieldproof.web.webcaptures_api import make_webcaptures_blueprint
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(make_accounts_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_log_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_cases_blueprint(services), url_prefix="/api/v1")
+    app.register_blueprint(make_webcaptures_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_shares_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_verify_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_trust_blueprint(services), url_prefix="/api/v1")
