@@ -50,6 +50,7 @@ def test_no_raise_site_changes_a_code_or_status() -> None:
                     re.search(r"(Error|Failed|Invalid|Missing)$|^[A-Z]", node.func.id) and \
                     node.func.id not in DYNAMIC and \
                     any(k.arg in ("code", "status", "http_status") for k in node.keywords) and \
-                    node.func.id not in ("Response", "TokenInfo", "Capture", "Stream", "WebCapture"):
+                    node.func.id not in ("Response", "TokenInfo", "Capture", "Stream",
+                                         "WebCapture"):
                 offenders.append(f"{path.name}:{node.lineno} {node.func.id}")
     assert offenders == []

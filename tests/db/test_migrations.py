@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from fieldproof.db import Capture, Database, Device, User
+from fieldproof.db import Capture, Database, User
 from fieldproof.db.models import utcnow
 
 

@@ -162,8 +162,9 @@ def web(ctx: click.Context, url: str, mode: str, duration: int | None, start_at:
         raise click.UsageError("give --duration, or --start-at and --end-at for a live stream")
     api = _client(ctx)
     try:
-        task = api.web_capture(body, confirm=confirm, timeout=timeout, progress=lambda t: click.echo(
-            f"{t['id']} {t['status']}", err=True))
+        task = api.web_capture(body, confirm=confirm, timeout=timeout,
+                               progress=lambda t: click.echo(f"{t['id']} {t['status']}",
+                                                             err=True))
         capture = api.capture(task["capture_id"])
     except FieldProofError as err:
         fail(err)

@@ -18,6 +18,7 @@ Files (names fixed; PROTOCOL.md "Web captures"):
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -377,10 +378,8 @@ def _die_with_parent() -> None:
         raise SystemExit(143)
 
     signal.signal(signal.SIGTERM, stop)
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def main(argv: list[str]) -> int:
