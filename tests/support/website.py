@@ -52,8 +52,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-class TestSite:
-    """``with TestSite(dir) as site:`` gives ``site.http`` and ``site.https`` base URLs."""
+class LocalSite:
+    """``with LocalSite(dir) as site:`` gives ``site.http`` and ``site.https`` base URLs."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -62,7 +62,7 @@ class TestSite:
         self.cert_der = b""
         self.spki_sha256_b64 = ""
 
-    def __enter__(self) -> TestSite:
+    def __enter__(self) -> LocalSite:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "page.html").write_text(_page(), "utf-8")
         (self.root / "video.html").write_text(
@@ -166,4 +166,4 @@ def mean_volume_db(path: Path) -> float:
     raise AssertionError(f"no audio in {path}: {out.stderr[-500:]}")
 
 
-__all__ = ["BANNER_RGB", "KNOWN_TEXT", "TestSite", "mean_volume_db", "media_seconds"]
+__all__ = ["BANNER_RGB", "KNOWN_TEXT", "LocalSite", "mean_volume_db", "media_seconds"]

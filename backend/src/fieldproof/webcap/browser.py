@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,29 @@ from fieldproof.errors import WebRecorderUnavailable
 WIDTH, HEIGHT = 1280, 800  # the documented window (PROTOCOL.md "Web captures")
 FRAME_RATE = 25
 TOOLS = ("Xvfb", "pulseaudio", "ffmpeg")
+
+
+MARKER = "FIELDPROOF_WEBCAP"  # in the environment of every process of one recording
+
+
+def kill_marked(value: str) -> int:
+    """SIGKILL every process whose environment carries ``MARKER=value``.
+
+    What a recorder leaves when it is killed itself (Xvfb, PulseAudio, ffmpeg
+    and the browser run in their own process groups); returns how many.
+    """
+    needle = f"{MARKER}={value}".encode()
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+        except (OSError, ProcessLookupError):
+            continue
+    return killed
 
 
 def _tool(name: str) -> str:
@@ -60,7 +84,9 @@ class Desktop:
         self.logs: list[IO[bytes]] = []
         self.display = ""
         self.workdir = self.workdir.resolve()
-        self.runtime = self.workdir / "runtime"
+        # PulseAudio's socket lives here: a Unix socket path has at most 108 bytes, so
+        # a short private directory of the system's, not one under the data dir
+        self.runtime = Path(tempfile.mkdtemp(prefix="fieldproof-rec-"))
         self.env: dict[str, str] = {}
 
     def __enter__(self) -> Desktop:
@@ -80,11 +106,12 @@ class Desktop:
         self.runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
         home = self.workdir / "home"
         home.mkdir(mode=0o700, exist_ok=True)
+        marked = {**os.environ, MARKER: str(self.workdir.parent)}
         read_fd, write_fd = os.pipe()
         xvfb = subprocess.Popen(  # noqa: S603 - fixed arguments
             [_tool("Xvfb"), "-displayfd", str(write_fd), "-screen", "0", f"{WIDTH}x{HEIGHT}x24",
              "-nolisten", "tcp", "-noreset"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL,
+            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, env=marked,
             stderr=self._log("xvfb.log"), start_new_session=True)
         self.procs.append(xvfb)
         os.close(write_fd)
@@ -107,7 +134,7 @@ class Desktop:
              f"--load=module-native-protocol-unix socket={socket_path} auth-anonymous=1",
              "--load=module-null-sink sink_name=recorder rate=48000",
              "--load=module-always-sink"],
-            env={**os.environ, "XDG_RUNTIME_DIR": str(self.runtime), "HOME": str(home)},
+            env={**marked, "XDG_RUNTIME_DIR": str(self.runtime), "HOME": str(home)},
             stdout=subprocess.DEVNULL, stderr=self._log("pulse.log"),
             start_new_session=True)
         self.procs.append(pulse)
@@ -115,7 +142,7 @@ class Desktop:
         self.env = {"DISPLAY": self.display, "PULSE_SERVER": f"unix:{socket_path}",
                     "PULSE_SINK": "recorder", "XDG_RUNTIME_DIR": str(self.runtime),
                     "HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                    "TZ": "UTC", "LANG": "C.UTF-8"}
+                    "TZ": "UTC", "LANG": "C.UTF-8", MARKER: str(self.workdir.parent)}
 
     def record(self, out: Path, max_seconds: float) -> Recording:
         """Start ffmpeg on the display and the sink's monitor; stop it with ``.stop()``."""
@@ -152,6 +179,7 @@ class Desktop:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs.clear()
+        shutil.rmtree(self.runtime, ignore_errors=True)
         for fh in self.logs:
             fh.close()
         self.logs.clear()

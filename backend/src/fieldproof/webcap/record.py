@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fieldproof.errors import WebRecorderUnavailable
 from fieldproof.webcap.browser import FRAME_RATE, HEIGHT, WIDTH, Desktop
 from fieldproof.webcap.proxy import GUARD_HEADER, GuardProxy
 from fieldproof.webcap.warc import har_to_warc
@@ -167,7 +168,7 @@ class Recorder:
             except _Stopped as stop:
                 failure = str(stop)
             except Exception as exc:  # the page failed: still keep what the browser saw
-                failure = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+                failure = f"browser: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
             finally:
                 seconds = video.stop()
                 ended = time.time()
@@ -389,8 +390,10 @@ def main(argv: list[str]) -> int:
     spec = Spec.load(spec_path)
     try:
         result = Recorder(spec, out).run()
+    except WebRecorderUnavailable as exc:
+        result = {"ok": False, "reason": f"recorder_unavailable: {exc.detail}"}
     except Exception as exc:  # reported to the parent as the task's failure reason
-        result = {"ok": False, "reason": f"recorder: {type(exc).__name__}: "
+        result = {"ok": False, "reason": f"browser: {type(exc).__name__}: "
                                          f"{str(exc).splitlines()[0][:300] if str(exc) else ''}"}
     tmp = out / "result.json.tmp"
     tmp.write_text(json.dumps(result), "utf-8")

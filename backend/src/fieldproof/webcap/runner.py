@@ -45,7 +45,7 @@ from fieldproof.db import Capture, Database, User, WebCaptureFile
 from fieldproof.db.models import utcnow
 from fieldproof.storage import media_key
 from fieldproof.tsa import TimestampAuthority, in_signing_order
-from fieldproof.webcap.browser import HEIGHT, WIDTH, missing_tools
+from fieldproof.webcap.browser import HEIGHT, WIDTH, kill_marked, missing_tools
 from fieldproof.webcap.keys import RecorderKeys
 from fieldproof.webcap.tasks import WebTasks
 
@@ -207,7 +207,8 @@ class WebRunner:
                         os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
                     break
-        _kill_group(proc.pid)  # a browser or ffmpeg the child left behind
+        _kill_group(proc.pid)
+        kill_marked(str(out.resolve()))  # Xvfb, PulseAudio, ffmpeg, a browser it left behind
         if timed_out:
             return f"timeout: the recording did not finish within {limit:.0f} s"
         result_file = out / "result.json"
