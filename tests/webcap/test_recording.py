@@ -144,7 +144,14 @@ def test_page_mode_with_the_cli(server: Server, site: LocalSite, tmp_path: Path)
 
 def test_video_mode_plays_with_sound(server: Server, site: LocalSite, tmp_path: Path) -> None:
     task = server.create(url=f"{site.http}/video.html", mode="video", duration_s=15)
+    # while it records, the app can show what the browser shows
+    frame = f"/web-captures/{task['id']}/frame"
+    wait_until("a live frame", lambda: server.http.get(frame).status_code == 200, timeout=60)
+    live = server.http.get(frame)
+    assert live.headers["content-type"] == "image/jpeg" and live.content[:2] == b"\xff\xd8"
+    assert Image.open(io.BytesIO(live.content)).size == (1280, 800)
     done = server.settled(task["id"])
+    assert server.http.get(frame).status_code == 404  # only while recording
     assert done["status"] == "awaiting_confirmation", done
     zf = server.bundle(done["capture_id"], tmp_path / "video.zip")
     _verify(tmp_path / "video.zip")

@@ -345,6 +345,9 @@ class WebCapture(Base):
     decided_by: Mapped[str | None] = mapped_column(String(16), nullable=True)  # user | auto
     capture_id: Mapped[str | None] = mapped_column(ForeignKey("captures.id"), nullable=True,
                                                    unique=True)
+    # the newest frame while recording (a small JPEG), for the app's live thumbnail
+    frame: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    frame_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class WebCaptureFile(Base):

@@ -47,6 +47,12 @@ def make_webcaptures_blueprint(services: Services) -> Blueprint:
     def abandon_web_capture(task_id: str) -> Any:
         return tasks.decide(principal(), task_id, "abandon", origin=_origin())
 
+    @bp.get("/web-captures/<task_id>/frame")
+    @authenticated
+    def web_capture_frame(task_id: str) -> Any:
+        return Response(tasks.frame(principal(), task_id), mimetype="image/jpeg",
+                        headers={"Cache-Control": "private, no-store"})
+
     @bp.get("/web-captures/<task_id>/files/<name>")
     @authenticated
     def web_capture_file(task_id: str, name: str) -> Any:

@@ -38,6 +38,7 @@ from fieldproof.webcap.proxy import GUARD_HEADER, GuardProxy
 from fieldproof.webcap.warc import har_to_warc
 
 CHROMIUM = "/usr/bin/chromium"
+FRAME_S = 2.0
 SETTLE_S = 2.0  # after load, before the first screenshot: fonts, lazy images
 # Chromium's own calls home (sign-in, updates, hints): off, so that the hosts
 # contacted are the page's
@@ -103,6 +104,7 @@ class Recorder:
         self.streams: list[str] = []
         self.notes: list[str] = []
         self.proxy_url = ""
+        self.frame_at = 0.0
 
     # ---------------------------------------------------------------- the run
     def run(self) -> dict[str, Any]:
@@ -207,6 +209,7 @@ class Recorder:
         while time.time() < end:
             y = min(y + stride, max(0, height - HEIGHT))
             page.evaluate("y => window.scrollTo({top: y, behavior: 'smooth'})", y)
+            self._frame(page)
             page.wait_for_timeout(min(500, max(0, (end - time.time()) * 1000)))
             height = page.evaluate("() => document.documentElement.scrollHeight")
 
@@ -225,6 +228,7 @@ class Recorder:
         if not played:
             self.notes.append("no_media_element")
         while time.time() < end:
+            self._frame(page)
             page.wait_for_timeout(min(250, max(0, (end - time.time()) * 1000)))
             if played and page.evaluate(
                     "() => { const m = document.querySelector('video, audio');"
@@ -240,6 +244,7 @@ class Recorder:
         while time.time() < end:
             if stream is None and self.streams:
                 stream = self._stream_copy(self.streams[0], end)
+            self._frame(page)
             page.wait_for_timeout(min(250, max(0, (end - time.time()) * 1000)))
         if stream is not None:
             stream.wait(timeout=30)
@@ -257,6 +262,20 @@ class Recorder:
         # the URL is one the browser fetched through the guard; ffmpeg goes through it too
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,  # noqa: S603
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _frame(self, page: Any) -> None:
+        """A small JPEG of the window every FRAME_S seconds: the app's live thumbnail."""
+        now = time.monotonic()
+        if now - self.frame_at < FRAME_S:
+            return
+        self.frame_at = now
+        try:
+            data = page.screenshot(type="jpeg", quality=35, scale="css", timeout=2000)
+        except Exception:  # a busy page: the next one
+            return
+        tmp = self.out / "frame.jpg.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, self.out / "frame.jpg")
 
     # ---------------------------------------------------------------- observations
     def _on_response(self, event: dict[str, Any]) -> None:

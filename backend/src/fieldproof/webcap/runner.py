@@ -51,6 +51,8 @@ from fieldproof.webcap.tasks import WebTasks
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10.0
+FRAME_S = 2.0  # how often the live thumbnail may change
+MAX_FRAME = 256 * 1024
 OVERHEAD_S = 120  # browser start, page load, screenshots, WARC: beyond the recording itself
 # The files a recording may leave, in manifest order, with their MIME types.
 FILES = (("environment.json", "application/json"),
@@ -195,12 +197,17 @@ class WebRunner:
                 stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
         deadline = time.monotonic() + limit
         timed_out = False
+        beat = time.monotonic()
+        frame_at = 0.0
         while True:
             try:
-                proc.wait(timeout=HEARTBEAT_S)
+                proc.wait(timeout=FRAME_S)
                 break
             except subprocess.TimeoutExpired:
-                self.tasks.heartbeat(task["id"], self.name)
+                frame_at = self._pass_frame(task["id"], out / "frame.jpg", frame_at)
+                if time.monotonic() - beat >= HEARTBEAT_S:
+                    self.tasks.heartbeat(task["id"], self.name)
+                    beat = time.monotonic()
                 if time.monotonic() > deadline or self._stop.is_set():
                     timed_out = True
                     with contextlib.suppress(ProcessLookupError):
@@ -221,6 +228,19 @@ class WebRunner:
             return "crashed: the recorder left no video"
         task["_result"] = result
         return None
+
+    def _pass_frame(self, task_id: str, path: Path, seen: float) -> float:
+        """Hand the recorder's newest frame to the app (GET /web-captures/{id}/frame)."""
+        try:
+            mtime = path.stat().st_mtime
+            if mtime == seen:
+                return seen
+            data = path.read_bytes()
+        except OSError:
+            return seen
+        if 0 < len(data) <= MAX_FRAME:
+            self.tasks.set_frame(task_id, data)
+        return mtime
 
     # ---------------------------------------------------------------- storing it
     def _clock(self, environment: dict[str, Any]) -> dict[str, Any]:

@@ -278,6 +278,21 @@ class WebTasks:
                                                WebCapture.status == "recording")
                       .values(heartbeat_at=utcnow()))
 
+    def set_frame(self, task_id: str, jpeg: bytes) -> None:
+        """The newest frame of a recording (the recorder's, every few seconds)."""
+        with self.db.session() as s:
+            s.execute(update(WebCapture).where(WebCapture.id == task_id,
+                                               WebCapture.status == "recording")
+                      .values(frame=jpeg, frame_at=utcnow()))
+
+    def frame(self, principal: Principal, task_id: str) -> bytes:
+        """The owner's live thumbnail while it records; 404 when there is none."""
+        with self.db.reading() as s:
+            task = self._mine(s, principal, task_id)
+            if task.status != "recording" or not task.frame:
+                raise WebTaskNotFound("this web capture has no live picture now")
+            return bytes(task.frame)
+
     def fail(self, task_id: str, reason: str) -> None:
         code = reason.partition(":")[0]
         if code not in FAIL_CODES:
@@ -286,7 +301,7 @@ class WebTasks:
             s.execute(update(WebCapture).where(WebCapture.id == task_id,
                                                WebCapture.status == "recording")
                       .values(status="failed", reason=reason[:1000],
-                              recorded_at=utcnow()))
+                              recorded_at=utcnow(), frame=None))
 
     def reap_lost(self, now: datetime | None = None) -> int:
         """Recording tasks whose recorder stopped saying it is alive: failed."""
@@ -307,6 +322,7 @@ class WebTasks:
         result = s.execute(update(WebCapture).where(WebCapture.id == task_id,
                                                     WebCapture.status == "recording")
                            .values(status="awaiting_confirmation", capture_id=capture_id,
-                                   recorded_at=now, confirm_by=now + self.confirm_after))
+                                   recorded_at=now, confirm_by=now + self.confirm_after,
+                                   frame=None))
         if result.rowcount != 1:
             raise WebTaskState("the web capture is no longer recording")

@@ -41,6 +41,8 @@ def upgrade() -> None:
     sa.Column('decided_at', fieldproof.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decided_by', sa.String(length=16), nullable=True),
     sa.Column('capture_id', sa.String(length=36), nullable=True),
+    sa.Column('frame', sa.LargeBinary(), nullable=True),
+    sa.Column('frame_at', fieldproof.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['capture_id'], ['captures.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
