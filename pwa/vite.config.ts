@@ -36,6 +36,13 @@ export default defineConfig({
         background_color: '#f6f8fc',
         theme_color: '#0b3d91',
         categories: ['productivity', 'utilities'],
+        // "Share" a link from any app (Douyin, Weibo, a browser) into FieldProof: it
+        // opens the web capture form with the link filled in (src/ui/web.ts).
+        share_target: {
+          action: '/',
+          method: 'GET',
+          params: { title: 'share_title', text: 'share_text', url: 'share_url' },
+        },
         icons: [
           { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
           { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },

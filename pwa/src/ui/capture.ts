@@ -1,12 +1,13 @@
 // The capture screen: a mode switch and one panel per mode.
 import { aria, fmtNumber, t, tx, type Key } from '../i18n';
 import { geo } from '../app/geo';
-import { isFix, type Kind, type StreamKind } from '../shared/protocol';
+import { isFix, type StreamKind } from '../shared/protocol';
 import { clear, h, type View } from './dom';
 import { icon } from './icons';
 import { ImportPanel, PhotoPanel, RecordPanel, type CaptureActions, type Panel } from './panels';
+import { WebPanel, type WebCtx } from './web';
 
-export type Mode = 'photo' | 'audio' | 'video' | 'screen' | 'import';
+export type Mode = 'photo' | 'audio' | 'video' | 'screen' | 'import' | 'web';
 
 export function screenSupported(): boolean {
   return typeof navigator !== 'undefined' && !!navigator.mediaDevices && 'getDisplayMedia' in navigator.mediaDevices;
@@ -23,8 +24,8 @@ export class CaptureView implements View {
   private visible = false;
   private stopGeo: (() => void) | null = null;
 
-  constructor(private actions: CaptureActions) {
-    const modes: Mode[] = ['photo', 'audio', 'video', ...(screenSupported() ? (['screen'] as Mode[]) : []), 'import'];
+  constructor(private actions: CaptureActions, private web: WebCtx) {
+    const modes: Mode[] = ['photo', 'audio', 'video', ...(screenSupported() ? (['screen'] as Mode[]) : []), 'import', 'web'];
     this.modeBar = aria(h('div', { class: 'modes', role: 'group' }), 'capture.modes');
     for (const m of modes) {
       const b = h('button', { type: 'button', class: `mode mode-${m}`, 'data-testid': `mode-${m}`, 'aria-pressed': 'false', on: { click: () => this.select(m) } },
@@ -42,7 +43,8 @@ export class CaptureView implements View {
   private panel(m: Mode): Panel {
     let p = this.panels.get(m);
     if (!p) {
-      p = m === 'photo' ? new PhotoPanel(this.actions) : m === 'import' ? new ImportPanel(this.actions) : new RecordPanel(m as StreamKind, this.actions);
+      p = m === 'photo' ? new PhotoPanel(this.actions) : m === 'import' ? new ImportPanel(this.actions)
+        : m === 'web' ? new WebPanel(this.web) : new RecordPanel(m as StreamKind, this.actions);
       this.panels.set(m, p);
     }
     return p;
@@ -54,6 +56,7 @@ export class CaptureView implements View {
     if (current?.busy && m !== this.mode) return;
     if (m !== this.mode) current?.deactivate();
     this.mode = m;
+    this.geoLine.hidden = m === 'web'; // the server records a web page: no place to show
     for (const [name, b] of this.buttons) b.setAttribute('aria-pressed', String(name === m));
     clear(this.panelHost);
     const p = this.panel(m);
@@ -96,7 +99,7 @@ export class CaptureView implements View {
     this.panels.forEach((p) => p.relabel?.());
   }
 
-  get kind(): Kind {
+  get kind(): Mode {
     return this.mode;
   }
 }

@@ -20,6 +20,7 @@ import { isUnsent } from '../shared/outbox';
 import type { StreamKind } from '../shared/protocol';
 import type { SignupView, ResetView } from './account';
 import { CaptureView } from './capture';
+import { offerSharedUrl, sharedUrl } from './web';
 import type { CasesView, CaseView } from './cases';
 import type { AppCtx } from './ctx';
 import type { DetailView } from './detail';
@@ -116,6 +117,7 @@ export class Controller {
     await this.registerServiceWorker();
     await recoverOutbox();
     this.wire();
+    this.takeShare();
     void this.showFork();
     void logWatch.check(); // public: whoever opens the app witnesses the log
     if (this.publicPage()) {
@@ -128,6 +130,15 @@ export class Controller {
       this.route();
     }
     window.fieldproofReady = true;
+  }
+
+  /** A link shared into the installed app (Web Share Target, manifest `share_target`):
+   * open the web capture form with it filled in. */
+  private takeShare(): void {
+    const url = sharedUrl(new URLSearchParams(location.search));
+    if (!url) return;
+    offerSharedUrl(url);
+    history.replaceState(null, '', '/#/capture/web');
   }
 
   /** Pages outside the app's hash routes, open to anyone: /verify and share links. */
@@ -178,7 +189,14 @@ export class Controller {
       startRecording: (kind, media) => this.startRecording(kind, media),
       recordingStopped: () => this.navigate('list'),
     };
-    this.capture = new CaptureView(actions);
+    this.capture = new CaptureView(actions, {
+      token: () => session.token,
+      openCapture: (id) => this.navigate(`list/${encodeURIComponent(`s:${id}`)}` as Route),
+      failed: (err) => {
+        if (err instanceof ApiError && err.status === 401) void session.expired();
+        else this.shell.toast(t('web.failed', { detail: errorText(err) }));
+      },
+    });
     this.list = new ListView((key) => (location.hash = `#/list/${encodeURIComponent(key)}`), this.sender.progress, this.thumbs, (f) => {
       this.filters = f;
       this.filtered = null;
