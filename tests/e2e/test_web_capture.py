@@ -62,7 +62,7 @@ def _in_view(page: Page, selector: str) -> None:
     page.locator(selector).scroll_into_view_if_needed()
     box = page.locator(selector).bounding_box()
     assert box is not None and box["width"] > 0
-    assert 0 <= box["x"] and box["x"] + box["width"] <= 412 + 0.5, box
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 412 + 0.5, box
 
 
 def test_a_shared_link_recorded_confirmed_and_verified(
