@@ -142,3 +142,13 @@ def test_a_shared_link_recorded_confirmed_and_verified(
     # in English too, the statuses are words a person reads
     set_lang(page, "en")
     assert page.inner_text('[data-testid="web-status"]') == "Confirmed"
+
+    # the browser's own verifier (/verify) checks the web files too
+    page.goto(server.url + "/verify")
+    page.wait_for_selector('[data-testid="dropzone"]')
+    page.set_input_files('[data-testid="bundle-input"]', str(bundle))
+    result = page.wait_for_selector('[data-testid="verify-result"]', timeout=60_000)
+    assert result.get_attribute("data-ok") == "true", page.inner_text('[data-testid="verify-out"]')
+    for name, status in (("web_files", "pass"), ("web_recorder", "info")):
+        line = page.wait_for_selector(f'[data-testid="check"][data-name="{name}"]')
+        assert line.get_attribute("data-status") == status, line.inner_text()

@@ -41,6 +41,8 @@ const CHECK_LABEL: Record<string, Key> = {
   certificate: 'verify.check.certificate',
   credentials: 'verify.check.credentials',
   custody: 'verify.check.custody',
+  web_files: 'verify.check.webFiles',
+  web_recorder: 'verify.check.webRecorder',
 };
 
 const STEP_LABEL: Record<string, Key> = {

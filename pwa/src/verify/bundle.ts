@@ -51,6 +51,9 @@ export const MEDIA_DIR = LAYOUT.dirs.media;
 export const DERIVED_DIR = LAYOUT.dirs.derived;
 export const TIMESTAMP_DIR = LAYOUT.dirs.timestamps;
 export const TSA_KEY_DIR = LAYOUT.dirs.tsa_keys;
+const WEB_DIR = LAYOUT.web.dir;
+const WEB_RECORDER_CERT = LAYOUT.web.recorder_cert;
+const STREAMED: ReadonlySet<string> = new Set(LAYOUT.web.streamed);
 const C2PA_PREFIX = LAYOUT.c2pa_copy.prefix;
 const C2PA_EXTENSIONS: readonly string[] = LAYOUT.c2pa_copy.extensions;
 const CONVENIENCES: readonly string[] = LAYOUT.conveniences;
@@ -68,7 +71,7 @@ export const MAX_SMALL_TOTAL = LAYOUT.limits.max_small_total; // ... and all of 
 const MAX_INFLATED_MEDIA = 256 << 20; // a DEFLATED media member (our exports STORE it)
 
 /** The checks this browser cannot run itself: their lines say so ('info'), never 'pass'. */
-export const NOT_IN_BROWSER: readonly string[] = ['timestamp', 'sums_signature', 'certificate', 'credentials'];
+export const NOT_IN_BROWSER: readonly string[] = ['timestamp', 'sums_signature', 'certificate', 'credentials', 'web_recorder'];
 
 /** Whether the layout has a place for `name`, the media's own name given (bundle/layout.py is_member). */
 export function isMember(name: string, mediaName: string | null): boolean {
@@ -289,6 +292,7 @@ class Verify {
   nameSet = new Set<string>();
   files = new Map<string, Uint8Array>();
   digests = new Map<string, string>();
+  sizes = new Map<string, number>(); // of members hashed in slices (STREAMED)
   mediaName = '';
   media: MediaDigest & { error?: Msg } = { sha256: '', size: 0, slices: [], ms: 0 };
   manifest: Json = {};
@@ -355,7 +359,18 @@ class Verify {
     const media = names.filter((n) => n.startsWith(MEDIA_DIR));
     if (media.length !== 1) throw new BundleUnusable({ key: 'vb.unusable.media', params: { n: media.length } });
     this.mediaName = media[0];
-    const small = this.names.filter((n) => n !== this.mediaName);
+    // a web capture's large files (WARC, stream) are hashed in slices like the media
+    for (const name of this.names.filter((n) => STREAMED.has(n))) {
+      try {
+        const d = await hashBlob(await this.source.blob(name), { signal: this.opts.signal });
+        this.digests.set(name, d.sha256);
+        this.sizes.set(name, d.size);
+      } catch (err) {
+        if (err instanceof DOMException && err.name === 'AbortError') throw err;
+        this.add('read', 'fail', { key: 'vb.read.failed', params: { file: name, reason: reason(err) } });
+      }
+    }
+    const small = this.names.filter((n) => n !== this.mediaName && !STREAMED.has(n));
     // What the zip directory declares, before inflating anything (the same verdict, sooner).
     const declared = small.map((n) => this.source.declaredSize?.(n));
     const declaredTotal = declared.reduce<number>((sum, size) => sum + (size !== undefined && size <= MAX_SMALL_FILE ? size : 0), 0);
@@ -764,6 +779,34 @@ class Verify {
     return { key: 'vb.sumsSignature.notInBrowser', params: { file: SUMS_SIGNATURE, ca: ca.subject } };
   }
 
+  /** web/: every file the signed manifest lists, with its SHA-256 and size; no other (bundle/web.py). */
+  async checkWebFiles(): Promise<Msg> {
+    const web = this.manifest.web;
+    const files = isObject(web) && Array.isArray(web.files) ? web.files : null;
+    if (!files) throw bad('vb.web.noList', {});
+    const listed = new Map<string, Record<string, unknown>>();
+    for (const f of files) if (isObject(f)) listed.set(WEB_DIR + String(f.name), f);
+    const present = this.names.filter((n) => n.startsWith(WEB_DIR));
+    for (const [name, f] of [...listed].sort()) {
+      if (!this.nameSet.has(name)) throw bad('vb.web.missing', { file: name });
+      if (this.digests.get(name) !== f.sha256) throw bad('vb.web.hash', { file: name });
+      const size = this.sizes.get(name) ?? this.files.get(name)?.length;
+      if (size !== f.size) throw bad('vb.web.size', { file: name });
+    }
+    const extra = present.filter((n) => !listed.has(n));
+    if (extra.length) throw bad('vb.web.extra', { file: extra[0] });
+    const w = web as Record<string, unknown>;
+    return { key: 'vb.web.ok', params: { n: listed.size, url: String(w.url ?? ''), mode: String(w.mode ?? '') } };
+  }
+
+  /** keys/web-recorder.pem: present and under the server CA; its signature is checked by `fieldproof verify`. */
+  async checkWebRecorder(): Promise<Msg> {
+    const ca = this.serverCa();
+    this.need(WEB_RECORDER_CERT);
+    if (this.manifest.kind !== 'web') throw bad('vb.web.notWeb', {});
+    return { key: 'vb.web.recorderNotInBrowser', params: { file: WEB_RECORDER_CERT, ca: ca.subject } };
+  }
+
   /** certificate.pdf: what needs no PDF or CMS stack is checked; its PAdES signature is not, here. */
   async checkCertificate(): Promise<Msg> {
     const ca = this.serverCa();
@@ -912,6 +955,10 @@ class Verify {
     }
     if (this.nameSet.has(CUSTODY)) await this.run('custody', () => this.checkCustody());
     else this.add('custody', 'fail', { key: 'vb.missing', params: { file: CUSTODY } });
+    if ((this.manifestOk && this.manifest.kind === 'web') || this.names.some((n) => n.startsWith(WEB_DIR) || n === WEB_RECORDER_CERT)) {
+      await this.run('web_files', () => this.checkWebFiles());
+      await this.runElsewhere('web_recorder', () => this.checkWebRecorder());
+    }
     const failed = this.checks.filter((c) => c.status === 'fail').length;
     const skipped = this.checks.filter((c) => c.status === 'skip').length;
     const notInBrowser = [...new Set(this.checks.filter((c) => c.status === 'info').map((c) => c.name))];

@@ -229,6 +229,8 @@ def layout_doc() -> dict[str, Any]:
         "limits": {"max_files": L.MAX_FILES, "max_small_file": L.MAX_SMALL_FILE,
                    "max_small_total": L.MAX_SMALL_TOTAL},
         "custody": {"record_type": CUSTODY_RECORD, "events": sorted(CUSTODY_EVENTS)},
+        "web": {"dir": L.WEB_DIR, "files": list(L.WEB_FILES),
+                "recorder_cert": L.WEB_RECORDER_CERT, "streamed": sorted(L.STREAMED)},
     }
 
 
@@ -237,7 +239,8 @@ LAYOUT_EXAMPLES = (
     "receipt.json", "checkpoint.txt", "keys/log.vkey", "custody.jsonl",
     "custody-checkpoint.txt", "custody-consistency.json", "certificate.pdf",
     "keys/server-ca.pem", "SHA256SUMS", "SHA256SUMS.p7s", "SHA256SUMS.sig", "VERIFY.md",
-    "media/original.jpg",
+    "media/original.jpg", "web/traffic.warc.gz", "web/environment.json", "web/other.txt",
+    "keys/web-recorder.pem",
     "media/other.jpg", "timestamps/FieldProof_embedded_TSA.tsr", "timestamps/x.der",
     "timestamps/a/b.tsr", "keys/tsa/FieldProof_embedded_TSA.pem", "keys/tsa/x.crt",
     "keys/tsa/a/b.pem", "keys/other.pem", "keys/log.vkey.bak", "derived/display.jpg",
