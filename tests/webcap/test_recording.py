@@ -98,6 +98,14 @@ def _environment(zf: zipfile.ZipFile) -> dict[str, Any]:
     return json.loads(zf.read("web/environment.json"))  # type: ignore[no-any-return]
 
 
+def _pdf_text(path: Path) -> str:
+    import subprocess
+
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                         text=True, check=True, timeout=60)
+    return " ".join(out.stdout.split())
+
+
 def _extract(zf: zipfile.ZipFile, name: str, dest: Path) -> Path:
     path = dest / name.replace("/", "_")
     path.write_bytes(zf.read(name))
@@ -172,6 +180,11 @@ def test_https_records_the_sites_certificate(server: Server, site: LocalSite,
     tls = _environment(zf)["tls"][site.https]
     assert tls["chain_sha256"][0] == site.cert_sha256
     assert tls["protocol"].startswith("TLS") and tls["subject"] == "fieldproof-test-site"
+    # the certificate PDF states the URL, the mode, the hosts and the TLS fingerprint
+    text = _pdf_text(_extract(zf, "certificate.pdf", tmp_path))
+    for fact in ("网页取证", "Web capture", f"{site.https}/page.html", site.cert_sha256,
+                 "127.0.0.1:" + site.https.rsplit(":", 1)[1] + " → 127.0.0.1", "Chromium"):
+        assert fact in text, fact
 
 
 def test_live_mode_keeps_the_stream(server: Server, site: LocalSite, tmp_path: Path) -> None:

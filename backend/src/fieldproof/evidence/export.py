@@ -23,7 +23,7 @@ from fieldproof.bundle import layout as b
 from fieldproof.capture.records import CaptureRecord
 from fieldproof.capture.repository import Captures
 from fieldproof.capture.streams import StreamParts, Streams
-from fieldproof.core.canonical import canonicalize
+from fieldproof.core.canonical import canonicalize, parse_json
 from fieldproof.core.cosignature import CosignerKey
 from fieldproof.core.encoding import b64, b64url_encode
 from fieldproof.core.formats import extension
@@ -190,10 +190,23 @@ class Exporter:
         return make_certificate(
             facts_from_records(capture, receipt, media_name=media_name, public_base_url=base,
                                exported_at=iso(utcnow()) or "", thumbnail=picture,
-                               operator=self.operator_name, **self._trust_facts()),
+                               operator=self.operator_name,
+                               web_environment=self._web_environment(capture),
+                               **self._trust_facts()),
             self.identity.get("pdf"), self.log.tsas,
             on_fallback=lambda name, why: log.warning("TSA %s did not stamp a certificate: %s",
                                                       name, why))
+
+    def _web_environment(self, capture: CaptureRecord) -> dict[str, Any] | None:
+        """A web capture's environment.json (what its certificate states), else None."""
+        if capture.kind != "web" or self.web_parts is None:
+            return None
+        files, _ = self.web_parts(capture)
+        for name, key in files:
+            if name == "environment.json":
+                data = parse_json(b"".join(self.store.iter_range(key)))
+                return data if isinstance(data, dict) else None
+        return None
 
     def _trust_facts(self) -> dict[str, Any]:
         """The server's own CAs, each TSA's root and the log key's fingerprint."""

@@ -45,6 +45,56 @@ class CheckFact:
 
 
 @dataclass(frozen=True)
+class WebFacts:
+    """A web capture: what the server's recorder was asked and what it saw
+    (the manifest's "web" member and environment.json)."""
+
+    url: str
+    mode: str  # page | video | live
+    started_at: str | None
+    ended_at: str | None
+    browser: str  # "Chromium <version>"
+    user_agent: str
+    window: str  # "1280×800"
+    os: str
+    main_status: int | None
+    final_url: str | None
+    hosts: Sequence[tuple[str, str]]  # ("host:port", address connected to)
+    certificates: Sequence[tuple[str, str, str, str]]  # (origin, subject, issuer, leaf SHA-256)
+    clock: str  # the server's clock against a TSA's, in words
+    files: Sequence[tuple[str, str]]  # (name, SHA-256) of the kept files
+
+
+def web_facts(manifest: Mapping[str, Any], env: Mapping[str, Any]) -> WebFacts:
+    web = manifest.get("web") or {}
+    recorded = env.get("recorded") or {}
+    browser = env.get("browser") or {}
+    window = browser.get("window") or {}
+    main = env.get("main_document") or {}
+    network = env.get("network") or {}
+    clock = env.get("clock") or {}
+    tls = env.get("tls") or {}
+    offset = clock.get("offset_s")
+    return WebFacts(
+        url=str(web.get("url", "")), mode=str(web.get("mode", "")),
+        started_at=recorded.get("started_at"), ended_at=recorded.get("ended_at"),
+        browser=f"Chromium {browser.get('version', '?')}",
+        user_agent=str(browser.get("user_agent", "")),
+        window=f"{window.get('width', '?')}×{window.get('height', '?')}",
+        os=str((env.get("os") or {}).get("distribution") or (env.get("os") or {}).get("system")
+               or ""),
+        main_status=main.get("status"), final_url=main.get("url"),
+        hosts=tuple(sorted((str(k), str(v)) for k, v in (network.get("connected") or {})
+                           .items())),
+        certificates=tuple((str(origin), str(c.get("subject", "")), str(c.get("issuer", "")),
+                            str((c.get("chain_sha256") or [""])[0]))
+                           for origin, c in sorted(tls.items())),
+        clock=(f"{clock.get('tsa')}: {offset:+.3f} s" if isinstance(offset, int | float)
+               else "—"),
+        files=tuple((str(f.get("name")), str(f.get("sha256"))) for f in web.get("files") or ()))
+
+
+@dataclass(frozen=True)
 class CertificateFacts:
     """Everything the certificate prints, and nothing it has to look up."""
 
@@ -79,6 +129,7 @@ class CertificateFacts:
     imported_name: str | None = None  # an import: the file's own name
     device_revoked_at: str | None = None  # the device key was revoked later
     log_key_sha256: str | None = None  # "sha256:<hex>" of the log's Ed25519 public key
+    web: WebFacts | None = None  # a web capture (kind "web")
 
     @property
     def embedded_only(self) -> bool:
@@ -99,7 +150,8 @@ def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: 
                        signer_root_sha256: str | None = None, thumbnail: bytes | None = None,
                        operator: str | None = None, own_roots_pem: Sequence[bytes] = (),
                        tsa_roots_pem: Mapping[str, bytes] | None = None,
-                       log_key_sha256: str | None = None) -> CertificateFacts:
+                       log_key_sha256: str | None = None,
+                       web_environment: Mapping[str, Any] | None = None) -> CertificateFacts:
     """Facts from the capture and its receipt, as the server has them.
 
     ``own_roots_pem``: the server's own CAs (the embedded TSA's root, the server
@@ -133,7 +185,9 @@ def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: 
         thumbnail=thumbnail, operator=operator, place=capture.place,
         imported_name=str((manifest.get("media") or {}).get("name") or "") or None
         if capture.kind == "import" else None,
-        device_revoked_at=iso(capture.device_revoked_at), log_key_sha256=log_key_sha256)
+        device_revoked_at=iso(capture.device_revoked_at), log_key_sha256=log_key_sha256,
+        web=web_facts(manifest, web_environment)
+        if capture.kind == "web" and web_environment is not None else None)
 
 
 def _timestamp_fact(t: StampRecord, own_roots_pem: Sequence[bytes],

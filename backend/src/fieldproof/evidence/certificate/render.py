@@ -35,7 +35,7 @@ from fieldproof.core.verdict import place_text
 from fieldproof.errors import (
     CertificateError,
 )
-from fieldproof.evidence.certificate.facts import CertificateFacts, CheckFact
+from fieldproof.evidence.certificate.facts import CertificateFacts, CheckFact, WebFacts
 from fieldproof.evidence.certificate.fonts import (
     MONO,
     SANS,
@@ -365,6 +365,40 @@ def _checks_table(checks: Sequence[CheckFact], st: _Styles) -> Table:
     return table
 
 
+_WEB_MODES = {"page": ("网页（滚动整页）", "page (scrolled through)"),
+              "video": ("网页中的视频（播放）", "video on the page (played)"),
+              "live": ("直播（按时段录制）", "live stream (recorded for its window)")}
+
+
+def _web_rows(web: WebFacts | None) -> list[tuple[str, str, bool]]:
+    if web is None:
+        return []
+    zh, en = _WEB_MODES.get(web.mode, (web.mode, web.mode))
+    rows: list[tuple[str, str, bool]] = [
+        (bi("网址", "URL"), web.url, True),
+        (bi("方式", "Mode"), bi(zh, en), False),
+        (bi("录制时段 (UTC)", "Recording window (UTC)"),
+         f"{web.started_at or '?'} – {web.ended_at or '?'}", True),
+    ]
+    if web.main_status is not None:
+        rows.append((bi("主文档", "Main document"),
+                     f"HTTP {web.main_status} {web.final_url or ''}".strip(), True))
+    rows += [
+        (bi("浏览器", "Browser"), f"{web.browser}, {bi('窗口', 'window')} {web.window}", False),
+        (bi("用户代理", "User agent"), web.user_agent, True),
+        (bi("操作系统", "Operating system"), web.os, False),
+        (bi("服务器时钟与 TSA 之差", "Server clock minus TSA time"), web.clock, True),
+    ]
+    for host, address in web.hosts:
+        rows.append((bi("访问的主机", "Host contacted"), f"{host} → {address}", True))
+    for origin, subject, issuer, sha in web.certificates:
+        rows.append((bi("TLS 证书", "TLS certificate"), f"{origin}: {subject} / {issuer}", True))
+        rows.append((bi("证书 SHA-256", "Certificate SHA-256"), sha, True))
+    for name, sha in web.files:
+        rows.append((bi("文件", "File") + f" web/{name}", sha, True))
+    return rows
+
+
 def _kind(kind: str) -> str:
     try:
         return bi(texts.text("kind", kind, "zh-CN"), texts.text("kind", kind, "en"))
@@ -531,9 +565,18 @@ def _story(facts: CertificateFacts, st: _Styles) -> list[Flowable]:
     if facts.signer_root_sha256:
         verify_rows.append((bi("签名根证书 SHA-256", "Signer root CA SHA-256"),
                             facts.signer_root_sha256, True))
+    web = ([*_section("网页取证", "Web capture", _kv_table(_web_rows(facts.web), st), st),
+            Paragraph(fit(bi("由本服务器的录制器在全新、无扩展的浏览器中打开网址并录制；画面、网络流量、"
+                             "DNS 应答与证书均为服务器所见，证据包 web/ 目录内有完整记录。",
+                             "Recorded by this server's recorder in a fresh browser without "
+                             "extensions; the picture, traffic, DNS answers and certificates "
+                             "are what the server saw; the bundle's web/ folder holds all of "
+                             "it."), CONTENT_W, SANS, 7.8), st.note)]
+           if facts.web is not None else [])
     return [
         _header(facts, st),
         *_section("采集内容", "What was captured", _kv_table(what, st), st),
+        *web,
         *_section("设备与密钥", "Device and key", _kv_table(_device_rows(facts), st), st),
         *_section("地点", "Where",
                   _kv_table([(k, v, False) for k, v in _geo_rows(facts.geo, facts.place)],
