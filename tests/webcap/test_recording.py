@@ -121,6 +121,8 @@ def test_page_mode_with_the_cli(server: Server, site: LocalSite, tmp_path: Path)
     assert capture["kind"] == "web" and capture["status"] == "anchored"
     assert capture["web_capture"]["status"] == "confirmed"
     assert all(c["ok"] for c in capture["checks"]), capture["checks"]
+    verdict = [p["code"] for p in capture["verdict"]]
+    assert verdict[:2] == ["web_recorded", "signed_web_recorder"], verdict
     zf = server.bundle(capture["id"], tmp_path / "page.zip")
     _verify(tmp_path / "page.zip")
 

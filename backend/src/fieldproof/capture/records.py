@@ -84,7 +84,9 @@ class CaptureRecord:
             end_at=parse_time(end) if end else None, place=self.place,
             imported_name=str((m.get("media") or {}).get("name") or "") if imported else None,
             made_at=made, device_revoked_at=self.device_revoked_at, partial=self.partial,
-            flagged=sum(1 for c in self.checks if not c.ok)))
+            flagged=sum(1 for c in self.checks if not c.ok),
+            web_url=str((m.get("web") or {}).get("url") or "") or None
+            if self.kind == "web" else None))
 
     @classmethod
     def of(cls, c: Capture, device_key_id: str,

@@ -39,6 +39,7 @@ class Facts:
     device_revoked_at: datetime | None = None
     partial: bool = False
     flagged: int = 0  # checks that did not pass
+    web_url: str | None = None  # a web capture: the address the server's browser recorded
 
 
 def place_text(place: Mapping[str, Any]) -> dict[str, str]:
@@ -68,12 +69,17 @@ def verdict(f: Facts) -> list[Part]:
         if f.made_at is not None:
             parts.append(part("imported_made_at", made_at=utc_text(f.made_at)))
         parts.append(part("import_limits"))
+    elif f.web_url is not None and f.captured_at is not None:
+        parts.append(part("web_recorded", url=f.web_url, captured_at=utc_text(f.captured_at),
+                          end_at=utc_text(f.end_at or f.captured_at)))
     elif f.captured_at is not None:
         when = utc_text(f.captured_at)
         parts.append(part("made_near", kind=f.kind, captured_at=when,
                           place=place_text(f.place)) if f.place
                      else part("made_at", kind=f.kind, captured_at=when))
-    if f.device_revoked_at is not None:
+    if f.web_url is not None:
+        parts.append(part("signed_web_recorder"))
+    elif f.device_revoked_at is not None:
         parts.append(part("signed_revoked_later", revoked_at=utc_text(f.device_revoked_at)))
     else:
         parts.append(part("signed"))

@@ -13,6 +13,7 @@ from typing import Any
 from fieldproof import __version__
 from fieldproof.core.manifest import schema as manifest_schema
 from fieldproof.web import openapi_cases as cases_openapi
+from fieldproof.web import openapi_web as web_openapi
 from fieldproof.web.openapi_parts import json_ref as _json
 from fieldproof.web.openapi_parts import op as _op
 
@@ -301,6 +302,7 @@ def spec() -> dict[str, Any]:
                  "429": {"description": "rate_limited, with retry_after and Retry-After"}},
                 auth=False)},
             **cases_openapi.paths(),
+            **web_openapi.paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -426,6 +428,7 @@ def spec() -> dict[str, Any]:
                     "received_at": {"type": "string"},
                     **cases_openapi.CAPTURE_WORDS}},
                 **cases_openapi.schemas(),
+                **web_openapi.schemas(),
             },
         },
     }
