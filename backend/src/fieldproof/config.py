@@ -121,6 +121,10 @@ class Settings:
     web_max_seconds: int = 4 * 3600  # the longest recording (a booked live stream)
     web_max_bytes: int = 2 * 1024**3  # network traffic per recording
     web_trusted_spki: tuple[str, ...] = ()  # extra TLS keys the browser accepts (tests, intranets)
+    # Chromium's own sandbox for the pages it records; it cannot run as root (then off,
+    # and environment.json says so), and FIELDPROOF_WEB_SANDBOX=0 turns it off where the
+    # kernel has no user namespaces (some containers)
+    web_sandbox: bool = True
     testing: bool = False
 
     @property
@@ -185,6 +189,7 @@ class Settings:
             web_confirm_hours=float(env.get("FIELDPROOF_WEB_CONFIRM_HOURS") or 24),
             web_max_seconds=_int(env, "FIELDPROOF_WEB_MAX_SECONDS", 4 * 3600),
             web_max_bytes=_int(env, "FIELDPROOF_WEB_MAX_BYTES", 2 * 1024**3),
+            web_sandbox=env.get("FIELDPROOF_WEB_SANDBOX", "1") not in ("0", "false", "no"),
             web_trusted_spki=tuple(k.strip() for k in env.get("FIELDPROOF_WEB_TRUSTED_SPKI",
                                                              "").split(",") if k.strip()),
         )

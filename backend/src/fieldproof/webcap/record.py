@@ -67,6 +67,7 @@ class Spec:
     max_bytes: int = 2 * 1024**3
     trusted_spki: tuple[str, ...] = ()  # test and intranet CAs (FIELDPROOF_WEB_TRUSTED_SPKI)
     version: str = ""
+    sandbox: bool = False  # Chromium's sandbox (never as root: see config.py web_sandbox)
 
     @classmethod
     def load(cls, path: Path) -> Spec:
@@ -134,7 +135,8 @@ class Recorder:
             if spec.trusted_spki:
                 args.append("--ignore-certificate-errors-spki-list=" + ",".join(spec.trusted_spki))
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=False,
-                                         env=dict(desktop.env), args=args)
+                                         env=dict(desktop.env), args=args,
+                                         chromium_sandbox=spec.sandbox)
             ua = user_agent(browser.version)
             context = browser.new_context(
                 viewport={"width": WIDTH, "height": HEIGHT}, user_agent=ua,
@@ -342,7 +344,7 @@ class Recorder:
             "browser": {"name": "Chromium", "version": browser_version,
                         "executable": CHROMIUM, "user_agent": ua, "profile": "fresh",
                         "extensions": [], "window": {"width": WIDTH, "height": HEIGHT},
-                        "service_workers": "blocked",
+                        "service_workers": "blocked", "sandbox": spec.sandbox,
                         "trusted_extra_spki": list(spec.trusted_spki)},
             "tools": {"fieldproof": spec.version, "playwright": _pkg_version("playwright"),
                       "warcio": getattr(warcio, "__version__", _pkg_version("warcio")),

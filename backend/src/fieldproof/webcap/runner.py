@@ -181,7 +181,8 @@ class WebRunner:
                 "start_at": epoch(task["start_at"]), "end_at": epoch(task["end_at"]),
                 "allow_private": self.settings.web_allow_private,
                 "max_bytes": self.settings.web_max_bytes,
-                "trusted_spki": list(self.settings.web_trusted_spki), "version": __version__}
+                "trusted_spki": list(self.settings.web_trusted_spki), "version": __version__,
+                "sandbox": self.settings.web_sandbox and os.geteuid() != 0}
 
     def _run_child(self, task: dict[str, Any], out: Path) -> str | None:
         """Run the recorder process; None when it recorded, else the failure reason."""
