@@ -141,3 +141,25 @@ def test_awaiting_confirmation_confirms_itself_after_the_set_hours(
     assert len(confirm) == 1 and confirm[0]["actor"] == {"system": "auto_confirm"}
     r = user.client.post(f"/api/v1/web-captures/{task_id}/abandon", headers=user.auth)
     assert r.status_code == 409 and r.json["code"] == "web_task_state"
+
+
+def test_a_killed_servers_recording_folders_are_swept(services: Services) -> None:
+    """What a SIGKILLed server leaves in tmp/ goes at the next start, but never the
+    folder of a recording running now (its lock is held)."""
+    import fcntl
+    import os
+
+    runner = services.web_runner
+    runner.tmp.mkdir(parents=True, exist_ok=True)
+    stale, live = runner.tmp / "webcap-stale", runner.tmp / "webcap-live"
+    for d in (stale, live):
+        d.mkdir()
+        (d / "recording.mp4").write_bytes(b"x" * 100)
+        (d / ".lock").touch()
+    held = os.open(live / ".lock", os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        assert runner.sweep_leftovers() == 1
+        assert not stale.exists() and (live / "recording.mp4").exists()
+    finally:
+        os.close(held)

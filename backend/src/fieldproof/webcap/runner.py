@@ -12,6 +12,7 @@ transaction, so nothing is ever half-stored.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -104,7 +105,31 @@ class WebRunner:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def sweep_leftovers(self) -> int:
+        """Remove the work folders of recordings whose process died (a killed server):
+        every webcap-* folder whose lock nobody holds."""
+        removed = 0
+        for d in self.tmp.glob("webcap-*"):
+            try:
+                fd = os.open(d / ".lock", os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # recording now, in this or another process
+            finally:
+                os.close(fd)
+            kill_marked(str(d.resolve()))
+            shutil.rmtree(d, ignore_errors=True)
+            removed += 1
+        return removed
+
     def run(self) -> None:
+        try:
+            self.sweep_leftovers()
+        except OSError:
+            log.warning("could not sweep old web capture folders", exc_info=True)
         while not self._stop.is_set():
             try:
                 self.tick()
@@ -159,6 +184,8 @@ class WebRunner:
             return
         self.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
         out = Path(tempfile.mkdtemp(prefix=f"webcap-{task['id'][:8]}-", dir=self.tmp))
+        held = os.open(out / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(held, fcntl.LOCK_EX)  # this recording's: sweep_leftovers leaves it alone
         try:
             reason = self._run_child(task, out)
             if reason is not None:
@@ -172,6 +199,7 @@ class WebRunner:
                 self.tasks.fail(task["id"], f"store_failed: {type(exc).__name__}: {exc}")
         finally:
             shutil.rmtree(out, ignore_errors=True)
+            os.close(held)
 
     def _spec(self, task: dict[str, Any]) -> dict[str, Any]:
         def epoch(text: str | None) -> float | None:
