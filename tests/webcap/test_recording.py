@@ -153,7 +153,7 @@ def test_page_mode_with_the_cli(server: Server, site: LocalSite, tmp_path: Path)
 
 
 def test_video_mode_plays_with_sound(server: Server, site: LocalSite, tmp_path: Path) -> None:
-    task = server.create(url=f"{site.http}/video.html", mode="video", duration_s=15)
+    task = server.create(url=f"{site.http}/video.html", mode="video", duration_s=40)
     # while it records, the app can show what the browser shows
     frame = f"/web-captures/{task['id']}/frame"
     wait_until("a live frame", lambda: server.http.get(frame).status_code == 200, timeout=60)
@@ -166,8 +166,8 @@ def test_video_mode_plays_with_sound(server: Server, site: LocalSite, tmp_path: 
     zf = server.bundle(done["capture_id"], tmp_path / "video.zip")
     _verify(tmp_path / "video.zip")
     video = _extract(zf, "media/recording.mp4", tmp_path)
-    # the 6 s clip played to its end: the recording stops there, not at 15 s
-    assert 6 <= media_seconds(video) <= 13
+    # the 6 s clip played to its end: the recording stops there, not at 40 s
+    assert 6 <= media_seconds(video) <= 25
     assert "media_ended" in _environment(zf)["recorded"]["notes"]
     assert mean_volume_db(video) > -40  # the page's 440 Hz tone, not silence
 

@@ -151,6 +151,8 @@ class Recorder:
                                    max_seconds=self._max_seconds() + 30)
             main: dict[str, Any] = {}
             failure = None
+            seconds: float | None = None
+            ended = started
             try:
                 response = page.goto(spec.url, wait_until="load",
                                      timeout=max(30_000, spec.duration_s * 1000))
@@ -165,6 +167,9 @@ class Recorder:
                 page.wait_for_timeout(SETTLE_S * 1000)
                 page.screenshot(path=str(self.out / "screenshot-start.png"), full_page=True)
                 getattr(self, f"_{spec.mode}")(page, started)
+                # the recording ends with the mode: what follows is the end screenshot,
+                # the DOM and the certificates, taken after it
+                seconds, ended = video.stop(), time.time()
                 page.screenshot(path=str(self.out / "screenshot-end.png"), full_page=True)
                 snapshot = cdp.send("Page.captureSnapshot", {"format": "mhtml"})
                 (self.out / "page.mhtml").write_text(snapshot["data"], "utf-8")
@@ -174,8 +179,8 @@ class Recorder:
             except Exception as exc:  # the page failed: still keep what the browser saw
                 failure = f"browser: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
             finally:
-                seconds = video.stop()
-                ended = time.time()
+                if seconds is None:
+                    seconds, ended = video.stop(), time.time()
                 context.close()  # writes the HAR
                 browser_version = browser.version
                 browser.close()
