@@ -189,10 +189,25 @@ def test_https_records_the_sites_certificate(server: Server, site: LocalSite,
         assert fact in text, fact
 
 
-def test_live_mode_keeps_the_stream(server: Server, site: LocalSite, tmp_path: Path) -> None:
-    site.start_live(seconds=90)
-    task = server.create(url=f"{site.http}/live.html", mode="live", duration_s=10)
-    done = server.settled(task["id"])
+def test_a_booked_live_stream_is_recorded_in_its_window(server: Server, site: LocalSite,
+                                                         tmp_path: Path) -> None:
+    """Booked ahead with a start and an end time: it waits, starts on time, stops on time,
+    and keeps the HLS stream itself besides the video."""
+    from datetime import UTC, datetime, timedelta
+
+    from fieldproof.core.manifest import utc_text
+
+    site.start_live(seconds=120)
+    start = datetime.now(UTC) + timedelta(seconds=20)
+    end = start + timedelta(seconds=10)
+    task = server.create(url=f"{site.http}/live.html", mode="live",
+                         start_at=utc_text(start), end_at=utc_text(end))
+    assert task["status"] == "scheduled" and task["duration_s"] == 10
+    done = server.settled(task["id"], timeout=240)
+    assert done["status"] == "awaiting_confirmation", done
+    captured = server.http.get(f"/captures/{done['capture_id']}").json()["manifest"]["captured"]
+    began = datetime.fromisoformat(captured["start"].replace("Z", "+00:00"))
+    assert start - timedelta(seconds=1) <= began <= start + timedelta(seconds=15), (began, start)
     assert done["status"] == "awaiting_confirmation", done
     assert "stream.ts" in {f["name"] for f in done["files"]}
     zf = server.bundle(done["capture_id"], tmp_path / "live.zip")

@@ -114,9 +114,6 @@ class Recorder:
         spec = self.spec
         work = self.out / "work"
         work.mkdir(mode=0o700, exist_ok=True)
-        if spec.mode == "live" and spec.start_at:
-            while time.time() < spec.start_at:  # booked ahead: wait for the start
-                time.sleep(min(1.0, spec.start_at - time.time()))
         with GuardProxy(allow_private=spec.allow_private, max_bytes=spec.max_bytes) as proxy, \
                 Desktop(work) as desktop, sync_playwright() as pw:
             self.proxy_url = f"http://127.0.0.1:{proxy.port}"
@@ -146,6 +143,10 @@ class Recorder:
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
             cdp.on("Network.responseReceived", self._on_response)
+            if spec.mode == "live" and spec.start_at:
+                # booked ahead: desktop and browser are ready; start on the second
+                while time.time() < spec.start_at:
+                    time.sleep(min(0.5, max(0.0, spec.start_at - time.time())))
             started = time.time()
             video = desktop.record(self.out / "recording.mp4",
                                    max_seconds=self._max_seconds() + 30)
