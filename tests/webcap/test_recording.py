@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,8 +100,6 @@ def _environment(zf: zipfile.ZipFile) -> dict[str, Any]:
 
 
 def _pdf_text(path: Path) -> str:
-    import subprocess
-
     out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
                          text=True, check=True, timeout=60)
     return " ".join(out.stdout.split())
@@ -150,6 +149,16 @@ def test_page_mode_with_the_cli(server: Server, site: LocalSite, tmp_path: Path)
     custody = [json.loads(json.loads(line)["record"])["event"]
                for line in zf.read("custody.jsonl").splitlines()]
     assert "confirm" in custody
+    # VERIFY.md's commands for a web capture, run with standard tools
+    unpacked = tmp_path / "unpacked"
+    zf.extractall(unpacked)
+    readme = (unpacked / "VERIFY.md").read_text()
+    for command in ("openssl verify -CAfile keys/server-ca.pem keys/web-recorder.pem",
+                    "| sha256sum -c"):
+        line = next(ln for ln in readme.splitlines() if command in ln)
+        run = subprocess.run(["bash", "-o", "pipefail", "-c", line], cwd=unpacked,
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, (line, run.stdout, run.stderr)
 
 
 def test_video_mode_plays_with_sound(server: Server, site: LocalSite, tmp_path: Path) -> None:

@@ -195,6 +195,16 @@ def verify_md(*, capture: CaptureRecord, media_name: str, origin: str,
     if stream:
         lines.append("| `chunks.json` | the stream header and every chunk header the device "
                      "signed while recording, with its signature and hash chain |")
+    web = capture.kind == "web"
+    if web:
+        lines += [
+            "| `web/*` | the web capture's other files: `traffic.warc.gz` (all traffic, WARC "
+            "1.1), `screenshot-start.png`, `screenshot-end.png`, `page.mhtml` (the final "
+            "page), `environment.json` (browser, tools, DNS answers, TLS chains, the server's "
+            "clock against a TSA), `stream.ts` (a live stream itself); each listed with its "
+            "SHA-256 in `manifest.json` |",
+            "| `keys/web-recorder.pem` | the certificate of the server's recorder key (the "
+            "\"device\" that signed this capture), issued by `keys/server-ca.pem` |"]
     lines += [
         "| `log-entry.json` | the transparency log leaf data (exactly the hashed bytes) |",
         "| `receipt.json` | leaf index, tree size, leaf hash, inclusion proof (base64) |",
@@ -253,6 +263,22 @@ def verify_md(*, capture: CaptureRecord, media_name: str, origin: str,
                 " ‖ SHA-256(chunk n))` from the stream id (SHA-256 of the stream header) ends"
                 " in the manifest's `stream.chain_head`.",
             ]
+    if web:
+        lines += [
+            "",
+            "This is a web capture: the server recorded the page in a clean browser, and its",
+            "recorder signed the manifest. Its key is certified by the server CA, and the",
+            "manifest's `web.files` lists the SHA-256 of every file in `web/`:",
+            "",
+            "```sh",
+            "openssl verify -CAfile keys/server-ca.pem keys/web-recorder.pem",
+            "openssl x509 -in keys/web-recorder.pem -noout -pubkey   # the key in device.jwk",
+            "python3 -c 'import json; [print(f[\"sha256\"] + \"  web/\" + f[\"name\"]) "
+            "for f in json.load(open(\"manifest.json\"))[\"web\"][\"files\"]]' | sha256sum -c",
+            "```",
+            "",
+            "`web/traffic.warc.gz` opens in ReplayWeb.page or any WARC tool (e.g. `warcio index`).",
+        ]
     lines += [
         "",
         "## 3. The timestamps: the checkpoint existed by the stated time",
