@@ -122,6 +122,12 @@ def test_page_mode_with_the_cli(server: Server, site: LocalSite, tmp_path: Path)
     assert all(c["ok"] for c in capture["checks"]), capture["checks"]
     verdict = [p["code"] for p in capture["verdict"]]
     assert verdict[:2] == ["web_recorded", "signed_web_recorder"], verdict
+    # its picture in the list is the page, not the empty window the recording starts on
+    thumb = server.http.get(f"/captures/{capture['id']}/derived/thumbnail")
+    assert thumb.status_code == 200, thumb.text
+    from PIL import ImageStat
+
+    assert max(ImageStat.Stat(Image.open(io.BytesIO(thumb.content)).convert("L")).stddev) > 10
     zf = server.bundle(capture["id"], tmp_path / "page.zip")
     _verify(tmp_path / "page.zip")
 

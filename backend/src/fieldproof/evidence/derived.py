@@ -382,8 +382,9 @@ class Deriver:
             try:
                 if not (picture or sound):
                     return thumbnails.image_thumbnail(original)  # type: ignore[arg-type]
-                return thumbnails.media_thumbnail(original,  # type: ignore[arg-type]
-                                                  "video" if picture else "audio")
+                return thumbnails.media_thumbnail(  # type: ignore[arg-type]
+                    original, "web" if capture.kind == "web" else
+                    "video" if picture else "audio")
             except thumbnails.NoThumbnail as exc:
                 raise NoThumbnail(str(exc)) from exc
 

@@ -62,7 +62,8 @@ def image_thumbnail(data: IO[bytes]) -> bytes:
 
 
 def media_thumbnail(src: IO[bytes], kind: str, *, timeout: float = TIMEOUT) -> bytes:
-    """First frame (``kind="video"``) or waveform (``"audio"``), made in a child."""
+    """First frame (``kind="video"``), the page once loaded (``"web"``) or waveform
+    (``"audio"``), made in a child."""
     with tempfile.TemporaryDirectory(prefix="fieldproof-thumb-") as tmp:
         source = Path(tmp) / "original"
         with open(source, "wb") as f:
@@ -82,17 +83,28 @@ def media_thumbnail(src: IO[bytes], kind: str, *, timeout: float = TIMEOUT) -> b
 
 
 # --------------------------------------------------------------------------- the child
-def _first_frame(path: str) -> bytes:
+def _first_frame(path: str, at: float = 0.0) -> bytes:
+    """The first frame at or after ``at`` seconds (or the last one, if shorter)."""
     import av
 
+    last = None
     with av.open(path) as container:
         stream = next((s for s in container.streams if s.type == "video"), None)
         if stream is None:
             return _waveform(path)  # a recording with sound only
         for frame in container.decode(stream):
             if isinstance(frame, av.VideoFrame):
-                return _jpeg(frame.to_image())  # type: ignore[no-untyped-call]
-    raise SystemExit("no video frame")
+                last = frame
+                if frame.time is None or frame.time >= at:
+                    break
+    if last is None:
+        raise SystemExit("no video frame")
+    return _jpeg(last.to_image())  # type: ignore[no-untyped-call]
+
+
+# A web capture's recording starts on an empty window: its picture is the page,
+# once loaded (the recorder waits 2 s after the load before scrolling).
+WEB_PICTURE_AT: Final = 3.0
 
 
 _SAMPLES: Final = {"flt": ("f", 1.0), "s16": ("h", 32768.0), "s32": ("i", 2147483648.0)}
@@ -143,7 +155,8 @@ def _child(argv: list[str]) -> int:
 
     resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
     kind, path = argv
-    data = _first_frame(path) if kind == "video" else _waveform(path)
+    data = (_first_frame(path) if kind == "video" else
+            _first_frame(path, WEB_PICTURE_AT) if kind == "web" else _waveform(path))
     sys.stdout.buffer.write(data)
     return 0
 
