@@ -125,8 +125,8 @@ def test_a_shared_link_recorded_confirmed_and_verified(
 
     # what the server holds: a confirmed, anchored web capture whose bundle verifies
     tasks = account.api("/web-captures")["items"]
-    assert [(t["status"], t["title"], t["url"]) for t in tasks] == [
-        ("confirmed", "房东的帖子", link)]
+    assert [(t["status"], t["title"], t["url"], t["timezone"]) for t in tasks] == [
+        ("confirmed", "房东的帖子", link, "Asia/Shanghai")]
     capture_id = tasks[0]["capture_id"]
     wait_until("anchored", lambda: account.api(f"/captures/{capture_id}")["status"]
                == "anchored", timeout=60)

@@ -119,6 +119,7 @@ def test_page_mode_with_the_cli(server: Server, site: LocalSite, tmp_path: Path)
     capture = json.loads(out.stdout)
     assert capture["kind"] == "web" and capture["status"] == "anchored"
     assert capture["web_capture"]["status"] == "confirmed"
+    assert capture["title"] == "押金页面"  # the task's title is the capture's
     assert all(c["ok"] for c in capture["checks"]), capture["checks"]
     verdict = [p["code"] for p in capture["verdict"]]
     assert verdict[:2] == ["web_recorded", "signed_web_recorder"], verdict

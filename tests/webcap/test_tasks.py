@@ -37,6 +37,8 @@ def _create(user: User, **body: Any) -> Any:
      "web_task_invalid"),
     ({"mode": "live", "start_at": "tomorrow", "end_at": "later"}, "web_task_invalid"),
     ({"extra": 1}, "web_task_invalid"),
+    ({"timezone": "Mars/Olympus_Mons"}, "web_task_invalid"),
+    ({"timezone": 8}, "web_task_invalid"),
 ])
 def test_what_a_request_may_ask(user: User, body: dict[str, Any], code: str) -> None:
     r = _create(user, **body)

@@ -145,7 +145,11 @@ export class WebPanel implements Panel {
 
   private async create(): Promise<void> {
     const mode = this.mode();
-    const body: Record<string, unknown> = { url: this.url.value.trim(), mode, title: this.title.value.trim() };
+    const body: Record<string, unknown> = {
+      url: this.url.value.trim(), mode, title: this.title.value.trim(),
+      // times on the result are shown in the owner's zone, as for a phone's captures
+      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    };
     if (mode === 'live') {
       body.start_at = new Date(this.start.value).toISOString();
       body.end_at = new Date(this.end.value).toISOString();

@@ -330,6 +330,8 @@ class WebCapture(Base):
     mode: Mapped[str] = mapped_column(String(8))
     title: Mapped[str] = mapped_column(String(200), default="")
     applicant: Mapped[str] = mapped_column(String(200), default="")
+    # the owner's zone (IANA), for the recorder's manifest: times shown where they live
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     duration_s: Mapped[int] = mapped_column(Integer)
     start_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     end_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -60,6 +60,8 @@ def schemas() -> dict[str, Any]:
                 "duration_s": {"type": "integer", "minimum": 5},
                 "title": {"type": "string", "maxLength": 200},
                 "applicant": {"type": "string", "maxLength": 200},
+                "timezone": {"type": "string", "maxLength": 64,
+                             "description": "the owner's IANA zone, for showing times"},
                 "start_at": _TIME_OR_NULL, "end_at": _TIME_OR_NULL}},
         "WebCapture": {
             "type": "object",
@@ -68,7 +70,7 @@ def schemas() -> dict[str, Any]:
                 "id": {"type": "string"}, "url": {"type": "string"},
                 "mode": {"type": "string", "enum": ["page", "video", "live"]},
                 "title": {"type": "string"}, "applicant": {"type": "string"},
-                "duration_s": {"type": "integer"},
+                "duration_s": {"type": "integer"}, "timezone": {"type": "string"},
                 "start_at": _TIME_OR_NULL, "end_at": _TIME_OR_NULL,
                 "status": {"type": "string", "enum": [
                     "scheduled", "recording", "awaiting_confirmation", "confirmed",

@@ -42,7 +42,7 @@ from fieldproof.core import checks as ck
 from fieldproof.core.canonical import canonicalize
 from fieldproof.core.manifest import new_manifest, parse_manifest, parse_time, utc_text
 from fieldproof.core.timestamp import parse_token
-from fieldproof.db import Capture, Database, User, WebCaptureFile
+from fieldproof.db import Capture, CaptureAnnotation, Database, User, WebCaptureFile
 from fieldproof.db.models import utcnow
 from fieldproof.storage import media_key
 from fieldproof.tsa import TimestampAuthority, in_signing_order
@@ -321,7 +321,8 @@ class WebRunner:
                 prev=device.head_manifest,
                 device={"user_agent": str(browser.get("user_agent", ""))[:1024],
                         "platform": "FieldProof web recorder (server)",
-                        "app_version": __version__, "timezone": "UTC", "language": "en",
+                        "app_version": __version__, "timezone": task["timezone"],
+                        "language": "en",
                         "screen": {"width": WIDTH, "height": HEIGHT, "pixel_ratio": 1}},
                 name=VIDEO)
             data["web"] = {"url": task["url"], "mode": task["mode"],
@@ -346,6 +347,9 @@ class WebRunner:
                                        skew=timedelta(seconds=self.settings.clock_skew_seconds))))
 
             def with_capture(s: Any, capture: Capture) -> None:
+                if task["title"]:  # the owner's words for it, as for any capture
+                    s.add(CaptureAnnotation(capture_id=capture.id, title=task["title"],
+                                            note="", tags=[]))
                 for f in files:
                     s.add(WebCaptureFile(capture_id=capture.id, name=f["name"],
                                          object_key=media_key(f["sha256"]),

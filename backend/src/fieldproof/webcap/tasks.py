@@ -54,6 +54,7 @@ class TaskRequest:
     applicant: str = ""
     start_at: datetime | None = None
     end_at: datetime | None = None
+    timezone: str = "UTC"
 
     @classmethod
     def parse(cls, body: Any, *, max_seconds: int, allow_private: bool,
@@ -61,7 +62,7 @@ class TaskRequest:
         if not isinstance(body, dict):
             raise WebTaskInvalid("the body must be a JSON object")
         unknown = set(body) - {"url", "mode", "duration_s", "title", "applicant", "start_at",
-                               "end_at"}
+                               "end_at", "timezone"}
         if unknown:
             raise WebTaskInvalid(f"unknown fields: {sorted(unknown)}")
         url = check_url(body.get("url"))  # type: ignore[arg-type]
@@ -89,7 +90,8 @@ class TaskRequest:
             raise WebTaskInvalid(f"duration_s is a number of seconds from {MIN_SECONDS} "
                                  f"to {max_seconds}")
         return cls(url=url, mode=mode, duration_s=int(duration), title=title.strip(),
-                   applicant=applicant.strip(), start_at=start, end_at=end)
+                   applicant=applicant.strip(), start_at=start, end_at=end,
+                   timezone=_zone(body.get("timezone")))
 
 
 def _time(body: dict[str, Any], name: str) -> datetime | None:
@@ -100,6 +102,21 @@ def _time(body: dict[str, Any], name: str) -> datetime | None:
         return parse_time(str(value))
     except ValueError as exc:
         raise WebTaskInvalid(f"{name} is not an RFC 3339 time") from exc
+
+
+def _zone(value: Any) -> str:
+    """An IANA zone name the server knows (the owner's, for showing times), else 400."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if value is None:
+        return "UTC"
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        raise WebTaskInvalid("timezone is an IANA zone name such as Asia/Shanghai")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise WebTaskInvalid("timezone is an IANA zone name such as Asia/Shanghai") from exc
+    return value
 
 
 def _refuse_obvious_private(url: str) -> None:
@@ -122,7 +139,8 @@ def task_json(t: WebCapture) -> dict[str, Any]:
     code, _, detail = (t.reason or "").partition(": ")
     return {"id": t.id, "url": t.url, "mode": t.mode, "title": t.title,
             "applicant": t.applicant, "duration_s": t.duration_s,
-            "start_at": iso(t.start_at), "end_at": iso(t.end_at), "status": t.status,
+            "start_at": iso(t.start_at), "end_at": iso(t.end_at), "timezone": t.timezone,
+            "status": t.status,
             "reason": {"code": code, "detail": detail} if t.reason else None,
             "created_at": iso(t.created_at), "recorded_at": iso(t.recorded_at),
             "confirm_by": iso(t.confirm_by), "decided_at": iso(t.decided_at),
@@ -154,7 +172,8 @@ class WebTasks:
             task = WebCapture(id=str(uuid.uuid4()), user_id=principal.user_id, url=req.url,
                               mode=req.mode, title=req.title, applicant=req.applicant,
                               duration_s=req.duration_s, start_at=req.start_at,
-                              end_at=req.end_at, status="scheduled", created_at=now)
+                              end_at=req.end_at, timezone=req.timezone, status="scheduled",
+                              created_at=now)
             s.add(task)
             s.flush()
             out = task_json(task)

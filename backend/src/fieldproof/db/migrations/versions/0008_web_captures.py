@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('mode', sa.String(length=8), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('applicant', sa.String(length=200), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('duration_s', sa.Integer(), nullable=False),
     sa.Column('start_at', fieldproof.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('end_at', fieldproof.db.models.UTCDateTime(timezone=True), nullable=True),
