@@ -258,6 +258,15 @@ export class WebPanel implements Panel {
     actions.append(tx(h('button', { type: 'button', class: 'btn', 'data-testid': 'web-open', on: { click: () => this.ctx.openCapture(id) } }), 'web.open'));
     box.append(video, tx(h('h3', {}), 'web.screenshots'), shots, tx(h('h3', {}), 'web.hosts'), hosts, actions);
     try {
+      // the recording starts on an empty window: show the loaded page until it plays
+      const { blob } = await apiBlob(`/captures/${encodeURIComponent(id)}/derived/thumbnail`, { token });
+      const u = URL.createObjectURL(blob);
+      this.media.push(u);
+      video.poster = u;
+    } catch {
+      /* no picture: the player's own */
+    }
+    try {
       const { blob } = await apiBlob(`/captures/${encodeURIComponent(id)}/original`, { token });
       const u = URL.createObjectURL(blob);
       this.media.push(u);
