@@ -28,7 +28,7 @@ from tests.support.browser import (
 )
 from tests.support.live import LiveServer
 
-MODES = ["photo", "audio", "video", "screen", "import"]
+MODES = ["photo", "audio", "video", "screen", "import", "web"]
 # The main control of each capture mode, and what else must be reachable there.
 CONTROLS = {
     "photo": ['[data-testid="shutter"]', 'label[for="photo-fallback"]', ".capture .geo"],
@@ -36,6 +36,9 @@ CONTROLS = {
     "video": ['[data-testid="record"]', ".capture .geo"],
     "screen": ['[data-testid="record"]', ".capture .geo"],
     "import": ['label[for="import-input"]', ".capture .geo"],
+    # the server records a web page: no place of the phone's to show
+    "web": ['[data-testid="web-url"]', 'label[for="web-mode-live"]',
+            '[data-testid="web-start-button"]'],
 }
 PHONE = {"width": 412, "height": 915}  # a Pixel 7's screen; its browser viewport is 412×839
 

@@ -67,8 +67,9 @@ export class WebPanel implements Panel {
   private end: HTMLInputElement;
   private title: HTMLInputElement;
   private modeInputs = new Map<WebMode, HTMLInputElement>();
-  private liveTimes: HTMLElement;
-  private durationField: HTMLElement;
+  private liveTimes!: HTMLElement;
+  private modeHint: HTMLElement;
+  private durationField!: HTMLElement;
   private submit: HTMLButtonElement;
   private taskBox: HTMLElement;
   private listBox: HTMLElement;
@@ -87,12 +88,16 @@ export class WebPanel implements Panel {
     this.start = h('input', { id: 'web-start', type: 'datetime-local', value: localInput(soon), 'data-testid': 'web-start' });
     this.end = h('input', { id: 'web-end', type: 'datetime-local', value: localInput(new Date(soon.getTime() + 30 * 60_000)), 'data-testid': 'web-end' });
     this.title = h('input', { id: 'web-title', type: 'text', maxlength: 200, 'data-testid': 'web-title' });
-    const modes = h('fieldset', { class: 'field web-modes' }, tx(h('legend', {}), 'web.mode'));
+    // a segmented control: three short choices in a row, the chosen one explained below
+    const row = h('div', { class: 'segmented' });
+    this.modeHint = h('p', { class: 'hint-text web-mode-hint' });
+    const modes = h('fieldset', { class: 'field web-modes' }, tx(h('legend', {}), 'web.mode'), row, this.modeHint);
     for (const m of ['page', 'video', 'live'] as WebMode[]) {
-      const input = h('input', { type: 'radio', name: 'web-mode', value: m, checked: m === 'page', 'data-testid': `web-mode-${m}`, on: { change: () => this.modeChanged() } });
+      const input = h('input', { type: 'radio', name: 'web-mode', value: m, checked: m === 'page', id: `web-mode-${m}`, class: 'vh', 'data-testid': `web-mode-${m}`, on: { change: () => this.modeChanged() } });
       this.modeInputs.set(m, input);
-      modes.append(h('label', { class: 'check-field' }, input, tx(h('span', {}), `web.mode.${m}` as Key)));
+      row.append(input, tx(h('label', { htmlFor: `web-mode-${m}`, class: 'segment' }), `web.modeShort.${m}` as Key));
     }
+    this.modeChanged();
     this.durationField = field('web-duration', 'web.duration', this.duration);
     this.liveTimes = h('div', { class: 'web-live-times', hidden: true },
       tx(h('p', { class: 'hint-text' }), 'web.liveHint'),
@@ -138,7 +143,9 @@ export class WebPanel implements Panel {
   }
 
   private modeChanged(): void {
+    tx(this.modeHint, `web.mode.${this.mode()}` as Key);
     const live = this.mode() === 'live';
+    if (!this.liveTimes) return; // called once while building
     this.liveTimes.hidden = !live;
     this.durationField.hidden = live;
   }
