@@ -159,6 +159,8 @@ def test_the_whole_journey(browser: Browser, playwright: Playwright, lang: str,
         page.wait_for_selector('[data-testid="verdict"]')
         page.wait_for_selector('[data-testid="annot-title"]')
         page.fill('[data-testid="annot-title"]', title)
+        # what was typed is still there when saving: no render may have replaced it
+        assert page.input_value('[data-testid="annot-title"]') == title
         page.click('[data-testid="annot-save"]')
         page.wait_for_function(
             "t => document.querySelector('[data-testid=\"detail-title\"]')?.textContent === t",

@@ -107,7 +107,7 @@ export class DetailView implements View {
   private body: HTMLElement;
   private last: DetailData | null = null;
   private mediaKey = '';
-  private annot: { key: string; el: HTMLElement; dirty: boolean; fill: (c: ServerCapture) => void } | null = null;
+  private annot: { key: string; el: HTMLElement; dirty: () => boolean; fill: (c: ServerCapture) => void } | null = null;
   /** Counts the owner's saved edits: a read begun before one is older than what is shown. */
   edits = 0;
   private links: { key: string; panel: ShareLinks } | null = null;
@@ -220,7 +220,7 @@ export class DetailView implements View {
   }
 
   relabel(): void {
-    if (this.annot) this.annot.dirty = false;
+    // the boxes keep what a person typed: a language switch changes labels, not their words
     if (this.last) this.render(this.last);
   }
 
@@ -307,7 +307,7 @@ export class DetailView implements View {
     // The same capture keeps its form (a render must never swap the box a person is
     // typing in); untouched boxes take what the server now says.
     if (this.annot?.key === server.id) {
-      if (!this.annot.dirty) this.annot.fill(server);
+      if (!this.annot.dirty()) this.annot.fill(server);
       return this.annot.el;
     }
     const title = h('input', { id: 'annot-title', type: 'text', maxlength: 200, value: server.title ?? '', 'data-testid': 'annot-title', autocomplete: 'off' });
@@ -323,15 +323,19 @@ export class DetailView implements View {
       h('div', { class: 'field' }, tx(h('label', { htmlFor: 'annot-note' }), 'annot.note'), note),
       h('div', { class: 'field' }, tx(h('label', { htmlFor: 'annot-tags' }), 'annot.tags'), tags, tx(h('span', { class: 'hint-text' }), 'annot.tagsHint')),
       save, msg);
+    // What the boxes were last filled with: a box that differs holds the person's own
+    // typing, which no render may overwrite (a flag set by 'input' events can miss some).
+    let filled = [title.value, note.value, tags.value];
     const state = {
-      key: server.id, el: form, dirty: false,
+      key: server.id, el: form,
+      dirty: () => title.value !== filled[0] || note.value !== filled[1] || tags.value !== filled[2],
       fill: (c: ServerCapture) => {
         title.value = c.title ?? '';
         note.value = c.note ?? '';
         tags.value = (c.tags ?? []).join(', ');
+        filled = [title.value, note.value, tags.value];
       },
     };
-    form.addEventListener('input', () => (state.dirty = true));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       save.disabled = true;
@@ -340,7 +344,7 @@ export class DetailView implements View {
           method: 'PATCH', token: this.ctx.token(),
           json: { title: title.value.trim(), note: note.value, tags: tags.value.split(/[,，、]/).map((s) => s.trim()).filter(Boolean) },
         });
-        state.dirty = false;
+        state.fill(updated);
         this.edits++;
         this.ctx.updated(updated);
         this.ctx.toast(t('annot.saved'));
