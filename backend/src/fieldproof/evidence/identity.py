@@ -145,6 +145,22 @@ class ServerIdentity:
         Issued by the root like the purpose leaves, with digitalSignature only.
         """
         self.get("pdf")  # the CA exists
+        cert = self._leaf(public_key, common_name, _leaf_key_usage("web"), ekus=None)
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    def _issue(self, purpose: str) -> None:
+        d = self.directory
+        cn, ekus = PURPOSES[purpose]
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = self._leaf(key.public_key(), cn, _leaf_key_usage(purpose), ekus=ekus)
+        write_atomic(d / f"{purpose}.key", _pkcs8(key), 0o600)
+        write_atomic(d / f"{purpose}.pem", cert.public_bytes(serialization.Encoding.PEM),
+                      0o600)  # last: its presence marks the pair complete
+        fsync_dir(d)
+
+    def _leaf(self, public_key: ec.EllipticCurvePublicKey, common_name: str,
+              usage: x509.KeyUsage, *, ekus: list[ObjectIdentifier] | None) -> x509.Certificate:
+        """A certificate for ``public_key`` signed by the root, in this CA's instance."""
         d = self.directory
         root = x509.load_pem_x509_certificate((d / "root.pem").read_bytes())
         root_key = serialization.load_pem_private_key((d / "root.key").read_bytes(),
@@ -153,7 +169,7 @@ class ServerIdentity:
             raise _state_error("the server CA key is not an EC key")
         ou = root.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
         now = datetime.now(UTC).replace(microsecond=0)
-        cert = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                                      x509.NameAttribute(NameOID.ORGANIZATION_NAME,
@@ -163,46 +179,15 @@ class ServerIdentity:
             .not_valid_before(now - _BACKDATE)
             .not_valid_after(now + timedelta(days=365 * _LEAF_YEARS))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_leaf_key_usage("web"), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                root_key.public_key()), critical=False)
-            .sign(root_key, hashes.SHA256()))
-        return cert.public_bytes(serialization.Encoding.PEM)
-
-    def _issue(self, purpose: str) -> None:
-        d = self.directory
-        root = x509.load_pem_x509_certificate((d / "root.pem").read_bytes())
-        root_key = serialization.load_pem_private_key((d / "root.key").read_bytes(),
-                                                      password=None)
-        if not isinstance(root_key, ec.EllipticCurvePrivateKey):
-            raise _state_error("the server CA key is not an EC key")
-        cn, ekus = PURPOSES[purpose]
-        ou = root.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
-        now = datetime.now(UTC).replace(microsecond=0)
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
-                                     x509.NameAttribute(NameOID.ORGANIZATION_NAME,
-                                                        "FieldProof"), *ou]))
-            .issuer_name(root.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _BACKDATE)
-            .not_valid_after(now + timedelta(days=365 * _LEAF_YEARS))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_leaf_key_usage(purpose), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                root_key.public_key()), critical=False)
-            .sign(root_key, hashes.SHA256()))
-        write_atomic(d / f"{purpose}.key", _pkcs8(key), 0o600)
-        write_atomic(d / f"{purpose}.pem", cert.public_bytes(serialization.Encoding.PEM),
-                      0o600)  # last: its presence marks the pair complete
-        fsync_dir(d)
+            .add_extension(usage, critical=True))
+        if ekus:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
+        return (builder
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key),
+                               critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    root_key.public_key()), critical=False)
+                .sign(root_key, hashes.SHA256()))
 
 
 def _leaf_key_usage(purpose: str) -> x509.KeyUsage:
