@@ -70,6 +70,7 @@ class _Job:
     task: dict[str, Any]
     nonce: dict[str, Any]
     thread: threading.Thread | None = None
+    result: dict[str, Any] | None = None  # the recorder's result.json, once it succeeded
 
 
 class WebRunner:
@@ -158,17 +159,6 @@ class WebRunner:
                 self._jobs[task["id"]] = job
             job.thread.start()
 
-    def wait_idle(self, timeout: float) -> bool:
-        """For tests and shutdown: every running recording finished."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                threads = [j.thread for j in self._jobs.values() if j.thread is not None]
-            if not any(t.is_alive() for t in threads):
-                return True
-            time.sleep(0.1)
-        return False
-
     def _principal(self, user_id: int) -> Principal:
         with self.db.reading() as s:
             user = s.get(User, user_id)
@@ -187,7 +177,11 @@ class WebRunner:
         held = os.open(out / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(held, fcntl.LOCK_EX)  # this recording's: sweep_leftovers leaves it alone
         try:
-            reason = self._run_child(task, out)
+            try:
+                reason = self._run_child(job, out)
+            except Exception as exc:  # e.g. the child could not be started
+                log.exception("web capture %s: the recorder did not run", task["id"])
+                reason = f"crashed: {type(exc).__name__}: {exc}"
             if reason is not None:
                 self.tasks.fail(task["id"], reason)
                 return
@@ -212,8 +206,10 @@ class WebRunner:
                 "trusted_spki": list(self.settings.web_trusted_spki), "version": __version__,
                 "sandbox": self.settings.web_sandbox and os.geteuid() != 0}
 
-    def _run_child(self, task: dict[str, Any], out: Path) -> str | None:
-        """Run the recorder process; None when it recorded, else the failure reason."""
+    def _run_child(self, job: _Job, out: Path) -> str | None:
+        """Run the recorder process; None when it recorded (``job.result``), else the
+        failure reason."""
+        task = job.task
         spec = self._spec(task)
         (out / "spec.json").write_text(json.dumps(spec), "utf-8")
         wait = max(0.0, (spec["start_at"] or 0) - time.time())
@@ -255,7 +251,7 @@ class WebRunner:
             return str(result.get("reason") or "crashed: no reason given")
         if not (out / VIDEO).exists() or not (out / "environment.json").exists():
             return "crashed: the recorder left no video"
-        task["_result"] = result
+        job.result = result
         return None
 
     def _pass_frame(self, task_id: str, path: Path, seen: float) -> float:
@@ -291,7 +287,8 @@ class WebRunner:
         return {"server_time": utc_text(before), "tsa": None, "error": "no TSA answered"}
 
     def _store(self, job: _Job, principal: Principal, out: Path) -> None:
-        task, result = job.task, job.task["_result"]
+        task, result = job.task, job.result
+        assert result is not None
         env_path = out / "environment.json"
         environment = json.loads(env_path.read_text("utf-8"))
         environment["clock"] = self._clock(environment)
