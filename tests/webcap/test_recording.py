@@ -6,6 +6,7 @@ flag off, abandoning, a crashed browser and recorder, and the queue."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -257,23 +258,29 @@ def test_abandon_and_the_queue(server: Server, site: LocalSite) -> None:
     assert "abandon" in events
 
 
-def _processes(needle: str) -> list[int]:
-    pids = []
+def _command_lines() -> list[tuple[int, list[bytes]]]:
+    """Every process's pid and arguments, read once each (processes come and go while
+    this runs: one that ended meanwhile is simply not listed)."""
+    out = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+                out.append((int(entry.name), (entry / "cmdline").read_bytes().split(b"\0")))
             except OSError:
                 continue
-            if any(needle.encode() in part for part in cmd):
-                pids.append(int(entry.name))
-    return pids
+    return out
+
+
+def _processes(needle: str) -> list[int]:
+    return [pid for pid, args in _command_lines()
+            if any(needle.encode() in part for part in args)]
 
 
 def _browser() -> list[int]:
     """The recording browser's main process (Chromium's children carry --type=)."""
-    return [p for p in _processes("--proxy-bypass-list=<-loopback>")
-            if b"--type=" not in Path(f"/proc/{p}/cmdline").read_bytes()]
+    return [pid for pid, args in _command_lines()
+            if any(b"--proxy-bypass-list=<-loopback>" in a for a in args)
+            and not any(a.startswith(b"--type=") for a in args)]
 
 
 @pytest.mark.parametrize(("victim", "code"), [("browser", "browser"), ("recorder", "crashed")])
@@ -286,7 +293,8 @@ def test_a_crash_fails_the_task_and_keeps_nothing(server: Server, site: LocalSit
     wait_until(f"the {victim} runs", lambda: bool(find()) and server.task(task["id"])[
         "status"] == "recording", timeout=60)
     for pid in find():
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # gone meanwhile: the next one
+            os.kill(pid, signal.SIGKILL)
     done = server.settled(task["id"], timeout=120)
     assert done["status"] == "failed" and done["reason"]["code"] == code, done
     assert done["capture_id"] is None
