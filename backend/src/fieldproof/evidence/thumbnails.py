@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 
 SIZE: Final = 480  # px, the long side
 WAVE: Final = (480, 160)
@@ -95,15 +95,23 @@ def _first_frame(path: str, at: float = 0.0) -> bytes:
         for frame in container.decode(stream):
             if isinstance(frame, av.VideoFrame):
                 last = frame
-                if frame.time is None or frame.time >= at:
+                if frame.time is None or (frame.time >= at and not _blank(frame)):
                     break
     if last is None:
         raise SystemExit("no video frame")
     return _jpeg(last.to_image())  # type: ignore[no-untyped-call]
 
 
-# A web capture's recording starts on an empty window: its picture is the page,
-# once loaded (the recorder waits 2 s after the load before scrolling).
+def _blank(frame: Any) -> bool:
+    """A frame of one colour (an empty window before a page paints)."""
+    from PIL import ImageStat
+
+    small = frame.to_image().convert("L").resize((64, 40))
+    return bool(ImageStat.Stat(small).stddev[0] < 2.0)
+
+
+# A web capture's recording starts on an empty window: its picture is the first
+# frame from this time on that is not one colour (the page, once it painted).
 WEB_PICTURE_AT: Final = 3.0
 
 
