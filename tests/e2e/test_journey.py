@@ -158,6 +158,7 @@ def test_the_whole_journey(browser: Browser, playwright: Playwright, lang: str,
         page.click(f'[data-testid="capture-item"][data-id="{cid}"]')
         page.wait_for_selector('[data-testid="verdict"]')
         page.wait_for_selector('[data-testid="annot-title"]')
+        page.wait_for_selector('[data-testid="custody"]', state="attached")  # loaded
         page.fill('[data-testid="annot-title"]', title)
         # what was typed is still there when saving: no render may have replaced it
         assert page.input_value('[data-testid="annot-title"]') == title

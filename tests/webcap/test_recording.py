@@ -290,8 +290,9 @@ def test_a_crash_fails_the_task_and_keeps_nothing(server: Server, site: LocalSit
     task = server.create(url=f"{site.http}/page.html", mode="page", duration_s=60)
     find = _browser if victim == "browser" else (
         lambda: _processes("fieldproof.webcap.record"))
-    wait_until(f"the {victim} runs", lambda: bool(find()) and server.task(task["id"])[
-        "status"] == "recording", timeout=60)
+    # the page loaded and frames flow (a recorder that dies while starting is retried)
+    wait_until(f"the {victim} records", lambda: bool(find()) and server.http.get(
+        f"/web-captures/{task['id']}/frame").status_code == 200, timeout=90)
     for pid in find():
         with contextlib.suppress(ProcessLookupError):  # gone meanwhile: the next one
             os.kill(pid, signal.SIGKILL)

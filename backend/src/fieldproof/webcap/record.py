@@ -165,6 +165,7 @@ class Recorder:
                     main = {"url": response.url, "status": response.status,
                             "headers": response.headers_array(),
                             "redirects": self._redirects(response)}
+                (self.out / "loaded").touch()  # the page answered (runner.py: retry before)
                 page.wait_for_timeout(SETTLE_S * 1000)
                 page.screenshot(path=str(self.out / "screenshot-start.png"), full_page=True)
                 getattr(self, f"_{spec.mode}")(page, started)

@@ -179,6 +179,17 @@ class WebRunner:
         try:
             try:
                 reason = self._run_child(job, out)
+                if reason is not None and reason.startswith("crashed:") and \
+                        not (out / "loaded").exists() and not self._stop.is_set():
+                    # killed while starting, before the page answered: nothing of the
+                    # page was seen yet, so once more, from a clean folder
+                    log.warning("web capture %s: the recorder died while starting (%s); "
+                                "trying once more", task["id"], reason)
+                    for leftover in out.iterdir():
+                        if leftover.name != ".lock":
+                            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() \
+                                else leftover.unlink(missing_ok=True)
+                    reason = self._run_child(job, out)
             except Exception as exc:  # e.g. the child could not be started
                 log.exception("web capture %s: the recorder did not run", task["id"])
                 reason = f"crashed: {type(exc).__name__}: {exc}"
