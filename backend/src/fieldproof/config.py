@@ -125,6 +125,13 @@ class Settings:
     # and environment.json says so), and FIELDPROOF_WEB_SANDBOX=0 turns it off where the
     # kernel has no user namespaces (some containers)
     web_sandbox: bool = True
+    # Machine transcripts (transcripts/): the faster-whisper model directory (nothing is
+    # downloaded; without one, transcription answers asr_unavailable), who runs the
+    # jobs ("thread" in the server, "off": `fieldproof worker`) and a job's time limit.
+    asr_model: Path | None = None
+    asr_runner: str = "thread"
+    asr_timeout: int = 1800
+    asr_threads: int = 2
     testing: bool = False
 
     @property
@@ -190,6 +197,11 @@ class Settings:
             web_max_seconds=_int(env, "FIELDPROOF_WEB_MAX_SECONDS", 4 * 3600),
             web_max_bytes=_int(env, "FIELDPROOF_WEB_MAX_BYTES", 2 * 1024**3),
             web_sandbox=env.get("FIELDPROOF_WEB_SANDBOX", "1") not in ("0", "false", "no"),
+            asr_model=Path(env["FIELDPROOF_ASR_MODEL"]) if env.get("FIELDPROOF_ASR_MODEL")
+            else None,
+            asr_runner=env.get("FIELDPROOF_ASR_RUNNER") or "thread",
+            asr_timeout=max(10, _int(env, "FIELDPROOF_ASR_TIMEOUT", 1800)),
+            asr_threads=max(1, _int(env, "FIELDPROOF_ASR_THREADS", 2)),
             web_trusted_spki=tuple(k.strip() for k in env.get("FIELDPROOF_WEB_TRUSTED_SPKI",
                                                              "").split(",") if k.strip()),
         )
@@ -198,6 +210,8 @@ class Settings:
             raise ValueError("FIELDPROOF_SIGNUP is 'open', 'invite' or 'closed'")
         if settings.web_recorder not in ("thread", "off"):
             raise ValueError("FIELDPROOF_WEB_RECORDER is 'thread' or 'off'")
+        if settings.asr_runner not in ("thread", "off"):
+            raise ValueError("FIELDPROOF_ASR_RUNNER is 'thread' or 'off'")
         if settings.sequencer not in ("thread", "off"):
             raise ValueError("FIELDPROOF_SEQUENCER is 'thread' or 'off'")
         if not settings.embedded_tsa and not settings.tsa_urls:

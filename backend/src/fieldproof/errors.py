@@ -773,6 +773,59 @@ class WebRecorderUnavailable(Unavailable):
     title = "The server cannot record web pages"
 
 
+# -- transcripts ----------------------------------------------------------------------------------
+
+
+class TranscriptInvalid(BadRequest):
+    code = "transcript_invalid"
+    http_status = 400
+    title = "The transcript is not valid"
+
+
+class TranscriptConflict(Conflict):
+    """Another version was saved first: the client reloads and edits again."""
+
+    code = "transcript_conflict"
+    http_status = 409
+    title = "Another version of this transcript was saved first"
+
+
+class TranscriptBusy(Conflict):
+    code = "transcript_busy"
+    http_status = 409
+    title = "This recording is being transcribed already"
+
+
+class TranscriptMissing(Conflict):
+    code = "transcript_missing"
+    http_status = 409
+    title = "This recording has no transcript yet"
+
+
+class NotARecording(Conflict):
+    code = "not_a_recording"
+    http_status = 409
+    title = "Only recordings with sound can be transcribed"
+
+
+class AsrUnavailable(Unavailable):
+    code = "asr_unavailable"
+    http_status = 503
+    title = "This server has no speech recognition model installed"
+
+
+class AsrFailed(FieldProofError):
+    code = "asr_failed"
+    http_status = 500
+    title = "Speech recognition failed"
+
+
+class AsrTimeout(FieldProofError):
+    code = "asr_timeout"
+    http_status = 500
+    title = "Speech recognition took too long"
+
+
 # -- mapping what the system raises ---------------------------------------------------------------
 _FULL_ERRNOS = {28, 122}  # ENOSPC, EDQUOT
 

@@ -10,6 +10,7 @@ from fieldproof.accounts.resets import PasswordResets
 from fieldproof.accounts.signup import Signup
 from fieldproof.capture import places
 from fieldproof.capture.annotations import Annotations
+from fieldproof.capture.continuity import Continuity
 from fieldproof.capture.ingest import Ingest
 from fieldproof.capture.records import CaptureRecord
 from fieldproof.capture.repository import Captures
@@ -33,6 +34,9 @@ from fieldproof.log.tiles import Tiles
 from fieldproof.log.witnesses import Witnesses
 from fieldproof.storage import FilesystemStore, ObjectStore, S3Store
 from fieldproof.storage.private import private_file, tighten
+from fieldproof.transcripts import model as asr_model
+from fieldproof.transcripts.runner import TranscriptRunner
+from fieldproof.transcripts.versions import Transcripts
 from fieldproof.tsa import EmbeddedTSA, HttpTSA, TimestampAuthority
 from fieldproof.webcap.keys import RecorderKeys
 from fieldproof.webcap.runner import WebRunner, capture_files
@@ -83,6 +87,9 @@ class Services:
     shares: Shares  # read-only links for people with no account
     web_tasks: WebTasks  # web captures: the owner's tasks and their states
     web_runner: WebRunner  # records them, one child process per task
+    continuity: Continuity  # is a recording continuous: its timeline, gaps and joins
+    transcripts: Transcripts  # a recording's signed transcript versions and jobs
+    transcript_runner: TranscriptRunner  # machine transcription, one child process per job
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -114,9 +121,6 @@ class Services:
             files = [(f.name, f.object_key) for f in capture_files(db, capture.id)]
             return files, recorder_keys.certificate(capture.user_id)
 
-        exporter = Exporter(captures, streams, accounts, tlog, store, custody, deriver, identity,
-                            tmp_dir=settings.data_dir / "tmp", public_url=settings.public_url,
-                            operator_name=settings.operator_name, web_parts=web_parts)
         cases = Cases(db, captures)
         housekeeping = Housekeeping(streams, ingest.objects, store.tmp_dir,  # type: ignore[attr-defined]
                                     stream_timeout=settings.stream_timeout_seconds)
@@ -128,8 +132,27 @@ class Services:
                                recorder_keys, tlog.tsas,
                                settings)
         web_tasks.on_new = web_runner.notify
+        transcriber = RecorderKeys(keys / "transcriber", identity,
+                                   "FieldProof machine transcriber")
+        transcripts = Transcripts(
+            db, captures, lambda: transcriber.named("transcriber"),
+            available=lambda: asr_model.find(settings.asr_model) is not None,
+            on_new=sequencer.notify)
+        transcript_runner = TranscriptRunner(
+            transcripts, store, model_dir=settings.asr_model,
+            tmp_dir=settings.data_dir / "tmp", timeout=settings.asr_timeout,
+            threads=settings.asr_threads)
+        transcripts.on_job = transcript_runner.notify
+        continuity = Continuity(db, store, settings.data_dir / "tmp")
+        exporter = Exporter(captures, streams, accounts, tlog, store, custody, deriver, identity,
+                            tmp_dir=settings.data_dir / "tmp", public_url=settings.public_url,
+                            operator_name=settings.operator_name, web_parts=web_parts,
+                            transcripts=transcripts, continuity=continuity,
+                            transcriber_cert=lambda: transcriber.named("transcriber").cert_pem)
         return cls(settings=settings, db=db, store=store, accounts=accounts,
                    web_tasks=web_tasks, web_runner=web_runner,
+                   transcripts=transcripts, transcript_runner=transcript_runner,
+                   continuity=continuity,
                    signup=Signup(db, accounts, settings),
                    resets=PasswordResets(db, accounts, settings.public_url),
                    ingest=ingest, captures=captures, log=tlog, sequencer=sequencer, tiles=tiles,
@@ -148,11 +171,14 @@ class Services:
             self.sequencer.start()
         if self.settings.web_recorder == "thread":
             self.web_runner.start()
+        if self.settings.asr_runner == "thread":
+            self.transcript_runner.start()
         self.housekeeping.start()
         threading.Thread(target=places.gazetteer, name="place-names", daemon=True).start()
 
     def close(self) -> None:
         self.web_runner.stop()
+        self.transcript_runner.stop()
         self.housekeeping.stop()
         self.sequencer.stop()
         self.db.dispose()

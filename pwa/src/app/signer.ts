@@ -99,6 +99,15 @@ export async function signChunkHeader(keyId: string, headerBytes: Uint8Array): P
   return signBytes((await keyFor(keyId)).pair.privateKey, headerBytes);
 }
 
+/**
+ * Sign bytes that are outside the manifest chain (a transcript version) with
+ * a device key: the same key lookup, under the same lock, and the key's chain
+ * head ("prev") is left as it is.
+ */
+export async function signWithKey(keyId: string, bytes: Uint8Array): Promise<string> {
+  return (await withLock('fieldproof-sign', async () => signBytes((await keyFor(keyId)).pair.privateKey, bytes)))!;
+}
+
 /** The final v1 manifest of a recording over the whole file; advances the key's chain. */
 export async function signFinalManifest(
   item: OutboxItem,

@@ -5,6 +5,7 @@
 // hashes, log receipt and chain of custody follow, collapsed.
 import { fetchAndHand, shareOrDownload } from '../app/files';
 import { mapTile } from '../app/config';
+import { session } from '../app/session';
 import { fmtBytes, fmtNumber, fmtTime, hasKey, t, tx, type Key } from '../i18n';
 import { placeName } from '../i18n/place';
 import { checkName, checkNodes, custodyText, verdictSentence } from '../i18n/server';
@@ -17,6 +18,7 @@ import { icon } from './icons';
 import { ShareLinks } from './links';
 import { rowTitle, type Row } from './list';
 import { errorText, notAvailable, problemParam } from './problems';
+import { TranscriptPanel } from './transcript';
 
 export interface DetailData {
   row: Row | null;
@@ -25,6 +27,21 @@ export interface DetailData {
   checkpointAt: string | null;
   custody?: CustodyEvent[] | null;
   offline: boolean;
+}
+
+/** Recordings that may have sound to transcribe, as the server decides: these kinds, or sound or video by type. */
+const TRANSCRIBABLE = new Set(['audio', 'video', 'screen', 'web']);
+
+function transcribable(kind: string, server: ServerCapture): boolean {
+  const mime = (server.media.sniffed_mime || server.media.mime || '').split(';')[0];
+  return TRANSCRIBABLE.has(kind) || mime.startsWith('audio/') || mime.startsWith('video/');
+}
+
+/** The device key to sign with, enrolled with this account first if it is not yet. */
+async function signingKeyId(): Promise<string> {
+  const key = await session.ensureKey();
+  if (!key.enrolledAt) await session.enroll();
+  return (session.key ?? key).keyId;
 }
 
 /** Originals larger than this wait for a tap before they are fetched (mobile data). */
@@ -104,6 +121,7 @@ export class DetailView implements View {
   private head: HTMLElement;
   private lead: HTMLElement; // the verdict: what a person reads first
   private mediaBox: HTMLElement;
+  private transcriptBox: HTMLElement; // under the player: the 文字稿 (owner, recordings)
   private body: HTMLElement;
   private last: DetailData | null = null;
   private mediaKey = '';
@@ -112,15 +130,17 @@ export class DetailView implements View {
   edits = 0;
   private links: { key: string; panel: ShareLinks } | null = null;
   private cases: CaseSummary[] | null = null;
+  private transcript: { key: string; panel: TranscriptPanel } | null = null;
 
   constructor(private ctx: AppCtx, back: () => void) {
     this.head = h('div', { class: 'detail-head' });
     this.lead = h('div', { class: 'detail-lead' });
     this.mediaBox = h('div', { class: 'media-box', 'data-testid': 'media' });
+    this.transcriptBox = h('div', { class: 'transcript-box' });
     this.body = h('div', { class: 'detail-body' });
     this.el = h('section', { class: 'view detail', 'data-testid': 'capture-detail', 'aria-labelledby': 'detail-title' },
       tx(h('button', { type: 'button', class: 'btn secondary back', on: { click: back } }), 'detail.back'),
-      this.head, this.lead, this.mediaBox, this.body);
+      this.head, this.lead, this.mediaBox, this.transcriptBox, this.body);
   }
 
   /** What is shown now (a refresh of the outbox keeps the server's part). */
@@ -137,6 +157,7 @@ export class DetailView implements View {
     this.last = null;
     this.annot = null;
     this.links = null;
+    this.dropTranscript();
     this.mediaKey = '';
     this.head.replaceChildren(tx(h('h1', { id: 'detail-title', 'data-testid': 'detail-title' }), 'detail.title'));
     this.lead.replaceChildren();
@@ -156,6 +177,7 @@ export class DetailView implements View {
       this.lead.replaceChildren();
       this.mediaBox.replaceChildren();
       this.mediaKey = '';
+      this.dropTranscript();
       this.body.replaceChildren(tx(h('p', {}), 'detail.notFound'));
       return;
     }
@@ -183,6 +205,9 @@ export class DetailView implements View {
       this.mediaKey = mediaKey;
       void this.loadMedia(mediaKey, fullRow, server, kind);
     }
+
+    // -- the transcript, under the player: the owner's own recordings -----------------------
+    this.mountTranscript(id, server, kind, title);
 
     // -- one sentence, above the picture -------------------------------------------------
     const sentence = verdictSentence(server?.verdict);
@@ -222,6 +247,46 @@ export class DetailView implements View {
   relabel(): void {
     // the boxes keep what a person typed: a language switch changes labels, not their words
     if (this.last) this.render(this.last);
+    this.transcript?.panel.relabel();
+  }
+
+  // -- the transcript -------------------------------------------------------------------
+
+  /**
+   * The same capture keeps its panel across renders (a person may be typing in it,
+   * and a job may be watched); another capture gets a new one.
+   */
+  private mountTranscript(id: string | null, server: ServerCapture | null, kind: string, title: string): void {
+    // GET /captures/{id} answers the owner only, with the owner's words ('title'): as for annotations
+    const own = !!id && !!server && 'title' in server && transcribable(kind, server);
+    if (!own) {
+      this.dropTranscript();
+      return;
+    }
+    if (this.transcript?.key !== id) {
+      this.dropTranscript();
+      const panel = new TranscriptPanel({
+        capture: { id: id!, manifest_sha256: server!.manifest_hash, media_sha256: server!.media.sha256 },
+        token: () => this.ctx.token(),
+        expired: () => this.ctx.expired(),
+        toast: (text) => this.ctx.toast(text),
+        media: () => this.mediaBox.querySelector<HTMLMediaElement>('audio, video'),
+        keyId: signingKeyId,
+        title: () => this.transcriptTitle,
+      });
+      this.transcript = { key: id!, panel };
+    }
+    this.transcriptTitle = title;
+    if (this.transcript!.panel.el.parentElement !== this.transcriptBox) this.transcriptBox.replaceChildren(this.transcript!.panel.el);
+    this.transcript!.panel.shown();
+  }
+
+  private transcriptTitle = '';
+
+  private dropTranscript(): void {
+    this.transcript?.panel.destroy();
+    this.transcript = null;
+    this.transcriptBox.replaceChildren();
   }
 
   // -- the media ----------------------------------------------------------------------

@@ -45,6 +45,9 @@ const ICONS = {
   down: [['path', { d: 'M6 9l6 6 6-6' }]],
   remove: [['path', { d: 'M6 6l12 12M18 6 6 18' }]],
   pin: [['path', { d: 'M12 21s-6.5-6-6.5-11a6.5 6.5 0 0 1 13 0c0 5-6.5 11-6.5 11z' }], ['circle', { cx: 12, cy: 10, r: 2.3 }]],
+  // a triangle pointing forward: play from here
+  play: [['path', { d: 'M7.5 5v14l11-7z', fill: 'currentColor' }]],
+  plus: [['path', { d: 'M12 5v14M5 12h14' }]],
 } satisfies Record<string, Shape[]>;
 
 export type IconName = keyof typeof ICONS;

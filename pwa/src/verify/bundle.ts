@@ -12,6 +12,10 @@
 //   step. Without a server the line is 'info'.
 // - certificate: the PDF's PAdES signature (CMS, X.509, byte ranges).
 // - credentials: a C2PA manifest (JUMBF, COSE, X.509).
+// - in the transcript check (which runs here): that the server CA certified
+//   keys/transcriber.pem (a machine version's key is taken from it and its
+//   signature checked here), and transcript.pdf's PAdES signature. The pass
+//   message says both are left to `fieldproof verify`.
 // Their preconditions that need no CMS (a token per chain, the server CA is
 // one well-formed certificate, the copy is a format C2PA carries) are checked
 // here and fail here, as in the reference.
@@ -54,6 +58,11 @@ export const TSA_KEY_DIR = LAYOUT.dirs.tsa_keys;
 const WEB_DIR = LAYOUT.web.dir;
 const WEB_RECORDER_CERT = LAYOUT.web.recorder_cert;
 const STREAMED: ReadonlySet<string> = new Set(LAYOUT.web.streamed);
+const TRANSCRIPT_FILE = new RegExp(`^(?:${LAYOUT.transcript.file_pattern})$`);
+const TRANSCRIPT_DIR = LAYOUT.transcript.dir;
+const TRANSCRIPT_LOG = LAYOUT.transcript.log;
+const TRANSCRIPT_PDF = LAYOUT.transcript.pdf;
+const TRANSCRIBER_CERT = LAYOUT.transcript.transcriber_cert;
 const C2PA_PREFIX = LAYOUT.c2pa_copy.prefix;
 const C2PA_EXTENSIONS: readonly string[] = LAYOUT.c2pa_copy.extensions;
 const CONVENIENCES: readonly string[] = LAYOUT.conveniences;
@@ -80,7 +89,8 @@ export function isMember(name: string, mediaName: string | null): boolean {
     (name.startsWith(TIMESTAMP_DIR) && slashes === 1) ||
     (name.startsWith(TSA_KEY_DIR) && name.endsWith('.pem') && slashes === 2) ||
     CONVENIENCES.includes(name) ||
-    (name.startsWith(C2PA_PREFIX) && slashes === 1);
+    (name.startsWith(C2PA_PREFIX) && slashes === 1) ||
+    TRANSCRIPT_FILE.test(name);
 }
 
 export interface Msg {
@@ -285,6 +295,75 @@ async function ecdsaVerify(key: CryptoKey, sig: Uint8Array, data: Uint8Array): P
 }
 
 const sha256Hex = async (data: Uint8Array) => hex(await sha256(data));
+
+// -- transcripts (core/transcript.py: the document's schema and rules) --------
+const TRANSCRIPT_TYPE = 'fieldproof.transcript'; // the document's type and its log leaf's
+const MAX_TRANSCRIPT_BYTES = 2 * 1024 * 1024;
+const MAX_MS = 864_000_000;
+const TRANSCRIPT_MEMBERS = ['v', 'type', 'capture_id', 'manifest_sha256', 'media_sha256', 'version', 'prev', 'origin',
+  'based_on', 'language', 'created_at', 'signer', 'engine', 'segments', 'key_points'];
+const ENGINE_MEMBERS = ['name', 'version', 'model', 'model_sha256', 'language_probability', 'vad', 'beam_size', 'duration_ms'];
+const LOG_LINE_MEMBERS = ['version', 'entry', 'leaf_index', 'inclusion_proof'];
+const chars = (s: string) => Array.from(s).length;
+const isMs = (v: unknown) => isInt(v) && v >= 0 && v <= MAX_MS;
+const isText = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && chars(v) >= min && chars(v) <= max;
+const intIn = (v: unknown, min: number, max: number) => isInt(v) && v >= min && v <= max;
+
+/** Where a transcript document breaks its schema or rules (a JSON pointer), or null (core/transcript.py parse_transcript). */
+function transcriptProblem(d: Json): string | null {
+  const missing = TRANSCRIPT_MEMBERS.find((k) => !(k in d)) ?? Object.keys(d).find((k) => !TRANSCRIPT_MEMBERS.includes(k));
+  if (missing) return `/${missing}`;
+  if (d.v !== 1) return '/v';
+  if (d.type !== TRANSCRIPT_TYPE) return '/type';
+  if (typeof d.capture_id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(d.capture_id)) return '/capture_id';
+  for (const k of ['manifest_sha256', 'media_sha256']) if (!isHex64(d[k])) return `/${k}`;
+  if (!intIn(d.version, 1, 100_000)) return '/version';
+  for (const k of ['prev', 'based_on']) if (d[k] !== null && !isHex64(d[k])) return `/${k}`;
+  if (d.origin !== 'machine' && d.origin !== 'human') return '/origin';
+  if (d.language !== null && !(typeof d.language === 'string' && d.language.length <= 16 && /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$/.test(d.language))) return '/language';
+  if (typeof d.created_at !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(d.created_at)) return '/created_at';
+  const signer = d.signer;
+  if (!isObject(signer) || !sameKeys(signer, ['key_id']) || typeof signer.key_id !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(signer.key_id)) return '/signer';
+  const e = d.engine;
+  if (e !== null) {
+    if (!isObject(e) || Object.keys(e).some((k) => !ENGINE_MEMBERS.includes(k)) || !isText(e.name, 0, 64) || !isText(e.version, 0, 32) ||
+      !isText(e.model, 0, 64) || ('model_sha256' in e && !isHex64(e.model_sha256)) ||
+      ('language_probability' in e && !intIn(e.language_probability, 0, 1000)) || ('vad' in e && typeof e.vad !== 'boolean') ||
+      ('beam_size' in e && !intIn(e.beam_size, 1, 10)) || ('duration_ms' in e && !isMs(e.duration_ms))) return '/engine';
+  }
+  if (!Array.isArray(d.segments) || d.segments.length > 5000) return '/segments';
+  let last = -1;
+  for (const [i, seg] of (d.segments as unknown[]).entries()) {
+    if (!isObject(seg) || !sameKeys(seg, ['start_ms', 'end_ms', 'text', 'speaker']) || !isMs(seg.start_ms) || !isMs(seg.end_ms) ||
+      !isText(seg.text, 0, 2000) || (seg.speaker !== null && !isText(seg.speaker, 1, 64))) return `/segments/${i}`;
+    if ((seg.end_ms as number) < (seg.start_ms as number) || (seg.start_ms as number) < last) return `/segments/${i}`; // in time order
+    last = seg.start_ms as number;
+  }
+  if (!Array.isArray(d.key_points) || d.key_points.length > 500) return '/key_points';
+  for (const [i, kp] of (d.key_points as unknown[]).entries()) {
+    if (!isObject(kp) || !sameKeys(kp, ['start_ms', 'end_ms', 'label']) || !isMs(kp.start_ms) || !isMs(kp.end_ms) ||
+      !isText(kp.label, 1, 200) || (kp.end_ms as number) < (kp.start_ms as number)) return `/key_points/${i}`;
+  }
+  if (d.origin === 'machine' && d.based_on !== null) return '/based_on'; // a machine version starts from the recording
+  if (d.origin === 'human' && d.engine !== null) return '/engine';
+  if ((d.version === 1) !== (d.prev === null)) return '/prev'; // only version 1 has no previous version
+  return null;
+}
+
+// A P-256 SubjectPublicKeyInfo (RFC 5480): SEQUENCE { SEQUENCE { id-ecPublicKey,
+// prime256v1 }, BIT STRING (0 unused bits) }, then the uncompressed point 04||X||Y.
+const P256_SPKI_HEAD = fromHex('3059301306072a8648ce3d020106082a8648ce3d030107034200');
+const P256_SPKI_LENGTH = P256_SPKI_HEAD.length + 65;
+
+/** The one P-256 SubjectPublicKeyInfo in a certificate's DER (parseCertificate has checked its structure), or null. */
+function p256Spki(der: Uint8Array): Uint8Array | null {
+  const found: number[] = [];
+  scan: for (let i = 0; i + P256_SPKI_LENGTH <= der.length; i++) {
+    for (let j = 0; j < P256_SPKI_HEAD.length; j++) if (der[i + j] !== P256_SPKI_HEAD[j]) continue scan;
+    found.push(i);
+  }
+  return found.length === 1 ? der.slice(found[0], found[0] + P256_SPKI_LENGTH) : null;
+}
 
 class Verify {
   checks: Check[] = [];
@@ -928,6 +1007,171 @@ class Verify {
     return { key: params.pending ? 'vb.custody.okPending' : 'vb.custody.ok', params };
   }
 
+  /**
+   * transcript/: every version canonical and well formed, bound to this
+   * manifest and media, numbered from 1, each `prev` the hash of the one
+   * before, each `based_on` an earlier machine version, one capture; each
+   * signature (a human version's by the JWK beside it, whose thumbprint is its
+   * signer.key_id; a machine version's by the key in keys/transcriber.pem);
+   * each log leaf rebuilt and proven into the custody checkpoint. As
+   * bundle/transcript.py check_transcript, except what needs X.509 or a PDF
+   * stack: that the server CA certified the transcriber key, and
+   * transcript.pdf's signature (`fieldproof verify` checks both; the message
+   * says so).
+   */
+  async checkTranscript(): Promise<Msg> {
+    const numbers = [...new Set(this.names.map((n) => TRANSCRIPT_FILE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null && m[2] === 'json').map((m) => Number(m[1])))].sort((a, b) => a - b);
+    if (!numbers.length) throw bad('vb.transcript.none', { dir: TRANSCRIPT_DIR });
+    if (numbers.some((n, i) => n !== i + 1)) throw bad('vb.transcript.gap', { versions: numbers.map((n) => `v${n}`).join(', '), n: numbers.length });
+    const manifestSha = await sha256Hex(this.files.get(MANIFEST) ?? new Uint8Array());
+    let prev: string | null = null;
+    const machineHashes = new Set<string>();
+    const captureIds = new Set<string>();
+    const entries = new Map<number, string>();
+    const machine: string[] = [];
+    const human: string[] = [];
+    const devices = new Set<string>();
+    for (const n of numbers) {
+      const file = `${TRANSCRIPT_DIR}v${n}.json`;
+      const raw = this.need(file);
+      if (raw.length > MAX_TRANSCRIPT_BYTES) throw bad('vb.transcript.invalid', { file, field: `${raw.length} bytes` });
+      const d = json(raw, file);
+      if (!isObject(d)) throw bad('vb.transcript.invalid', { file, field: '/' });
+      // canonical: what was signed is what is kept, byte for byte
+      if (canonicalText(d) !== text(raw, file)) throw bad('vb.transcript.notCanonical', { file });
+      const field = transcriptProblem(d);
+      if (field !== null) throw bad('vb.transcript.invalid', { file, field });
+      if (d.version !== n) throw bad('vb.transcript.version', { file, got: String(d.version) });
+      if (d.manifest_sha256 !== manifestSha) throw bad('vb.transcript.manifest', { file, got: String(d.manifest_sha256), want: manifestSha });
+      if (d.media_sha256 !== this.media.sha256) throw bad('vb.transcript.media', { file, got: String(d.media_sha256), want: this.media.sha256 });
+      if (d.prev !== prev) {
+        throw bad(prev === null ? 'vb.transcript.prevFirst' : 'vb.transcript.prev', { file, got: String(d.prev), n: n - 1, want: prev ?? '' });
+      }
+      if (d.based_on !== null && !machineHashes.has(d.based_on as string)) throw bad('vb.transcript.basedOn', { file, got: String(d.based_on) });
+      captureIds.add(d.capture_id as string);
+      const sigFile = `${TRANSCRIPT_DIR}v${n}.sig`;
+      const sig = this.need(sigFile);
+      const keyId = (d.signer as Json).key_id as string;
+      const key = d.origin === 'human' ? await this.transcriptDeviceKey(n, keyId) : await this.transcriberKey(n, keyId);
+      if (sig.length !== 64) throw bad('vb.transcript.sigLength', { file: sigFile, n: sig.length });
+      if (!(await ecdsaVerify(key, sig, raw))) throw bad('vb.transcript.sigBad', { file: sigFile, keyId, doc: file });
+      const sha = await sha256Hex(raw);
+      entries.set(n, canonicalText({ v: 1, type: TRANSCRIPT_TYPE, transcript_sha256: sha, signature: b64url(sig) }));
+      if (d.origin === 'machine') {
+        machineHashes.add(sha);
+        machine.push(`v${n}`);
+      } else {
+        human.push(`v${n}`);
+        devices.add(keyId);
+      }
+      prev = sha;
+    }
+    if (captureIds.size !== 1) throw bad('vb.transcript.captures', { ids: [...captureIds].sort().join(', ') });
+    const proven = await this.checkTranscriptLog(entries);
+    const pdf = this.nameSet.has(TRANSCRIPT_PDF);
+    if (pdf) {
+      this.serverCa(); // what the PDF's signature is checked under, by `fieldproof verify`
+      this.need(TRANSCRIPT_PDF);
+    }
+    const own = devices.size === 1 && devices.has(this.keyId) ? 1 : 0;
+    return {
+      key: 'vb.transcript.ok',
+      params: {
+        n: numbers.length, nm: machine.length, machine: machine.join(', '), nh: human.length, human: human.join(', '),
+        devices: [...devices].map((k) => `${k.slice(0, 12)}…`).join(', '), own, proven,
+        cert: TRANSCRIBER_CERT, pdf: pdf ? 1 : 0, pdfFile: TRANSCRIPT_PDF,
+      },
+    };
+  }
+
+  /** A human version's key: transcript/v<N>.jwk, a P-256 JWK whose RFC 7638 thumbprint is the version's signer.key_id. */
+  async transcriptDeviceKey(n: number, keyId: string): Promise<CryptoKey> {
+    const file = `${TRANSCRIPT_DIR}v${n}.jwk`;
+    const jwk = jcs(this.need(file), file);
+    if (!sameKeys(jwk, ['crv', 'kty', 'x', 'y'])) throw bad('vb.transcript.jwkMembers', { file });
+    let key: CryptoKey;
+    try {
+      key = await importDeviceKey(jwk);
+    } catch (err) {
+      throw bad('vb.transcript.jwkInvalid', { file, reason: reason(err) });
+    }
+    const thumb = await thumbprint(jwk);
+    if (thumb !== keyId) throw bad('vb.transcript.jwkMismatch', { file, thumb, keyId });
+    return key;
+  }
+
+  /**
+   * A machine version's key: the P-256 key of keys/transcriber.pem, whose
+   * thumbprint must be the version's signer.key_id. That the server CA issued
+   * this certificate for the transcriber is X.509 work, left to `fieldproof verify`.
+   */
+  async transcriberKey(n: number, keyId: string): Promise<CryptoKey> {
+    if (!this.nameSet.has(TRANSCRIBER_CERT) || !this.nameSet.has(SERVER_CA)) {
+      throw bad('vb.transcript.noTranscriber', { n, cert: TRANSCRIBER_CERT, ca: SERVER_CA });
+    }
+    const file = TRANSCRIBER_CERT;
+    const blocks = splitPem(text(this.need(file), file));
+    let spki: Uint8Array | null;
+    try {
+      if (!blocks.length) throw new Error('no PEM certificate');
+      spki = p256Spki(parseCertificate(pemDer(blocks[0])).der);
+    } catch (err) {
+      throw bad('vb.transcript.certInvalid', { file, reason: reason(err) });
+    }
+    if (!spki) throw bad('vb.transcript.certNoKey', { file });
+    let key: CryptoKey;
+    let jwk: JsonWebKey;
+    try {
+      key = await crypto.subtle.importKey('spki', spki as Uint8Array<ArrayBuffer>, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
+      jwk = await crypto.subtle.exportKey('jwk', key);
+    } catch (err) {
+      throw bad('vb.transcript.certInvalid', { file, reason: reason(err) });
+    }
+    const thumb = await thumbprint({ kty: 'EC', crv: 'P-256', x: String(jwk.x), y: String(jwk.y) });
+    if (thumb !== keyId) throw bad('vb.transcript.certOtherKey', { file, thumb, n, keyId });
+    return key;
+  }
+
+  /** transcript/log.jsonl: one line per version, its leaf rebuilt from the document, proven into the custody checkpoint. The number proven. */
+  async checkTranscriptLog(entries: Map<number, string>): Promise<number> {
+    const file = TRANSCRIPT_LOG;
+    const s = text(this.need(file), file);
+    if (!s.endsWith('\n')) throw bad('vb.transcript.logNewline', { file });
+    const items = new Map<unknown, Json>();
+    s.split('\n').slice(0, -1).forEach((line, i) => {
+      const item = jcs(utf8.encode(line), `${file} line ${i + 1}`);
+      const keys = Object.keys(item);
+      if (!['version', 'entry', 'leaf_index'].every((k) => keys.includes(k)) || keys.some((k) => !LOG_LINE_MEMBERS.includes(k))) {
+        throw bad('vb.transcript.logLine', { file, line: i + 1 });
+      }
+      items.set(item.version, item);
+    });
+    const have = [...entries.keys()];
+    if (items.size !== have.length || !have.every((n) => items.has(n))) {
+      throw bad('vb.transcript.logVersions', { file, listed: [...items.keys()].map(String).join(', '), have: have.join(', ') });
+    }
+    const cp = await this.custodyCheckpoint();
+    let proven = 0;
+    for (const [n, entry] of entries) {
+      const item = items.get(n) as Json;
+      if (item.entry !== entry) throw bad('vb.transcript.logEntry', { file, n });
+      const index = item.leaf_index;
+      const proof = item.inclusion_proof;
+      if (proof === undefined || proof === null) {
+        if (cp && isInt(index) && index < cp.size) throw bad('vb.transcript.logNoProof', { file, n, index, size: cp.size });
+        continue; // not in the log yet when the bundle was made
+      }
+      if (!cp || !isInt(index) || !Array.isArray(proof)) throw bad('vb.transcript.logNeedsCp', { file, n, cp: CUSTODY_CHECKPOINT });
+      const path = proof.map((p, k) => b64Field(p, `${file} v${n} inclusion_proof[${k}]`));
+      if (!(await verifyInclusion(index, cp.size, await leafHash(utf8.encode(entry)), path, cp.root))) {
+        throw bad('vb.transcript.logInclusion', { file, n, index, size: cp.size });
+      }
+      proven++;
+    }
+    return proven;
+  }
+
   /** The checks in the reference's order (bundle/verify.py `verify()`). */
   async verify(): Promise<BundleReport> {
     await this.load();
@@ -958,6 +1202,9 @@ class Verify {
     if ((this.manifestOk && this.manifest.kind === 'web') || this.names.some((n) => n.startsWith(WEB_DIR) || n === WEB_RECORDER_CERT)) {
       await this.run('web_files', () => this.checkWebFiles());
       await this.runElsewhere('web_recorder', () => this.checkWebRecorder());
+    }
+    if (this.names.some((n) => n.startsWith(TRANSCRIPT_DIR) || n === TRANSCRIPT_PDF || n === TRANSCRIBER_CERT)) {
+      await this.run('transcript', () => this.checkTranscript());
     }
     const failed = this.checks.filter((c) => c.status === 'fail').length;
     const skipped = this.checks.filter((c) => c.status === 'skip').length;

@@ -6,11 +6,14 @@ Run from the repository root:
     .venv/bin/python shared/vectors/bundle/make_bundle_vectors.py --describe  # the JSON only
 
 Exporting makes a throwaway server state (SQLite, a temporary directory),
-captures a photo, a streamed recording and an interrupted one through the API,
-anchors them and downloads their bundles (GET /captures/{id}/bundle) into
-bundles/. The streamed one is exported with zipfile's ZIP64 threshold lowered
-to 256 bytes, so its central directory carries ZIP64 extra fields and a ZIP64
-end record, as a bundle over 4 GiB would. Each bundle must pass
+captures a photo, a streamed recording, a streamed audio recording with a
+transcript (two versions typed and signed by a person on the test device:
+POST /captures/{id}/transcript/versions, so no speech model is needed) and an
+interrupted stream through the API, anchors them and downloads their bundles
+(GET /captures/{id}/bundle) into bundles/. The first streamed one
+(stream-zip64) is exported with zipfile's ZIP64 threshold lowered to 256
+bytes, so its central directory carries ZIP64 extra fields and a ZIP64 end
+record, as a bundle over 4 GiB would. Each bundle must pass
 fieldproof.bundle.verify (the reference) first.
 
 Describing writes, from bundle/layout.py and the zips in bundles/:
@@ -82,15 +85,15 @@ from fieldproof.core.logentry import CUSTODY_EVENTS, CUSTODY_RECORD  # noqa: E40
 
 HERE = Path(__file__).parent
 OUT = HERE / "bundles"
-BUNDLES = ("photo", "stream-zip64", "partial")
+BUNDLES = ("photo", "stream-zip64", "partial", "audio-transcript")
 
 
 def export_bundles(out: Path) -> None:
-    """Capture, anchor and export the three bundles into ``out``."""
+    """Capture, anchor and export the four bundles into ``out``."""
     from sqlalchemy import select
 
     from fieldproof.config import Settings
-    from fieldproof.core.manifest import new_manifest
+    from fieldproof.core.manifest import new_manifest, utc_text
     from fieldproof.db import Capture
     from fieldproof.db.models import utcnow
     from fieldproof.services import Services
@@ -146,6 +149,29 @@ def export_bundles(out: Path) -> None:
         stream_id = emit("stop", hs.stop_msg())["capture"]["id"]
         prev = hashlib.sha256(canonicalize(json.loads(hs.stop_msg()["manifest"]))).hexdigest()
 
+        # a streamed audio recording with a transcript: two versions a person typed and
+        # signed on the device (human versions only: no speech model needed)
+        ha = HandStream(device, nonce(), prev=prev)
+        emit("start", ha.start_msg())
+        for seq in range(3):
+            emit("chunk", ha.chunk_msg(seq, os.urandom(900 + 200 * seq)))
+        audio_id = emit("stop", ha.stop_msg())["capture"]["id"]
+        prev = hashlib.sha256(canonicalize(json.loads(ha.stop_msg()["manifest"]))).hexdigest()
+        audio = client.get(f"/api/v1/captures/{audio_id}", headers=auth).json
+        latest: str | None = None
+        for version, segments, key_points in TRANSCRIPT_VERSIONS:
+            doc = {"v": 1, "type": "fieldproof.transcript", "capture_id": audio_id,
+                   "manifest_sha256": audio["manifest_hash"],
+                   "media_sha256": audio["media"]["sha256"], "version": version,
+                   "prev": latest, "origin": "human", "based_on": None, "language": "zh",
+                   "created_at": utc_text(utcnow()), "signer": {"key_id": device.key_id},
+                   "engine": None, "segments": segments, "key_points": key_points}
+            body = canonicalize(doc)
+            r = client.post(f"/api/v1/captures/{audio_id}/transcript/versions", headers=auth,
+                            json={"document": body.decode(), "signature": device.sign(body)})
+            assert r.status_code == 201, r.json
+            latest = hashlib.sha256(body).hexdigest()
+
         # an interrupted stream: 3 chunks, then silence until the reaper closes it
         hp = HandStream(device, nonce(), prev=prev)
         emit("start", hp.start_msg())
@@ -159,12 +185,13 @@ def export_bundles(out: Path) -> None:
         # Custody: a view of each capture, then a second batch puts it and the
         # "anchored" events in the log, so the bundles prove custody events
         # (the export itself stays pending: too recent for the log).
-        for cid in (photo_id, stream_id, partial_id):
+        for cid in (photo_id, stream_id, partial_id, audio_id):
             assert client.get(f"/api/v1/captures/{cid}", headers=auth).status_code == 200
         services.sequencer.integrate()
         info = client.get("/api/v1/log").json
         for name, cid, zip64 in (("photo", photo_id, False), ("stream-zip64", stream_id, True),
-                                 ("partial", partial_id, False)):
+                                 ("partial", partial_id, False),
+                                 ("audio-transcript", audio_id, False)):
             limit = zipfile.ZIP64_LIMIT
             if zip64:
                 zipfile.ZIP64_LIMIT = 256  # type: ignore[misc]
@@ -231,6 +258,9 @@ def layout_doc() -> dict[str, Any]:
         "custody": {"record_type": CUSTODY_RECORD, "events": sorted(CUSTODY_EVENTS)},
         "web": {"dir": L.WEB_DIR, "files": list(L.WEB_FILES),
                 "recorder_cert": L.WEB_RECORDER_CERT, "streamed": sorted(L.STREAMED)},
+        "transcript": {"dir": L.TRANSCRIPT_DIR, "log": L.TRANSCRIPT_LOG,
+                       "pdf": L.TRANSCRIPT_PDF, "transcriber_cert": L.TRANSCRIBER_CERT,
+                       "file_pattern": L.TRANSCRIPT_FILE.pattern},
     }
 
 
@@ -240,7 +270,9 @@ LAYOUT_EXAMPLES = (
     "custody-checkpoint.txt", "custody-consistency.json", "certificate.pdf",
     "keys/server-ca.pem", "SHA256SUMS", "SHA256SUMS.p7s", "SHA256SUMS.sig", "VERIFY.md",
     "media/original.jpg", "web/traffic.warc.gz", "web/environment.json", "web/other.txt",
-    "keys/web-recorder.pem",
+    "keys/web-recorder.pem", "transcript/v1.json", "transcript/v12.sig", "transcript/v3.jwk",
+    "transcript/v0.json", "transcript/v1.txt", "transcript/a/v1.json", "transcript/log.jsonl",
+    "transcript.pdf", "keys/transcriber.pem",
     "media/other.jpg", "timestamps/FieldProof_embedded_TSA.tsr", "timestamps/x.der",
     "timestamps/a/b.tsr", "keys/tsa/FieldProof_embedded_TSA.pem", "keys/tsa/x.crt",
     "keys/tsa/a/b.pem", "keys/other.pem", "keys/log.vkey.bak", "derived/display.jpg",
@@ -250,6 +282,18 @@ LAYOUT_EXAMPLES = (
 )
 
 MiB = 1 << 20
+
+# The audio-transcript bundle's transcript: (version, segments, key points), typed by a person.
+TRANSCRIPT_VERSIONS: tuple[tuple[int, list[dict[str, Any]], list[dict[str, Any]]], ...] = (
+    (1, [{"start_ms": 0, "end_ms": 900, "text": "房东答应星期五退还押金",
+          "speaker": "对方"},
+         {"start_ms": 1000, "end_ms": 1800, "text": "[听不清 / inaudible]", "speaker": "我"}],
+     []),
+    (2, [{"start_ms": 0, "end_ms": 900, "text": "房东答应星期五退还全部押金",
+          "speaker": "对方"},
+         {"start_ms": 1000, "end_ms": 1800, "text": "好的，星期五见", "speaker": "我"}],
+     [{"start_ms": 0, "end_ms": 900, "label": "退押金承诺"}]),
+)
 
 
 def _other_vkey(name: str) -> str:
@@ -559,6 +603,36 @@ def cases_doc(vkey: str, out: Path = OUT) -> dict[str, Any]:
          {"op": "line_json_set", "member": L.CUSTODY, "line": pending[0],
           "path": ["record", "$json", "prev"], "value": None}, "update", "custody",
          note="a record not yet in the log claims to be the first")
+
+    # -- transcript (the audio-transcript bundle: v1 and v2 typed and signed by a person)
+    audio = files["audio-transcript"]
+    assert [n for n in sorted(audio) if L.TRANSCRIPT_FILE.fullmatch(n)] == [
+        f"{L.TRANSCRIPT_DIR}v{n}.{ext}" for n in (1, 2) for ext in ("json", "jwk", "sig")
+    ] and L.TRANSCRIPT_PDF in audio, sorted(audio)
+    t_log = [json.loads(line) for line in audio[L.TRANSCRIPT_LOG].decode().split("\n")[:-1]]
+    assert [item["version"] for item in t_log] == [1, 2], t_log
+    assert all("inclusion_proof" in item for item in t_log), "the transcript leaves are proven"
+    case("transcript-v2-text-changed", "audio-transcript",
+         {"op": "json_set", "member": f"{L.TRANSCRIPT_DIR}v2.json",
+          "path": ["segments", 0, "text"], "value": "房东没有答应退还押金"}, "update",
+         "transcript",
+         note=("what was said, changed after signing and kept canonical, SHA256SUMS "
+               "recomputed: v2's device signature no longer verifies"))
+    case("transcript-v1-removed", "audio-transcript",
+         {"op": "remove", "member": f"{L.TRANSCRIPT_DIR}v1.json"}, "update", "transcript",
+         note="the versions must be numbered from 1 with none missing")
+    case("transcript-v2-signature-swapped", "audio-transcript",
+         {"op": "replace", "member": f"{L.TRANSCRIPT_DIR}v2.sig",
+          "copy_of": f"{L.TRANSCRIPT_DIR}v1.sig"}, "update", "transcript",
+         note="a genuine signature by the same device, but over v1's bytes")
+    case("transcript-log-entry-altered", "audio-transcript",
+         {"op": "line_json_set", "member": L.TRANSCRIPT_LOG, "line": 1,
+          "path": ["entry", "$json", "transcript_sha256"], "value": "0" * 64}, "update",
+         "transcript", note="v2's leaf no longer names its document's hash")
+    case("transcript-log-proof-removed", "audio-transcript",
+         {"op": "line_json_set", "member": L.TRANSCRIPT_LOG, "line": 0,
+          "path": ["inclusion_proof"], "delete": True}, "update", "transcript",
+         note="v1's leaf lies inside the custody checkpoint's tree: it must be proven")
 
     # -- read: a damaged zip entry
     case("zip-entry-damaged", "photo", {"op": "zip_flip", "member": L.MANIFEST, "at": 5},

@@ -1,9 +1,10 @@
-"""The verifier's checkers for the two formats it does not read itself.
+"""The verifier's checkers for the formats it does not read itself.
 
-The certificate PDF (a PAdES signature, validated with pyHanko) and the C2PA
-copy (read with c2pa-python). verify.py takes them as collaborators, so the
-verifier's own logic stays small, pure and testable with fakes; this module is
-what `fieldproof verify` and the server plug in.
+The server-signed PDFs (certificate, evidence list, 文字稿: PAdES signatures,
+validated with pyHanko) and the C2PA copy (read with c2pa-python). verify.py
+takes them as collaborators, so the verifier's own logic stays small, pure and
+testable with fakes; this module is what `fieldproof verify` and the server
+plug in.
 """
 
 from __future__ import annotations
@@ -54,6 +55,29 @@ def check_evidence_list_pdf(pdf: bytes, *, name: str, server_ca: bytes, ca_sourc
                           f"{said.get('items-sha256')}, not this export's case {case_id} "
                           f"with items {items_sha256}")
     return signed_by
+
+
+TRANSCRIPT_PDF = "transcript.pdf"
+
+
+def check_transcript_pdf(pdf: bytes, *, server_ca: bytes, ca_source: str,
+                         tsa_roots: list[bytes], capture_id: str, transcript_sha256: str,
+                         media_sha256: str) -> str:
+    """The 文字稿: signed like a certificate, and naming this capture, this transcript
+    version and this media in its signed Keywords (evidence/transcript_pdf.py), so a
+    文字稿 of another version or another recording does not pass."""
+    name = TRANSCRIPT_PDF
+    said, signed_by = _signed_pdf(pdf, name, server_ca=server_ca, ca_source=ca_source,
+                                  tsa_roots=tsa_roots)
+    if said is None or "fieldproof-transcript" not in said:
+        raise CheckFailed(f"{name} does not name the transcript it shows")
+    if (said.get("fieldproof-transcript"), said.get("transcript-sha256"),
+            said.get("media-sha256")) != (capture_id, transcript_sha256, media_sha256):
+        raise CheckFailed(f"{name} shows transcript {said.get('transcript-sha256')} of capture "
+                          f"{said.get('fieldproof-transcript')} (media "
+                          f"{said.get('media-sha256')}), not this bundle's transcript "
+                          f"{transcript_sha256} of {capture_id}")
+    return f"{signed_by}, naming transcript {transcript_sha256}"
 
 
 def _signed_pdf(pdf: bytes, name: str, *, server_ca: bytes, ca_source: str,
@@ -200,4 +224,4 @@ def check_sums_signature(p7s: bytes, sums: bytes, *, name: str, server_ca: bytes
 
 def default_checkers() -> Checkers:
     return Checkers(certificate=check_certificate_pdf, credentials=check_c2pa_copy,
-                    sums_signature=check_sums_signature)
+                    sums_signature=check_sums_signature, transcript_pdf=check_transcript_pdf)

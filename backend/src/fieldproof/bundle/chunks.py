@@ -22,6 +22,8 @@ from fieldproof.bundle.layout import (
     SIGNATURE,
 )
 from fieldproof.core.canonical import canonicalize
+from fieldproof.core.continuity import ChunkTime, continuity
+from fieldproof.core.manifest import parse_time
 from fieldproof.core.stream import next_chain
 from fieldproof.errors import FieldProofError
 
@@ -124,3 +126,41 @@ def check_chunks(v: _Verify) -> str:
     return (f"stream {stream_id}: header and {len(chunks)} chunks signed by the device, "
             f"chain recomputed to {where} head {chain.hex()}, each chunk's bytes match")
 
+
+
+def check_continuity(v: _Verify) -> str:
+    """Is the recording continuous, by the device's own signed chunk times: its start
+    and end, each pause and the clock never going back (core/continuity.py). The
+    server's receipt times are not in a bundle: network cuts are the server's to say."""
+    body = json_value(v.need(CHUNKS), CHUNKS)
+    header = jcs_object(body["stream_header"].encode("utf-8"), "stream_header")
+    try:
+        headers = [jcs_object(c["header"].encode("utf-8"), "chunk header")
+                   for c in body["chunks"]]
+        times = [ChunkTime(int(h["seq"]), parse_time(h["at"])) for h in headers]
+        end = (v.manifest.get("captured") or {}).get("end") if not v.partial else None
+        c = continuity(started_at=header["started_at"], chunks=times,
+                       ended="interrupted" if v.partial else "stopped", ended_at=end,
+                       continues=header.get("continues"))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckFailed(f"the chunk times cannot be read: {exc}") from exc
+    if c["clock_backwards"]:
+        raise CheckFailed(f"the device's chunk times go back {c['clock_backwards']} time(s): "
+                          "they are not in recording order")
+    if times and (times[0].at - parse_time(header["started_at"])).total_seconds() < -1:
+        raise CheckFailed("the first chunk is dated before the recording started")
+    pauses = [g for g in c["gaps"] if g["cause"] == "paused"]
+    said = (f"device clock {c['device_start']} to {c['device_end']} "
+            f"({c['wall_ms'] / 1000:.1f} s), {c['chunks']} chunks about every "
+            f"{c['interval_ms']} ms; ")
+    if pauses:
+        said += "NOT continuous: " + "; ".join(
+            f"nothing recorded from {g['from']} to {g['to']} ({g['ms'] / 1000:.1f} s)"
+            for g in pauses)
+    else:
+        said += "continuous: no pause between chunks"
+    if v.partial:
+        said += "; interrupted: the stream fell silent before it was stopped"
+    if c["continues"]:
+        said += f"; continues the interrupted stream {c['continues']}"
+    return said

@@ -40,6 +40,13 @@ class SumsSignatureChecker(Protocol):
         """What the CMS signature over SHA256SUMS says, or raise :class:`CheckFailed`."""
 
 
+class TranscriptPdfChecker(Protocol):
+    def __call__(self, pdf: bytes, *, server_ca: bytes, ca_source: str,
+                 tsa_roots: list[bytes], capture_id: str, transcript_sha256: str,
+                 media_sha256: str) -> str:
+        """What the 文字稿's signature says, or raise :class:`CheckFailed`."""
+
+
 @dataclass(frozen=True)
 class Checkers:
     """The verifier's collaborators for formats it does not read itself."""
@@ -47,6 +54,7 @@ class Checkers:
     certificate: CertificateChecker
     credentials: CredentialsChecker
     sums_signature: SumsSignatureChecker
+    transcript_pdf: TranscriptPdfChecker
 
 
 class CheckFailed(Exception):

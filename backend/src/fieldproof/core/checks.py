@@ -125,6 +125,25 @@ def capture_time_check(start: datetime, end: datetime, nonce_issued: datetime,
                     tolerance_s=int(skew.total_seconds()))
 
 
+CALL_TIME_TOLERANCE = timedelta(minutes=15)
+
+
+def call_time_check(claimed: datetime, file_time: datetime | None, *,
+                    tolerance: timedelta = CALL_TIME_TOLERANCE) -> Check:
+    """An imported call recording: the time the file's container says it was made
+    against the call time the person claimed. Flagged, never refused: a phone's
+    clock, or an app that re-saves the file, can move it; a court weighs it."""
+    t = {"claimed_at": utc_text(claimed)}
+    if file_time is None:
+        return Check.of("call_time", True, "call_time.none", **t)
+    diff = round((file_time - claimed).total_seconds())
+    params = {**t, "file_at": utc_text(file_time), "diff_s": diff,
+              "tolerance_s": int(tolerance.total_seconds())}
+    if abs(diff) <= tolerance.total_seconds():
+        return Check.of("call_time", True, "call_time.match", **params)
+    return Check.of("call_time", False, "call_time.mismatch", **params)
+
+
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     r = 6_371_008.8
     p1, p2 = math.radians(lat1), math.radians(lat2)

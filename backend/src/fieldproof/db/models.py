@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -456,3 +457,45 @@ class PasswordReset(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TranscriptVersion(Base):
+    """One signed version of a recording's transcript (transcripts/, PROTOCOL Transcripts).
+
+    ``document`` is the JCS text exactly as signed; ``entry_seq`` its queued log
+    leaf, written in the same transaction. (capture_id, version) is unique, so
+    two versions saved at once cannot both follow the same one.
+    """
+
+    __tablename__ = "transcript_versions"
+    __table_args__ = (UniqueConstraint("capture_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    origin: Mapped[str] = mapped_column(String(8))  # machine | human
+    key_id: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    # a human version's signing key (public JWK, canonical JSON), for the bundle
+    signer_jwk: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entry_seq: Mapped[int] = mapped_column(ForeignKey("log_entries.seq"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TranscriptJob(Base):
+    """A machine transcription: queued -> running -> done | failed (``code``)."""
+
+    __tablename__ = "transcript_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.id"), index=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)

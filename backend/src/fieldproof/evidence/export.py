@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from fieldproof.accounts.accounts import Accounts, Principal
 from fieldproof.bundle import layout as b
+from fieldproof.capture.continuity import Continuity
 from fieldproof.capture.records import CaptureRecord
 from fieldproof.capture.repository import Captures
 from fieldproof.capture.streams import StreamParts, Streams
@@ -39,6 +40,8 @@ from fieldproof.evidence.verify_md import verify_md
 from fieldproof.log.custody import SYSTEM, Custody, Origin, PreparedEvent
 from fieldproof.log.log import Receipt, TransparencyLog, node_getter
 from fieldproof.storage import ObjectStore
+from fieldproof.transcripts.pdf import transcript_pdf
+from fieldproof.transcripts.versions import StoredVersion, Transcripts
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +97,13 @@ class Exporter:
                  log: TransparencyLog, store: ObjectStore, custody: Custody, deriver: Deriver,
                  identity: ServerIdentity, tmp_dir: Path | None = None,
                  public_url: str | None = None, operator_name: str | None = None,
-                 web_parts: WebParts | None = None) -> None:
+                 web_parts: WebParts | None = None, transcripts: Transcripts | None = None,
+                 transcriber_cert: Callable[[], bytes] | None = None,
+                 continuity: Continuity | None = None) -> None:
+        self.continuity = continuity
         self.operator_name = operator_name
+        self.transcripts = transcripts
+        self.transcriber_cert = transcriber_cert
         self.web_parts = web_parts
         self.captures = captures
         self.streams = streams
@@ -154,6 +162,7 @@ class Exporter:
                             "consistency_proof": self.log.consistency(
                                 receipt.tree_size, latest.size)["consistency_proof"]},
         }
+        transcript = self._transcript(capture, media_name, latest.size)
         device_jwk = self.accounts.device_jwk(capture.device_id)
         stream = self.streams.bundle_parts(capture.stream_id) if capture.stream_id else None
         if self.tmp_dir is not None:
@@ -161,7 +170,7 @@ class Exporter:
         fh = tempfile.TemporaryFile(dir=self.tmp_dir)  # noqa: SIM115 - closed by Bundle
         try:
             self._write(fh, capture, device_jwk, receipt, info, stream, custody,
-                        certificate, media_name)
+                        certificate, media_name, transcript)
             size = fh.seek(0, 2)
             if export_event is not None:
                 self.custody.commit(export_event)
@@ -169,6 +178,40 @@ class Exporter:
             fh.close()
             raise
         return Bundle(fh, size, f"fieldproof-{capture.id}.zip")
+
+    def transcript_pdf(self, capture: CaptureRecord,
+                       versions: list[StoredVersion] | None = None) -> bytes:
+        """The 文字稿 of the capture's newest transcript version, signed
+        (409 transcript_missing before there is one)."""
+        assert self.transcripts is not None
+        media_name = b.MEDIA_DIR + media_file_name(capture.manifest_data, capture.media_mime)
+        return transcript_pdf(
+            capture, self.transcripts.versions(capture.id) if versions is None else versions,
+            media_name=media_name, operator=self.operator_name,
+            identity=self.identity.get("pdf"), tsas=self.log.tsas,
+            on_fallback=lambda name, why: log.warning("TSA %s did not stamp a transcript: %s",
+                                                      name, why))
+
+    def _transcript(self, capture: CaptureRecord, media_name: str,
+                    tree_size: int) -> dict[str, bytes]:
+        """A bundle's transcript/ files, transcript.pdf and the transcriber's
+        certificate; empty when the capture has no transcript."""
+        if self.transcripts is None:
+            return {}
+        lines = self.transcripts.bundle_lines(capture.id, tree_size, node_getter)
+        if not lines:
+            return {}
+        files: dict[str, bytes] = {}
+        for v, _ in lines:
+            files[f"{b.TRANSCRIPT_DIR}v{v.version}.json"] = v.document.encode("utf-8")
+            files[f"{b.TRANSCRIPT_DIR}v{v.version}.sig"] = v.signature
+            if v.signer_jwk:
+                files[f"{b.TRANSCRIPT_DIR}v{v.version}.jwk"] = v.signer_jwk.encode("utf-8")
+        files[b.TRANSCRIPT_LOG] = b"".join(canonicalize(line) + b"\n" for _, line in lines)
+        files[b.TRANSCRIPT_PDF] = self.transcript_pdf(capture, [v for v, _ in lines])
+        if any(v.origin == "machine" for v, _ in lines) and self.transcriber_cert:
+            files[b.TRANSCRIBER_CERT] = self.transcriber_cert()
+        return files
 
     def certificate(self, capture: CaptureRecord, *, base_url: str) -> bytes:
         """The signed certificate alone ("出证"), for a capture the caller may read.
@@ -192,6 +235,8 @@ class Exporter:
                                exported_at=iso(utcnow()) or "", thumbnail=picture,
                                operator=self.operator_name,
                                web_environment=self._web_environment(capture),
+                               continuity=self.continuity.of(capture)
+                               if self.continuity else None,
                                **self._trust_facts()),
             self.identity.get("pdf"), self.log.tsas,
             on_fallback=lambda name, why: log.warning("TSA %s did not stamp a certificate: %s",
@@ -225,7 +270,8 @@ class Exporter:
     # -----------------------------------------------------------------------
     def _write(self, fh: IO[bytes], capture: CaptureRecord, device_jwk: dict[str, Any],
                receipt: Receipt, info: dict[str, Any], stream: StreamParts | None,
-               custody: dict[str, Any], certificate: bytes, media_name: str) -> None:
+               custody: dict[str, Any], certificate: bytes, media_name: str,
+               transcript: dict[str, bytes]) -> None:
         now = utcnow()
         stamp = now.timetuple()[:6]
         digests: dict[str, str] = {}
@@ -314,6 +360,8 @@ class Exporter:
                 tsa_files.append((stem, t.tsa, t.tsa in embedded or t.embedded,
                                   iso(t.gen_time) or ""))
 
+            for name, data in transcript.items():
+                put(name, data)
             put(b.CERTIFICATE, certificate)
             put(b.SERVER_CA, self.identity.get("pdf").root_pem)
             put(b.CUSTODY, b"".join(canonicalize(line) + b"\n"

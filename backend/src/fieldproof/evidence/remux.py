@@ -43,6 +43,7 @@ import sys
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -513,3 +514,41 @@ __all__ = ["REPACKAGED", "SOURCES", "STREAM_COPY", "TRANSCODE", "TRANSCODED", "R
 
 if __name__ == "__main__":
     sys.exit(_child(sys.argv[1:]))
+
+
+def media_duration_ms(path: Path) -> int | None:
+    """The media's own duration, from its packets' times (a browser's WebM says none in
+    its header), in ms; None when it has no timed audio or video. Demuxes, never decodes."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            indexes = [s.index for s in c.streams if s.type in ("audio", "video")]
+        seconds = _duration(t.span for t in _payloads(path, indexes).values())
+    except (av.error.FFmpegError, OSError, ValueError):  # not a media file we can read
+        return None
+    return None if seconds is None else round(seconds * 1000)
+
+
+def container_time(path: Path) -> datetime | None:
+    """When the file's container says it was made (MP4/M4A/3GP ``creation_time``, a
+    tag some recorders write in other formats too), UTC; None without one."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            tags = [dict(c.metadata or {}), *(dict(s.metadata or {}) for s in c.streams)]
+    except (av.error.FFmpegError, OSError, ValueError):
+        return None
+    for t in tags:
+        raw = t.get("creation_time") or t.get("date")
+        if not raw:
+            continue
+        try:
+            when = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if when.year < 1971:  # 0 in the container: a recorder that wrote no time
+            continue
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return None

@@ -18,6 +18,7 @@ from fieldproof.errors import (
     ManifestMissing,
     MediaMissing,
     MultipartRequired,
+    NotARecording,
     QueryInvalid,
     SignatureMissing,
     TooLarge,
@@ -165,6 +166,15 @@ def make_blueprint(services: Services) -> Blueprint:
             "Content-Disposition": f'attachment; filename="fieldproof-certificate-'
                                    f'{capture.id}.pdf"',
             "Cache-Control": "private, no-store"})
+
+    @bp.get("/captures/<capture_id>/continuity")
+    @authenticated
+    def continuity(capture_id: str) -> Any:
+        capture = services.captures.get(principal(), capture_id)
+        statement = services.continuity.of(capture)
+        if statement is None:
+            raise NotARecording("a photo has no timeline")
+        return statement
 
     @bp.get("/captures/<capture_id>/original")
     @authenticated

@@ -18,6 +18,7 @@ from fieldproof.web.pwa import default_pwa_dir, make_pwa_blueprint
 from fieldproof.web.shares_api import make_shares_blueprint
 from fieldproof.web.streams_ns import install as install_streams
 from fieldproof.web.tiles_api import make_tiles_blueprint
+from fieldproof.web.transcripts_api import make_transcripts_blueprint
 from fieldproof.web.trust_api import make_trust_blueprint
 from fieldproof.web.upload import SpoolingRequest, discard_spools
 from fieldproof.web.verify_api import make_verify_blueprint
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(make_log_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_cases_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_webcaptures_blueprint(services), url_prefix="/api/v1")
+    app.register_blueprint(make_transcripts_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_shares_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_verify_blueprint(services), url_prefix="/api/v1")
     app.register_blueprint(make_trust_blueprint(services), url_prefix="/api/v1")

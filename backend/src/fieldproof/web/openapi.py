@@ -13,6 +13,7 @@ from typing import Any
 from fieldproof import __version__
 from fieldproof.core.manifest import schema as manifest_schema
 from fieldproof.web import openapi_cases as cases_openapi
+from fieldproof.web import openapi_transcripts as transcripts_openapi
 from fieldproof.web import openapi_web as web_openapi
 from fieldproof.web.openapi_parts import json_ref as _json
 from fieldproof.web.openapi_parts import op as _op
@@ -303,6 +304,7 @@ def spec() -> dict[str, Any]:
                 auth=False)},
             **cases_openapi.paths(),
             **web_openapi.paths(),
+            **transcripts_openapi.paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -429,6 +431,7 @@ def spec() -> dict[str, Any]:
                     **cases_openapi.CAPTURE_WORDS}},
                 **cases_openapi.schemas(),
                 **web_openapi.schemas(),
+                **transcripts_openapi.schemas(),
             },
         },
     }

