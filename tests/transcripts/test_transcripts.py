@@ -277,3 +277,4 @@ def test_the_bundle_carries_and_proves_both_versions(
     # A version left out breaks the chain.
     dropped = {n: d for n, d in files.items() if not n.startswith("transcript/v1.")}
     assert not _check(verify_bundle(dropped), "transcript").ok
+

@@ -25,6 +25,10 @@ from fieldproof.errors import AsrFailed, AsrTimeout
 
 BEAM_SIZE = 5
 MAX_SEGMENT_TEXT = 2000
+# Whisper writes Chinese in traditional characters as often as not; a short
+# simplified-Chinese prompt steers it to 简体 (and, measured on espeak-ng's
+# Mandarin, to fewer invented words). Only when the language is set to zh.
+PROMPTS = {"zh": "以下是普通话的句子。"}
 
 
 def transcribe(model: Path, media: Path, out: Path, *, language: str | None, threads: int,
@@ -74,7 +78,8 @@ def run(model: str, media: str, language: str | None, threads: int) -> dict[str,
                            local_files_only=True)
     segments, info = whisper.transcribe(
         media, language=language, vad_filter=True, condition_on_previous_text=False,
-        beam_size=BEAM_SIZE, word_timestamps=False)
+        beam_size=BEAM_SIZE, word_timestamps=False,
+        initial_prompt=PROMPTS.get((language or "").split("-")[0]))
     out = []
     for seg in segments:  # a generator: the decoding happens here
         text = seg.text.strip()[:MAX_SEGMENT_TEXT]
