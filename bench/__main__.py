@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): run the benchmarks and print their figures.
 
-    python -m bench                  # all: ingest, log, delay, streams, pwa, verify, webcap
+    python -m bench                  # all: ingest, log, delay, streams, pwa, verify, webcap, asr
     python -m bench log delay        # a subset, in the order given
 
 Benchmarks report; tests assert. The exit status is non-zero only when a
@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from . import delay, ingest, pwa, streams, translog, verify, webcap
+from . import asr, delay, ingest, pwa, streams, translog, verify, webcap
 from ._util import log
 
-NAMES = ("ingest", "log", "delay", "streams", "pwa", "verify", "webcap")
+NAMES = ("ingest", "log", "delay", "streams", "pwa", "verify", "webcap", "asr")
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             rc = verify.run([])
         elif name == "webcap":
             rc = webcap.run([])
+        elif name == "asr":
+            rc = asr.run([])
         elif name == "pwa":
             rc = pwa.run([])
         elif name == "streams":
