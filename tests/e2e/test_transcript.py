@@ -1,11 +1,11 @@
 """Issue 14's done-when, as a worker with a recorded wage promise would walk it, on a
-phone (412×915) in zh-CN: record speech in the PWA (Chromium's fake microphone
+phone (412×915), in zh-CN and again in English: record speech in the PWA (Chromium's fake microphone
 plays espeak-ng's voice), get a machine transcript, correct it in the editor
 with one key point, save it signed on the phone; then the exported bundle's
 transcript.pdf shows the key point at its time, and `fieldproof verify` passes
 with a transcript check that names both versions.
 
-Screenshots: screenshots/transcript/NN-step.png."""
+Screenshots: screenshots/transcript-<lang>/NN-step.png."""
 
 from __future__ import annotations
 
@@ -54,16 +54,22 @@ def _shot(page: Page, shots: Path, n: int, name: str) -> None:
     page.screenshot(path=str(shots / f"{n:02d}-{name}.png"))
 
 
+WORDS = {"zh-CN": {"draft": "机器初稿", "checked": "人工核对", "speaker": "对方"},
+         "en": {"draft": "Machine draft", "checked": "Checked version", "speaker": "Other party"}}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_record_transcribe_correct_export_verify(
         speaking_browser: Browser, playwright: Playwright, server: LiveServer,
-        account: Account, tmp_path: Path) -> None:
-    shots = ROOT / "screenshots" / "transcript"
+        account: Account, tmp_path: Path, lang: str) -> None:
+    words = WORDS[lang]
+    shots = ROOT / "screenshots" / f"transcript-{lang}"
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
     device = dict(playwright.devices["Pixel 7"])
     device.pop("default_browser_type", None)
     device["viewport"] = PHONE
-    ctx = speaking_browser.new_context(**device, geolocation=GEO, locale="zh-CN",
+    ctx = speaking_browser.new_context(**device, geolocation=GEO, locale=lang,
                                        timezone_id="Asia/Shanghai",
                                        permissions=["geolocation", "camera", "microphone"],
                                        bypass_csp=True)
@@ -95,7 +101,7 @@ def test_record_transcribe_correct_export_verify(
         page.click('[data-testid="transcript-start"]')
         page.wait_for_selector('[data-testid="transcript-segment"]', timeout=180_000)
         banner = page.inner_text('[data-testid="transcript-banner"]')
-        assert "机器初稿" in banner, banner
+        assert words["draft"] in banner, banner
         texts = page.eval_on_selector_all('[data-testid="transcript-text"]',
                                           "els => els.map(e => e.value)")
         heard = " ".join(texts).lower()
@@ -104,7 +110,7 @@ def test_record_transcribe_correct_export_verify(
 
         # 3. corrected by the person: a speaker, a word, one key point
         first = page.locator('[data-testid="transcript-segment"]').first
-        first.locator('[data-testid="transcript-speaker"]').fill("对方")
+        first.locator('[data-testid="transcript-speaker"]').fill(words["speaker"])
         box = first.locator('[data-testid="transcript-text"]')
         box.fill(box.input_value().replace("3,000", "3000") + " ")
         first.locator('[data-testid="transcript-keypoint"]').click()
@@ -112,7 +118,7 @@ def test_record_transcribe_correct_export_verify(
         _shot(page, shots, 3, "edited")
         page.click('[data-testid="transcript-save"]')
         page.wait_for_selector('[data-testid="transcript-version"][data-version="2"]')
-        assert "人工核对" in page.inner_text('[data-testid="transcript-banner"]')
+        assert words["checked"] in page.inner_text('[data-testid="transcript-banner"]')
         _shot(page, shots, 4, "saved")
     finally:
         ctx.close()
