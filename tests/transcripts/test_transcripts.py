@@ -301,3 +301,42 @@ def test_the_bundle_carries_and_proves_both_versions(
     dropped = {n: d for n, d in files.items() if not n.startswith("transcript/v1.")}
     assert not _check(verify_bundle(dropped), "transcript").ok
 
+
+
+@pytest.mark.slow
+def test_a_meeting_is_transcribed_channel_by_channel(
+        user: User, services: Services, sio: Any, tmp_path: Path) -> None:
+    # The shared tab's sound on channel 0, the microphone on channel 1, each saying
+    # something else: the speakers separate by channel.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    other, _ = speech(tmp_path / "a", "The landlord promised to return the deposit.",
+                      tail=8.0, codec="wav")  # as long as the other channel: join stops short
+    mine, _ = speech(tmp_path / "b", "I asked him to send the money by bank transfer.",
+                     lead=5.0, codec="wav")
+    stereo = tmp_path / "meeting.webm"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(other), "-i", str(mine),
+                    "-filter_complex", "[0:a][1:a]join=inputs=2:channel_layout=stereo",
+                    "-c:a", "libopus", "-b:a", "48k", str(stereo)], check=True)
+    context = {"type": "meeting", "notice": {"version": 1, "acknowledged_at": utc_text(utcnow())},
+               "meeting": {"tracks": [{"index": 0, "source": "display"},
+                                      {"index": 1, "source": "microphone"}], "video": False}}
+    device = user.enroll()
+    hs = HandStream(device, user.nonce(), context=context)
+    _emit(sio, "start", hs.start_msg())
+    data = stereo.read_bytes()
+    for seq, at in enumerate(range(0, len(data), CHUNK)):
+        _emit(sio, "chunk", hs.chunk_msg(seq, data[at:at + CHUNK]))
+    cid = _emit(sio, "stop", hs.stop_msg())["capture"]["id"]
+    user.client.post(f"/api/v1/captures/{cid}/transcript", headers=user.auth,
+                     json={"language": "en"})
+    assert services.transcript_runner.run_once()
+    state = transcript(user, cid)
+    assert state["job"]["state"] == "done", state["job"]
+    doc = parse_json(state["latest"]["document"].encode())
+    said = {who: " ".join(s["text"] for s in doc["segments"] if s["speaker"] == who).lower()
+            for who in ("display", "microphone")}
+    assert "landlord" in said["display"] and "landlord" not in said["microphone"], said
+    assert "transfer" in said["microphone"] and "transfer" not in said["display"], said
+    starts = [s["start_ms"] for s in doc["segments"]]
+    assert starts == sorted(starts)
