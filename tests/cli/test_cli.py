@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from fieldproof.client.api import Client, DeviceKeyFile, device_metadata, file_sha256
+from fieldproof.client.api import Client, DeviceKeyFile, device_metadata
 from fieldproof.core.canonical import canonicalize
+from fieldproof.core.files import file_sha256
 from fieldproof.core.manifest import new_manifest
 from tests.support.live import LiveServer, run_cli
 from tests.support.photos import jpeg

@@ -203,8 +203,9 @@ def receipt(ctx: click.Context, capture_id: str | None, sha256: str | None, file
     """
     import re
 
-    from fieldproof.client.api import Client, ClientError, file_sha256
+    from fieldproof.client.api import Client, ClientError
     from fieldproof.client.audit import Expected, check_receipt, public_receipts
+    from fieldproof.core.files import file_sha256
 
     if file is not None:
         sha256 = file_sha256(file)[0]

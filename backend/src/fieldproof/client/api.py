@@ -8,7 +8,6 @@ cross-library check.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import locale
 import mimetypes
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fieldproof import __version__
 from fieldproof.core.canonical import canonicalize
 from fieldproof.core.encoding import b64url_encode
+from fieldproof.core.files import file_sha256
 from fieldproof.core.keys import jwk_thumbprint
 from fieldproof.core.manifest import new_manifest
 from fieldproof.core.media import sniff_mime
@@ -122,16 +122,6 @@ def device_metadata() -> dict[str, Any]:
             "app_version": f"fieldproof-cli/{__version__}",
             "timezone": os.environ.get("TZ") or (str(tz) if tz else "UTC"),
             "language": lang}
-
-
-def file_sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-            size += len(block)
-    return h.hexdigest(), size
 
 
 def guess_mime(path: Path) -> str:

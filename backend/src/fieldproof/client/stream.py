@@ -19,9 +19,10 @@ from typing import Any
 
 import socketio
 
-from fieldproof.client.api import Client, ClientError, DeviceKeyFile, device_metadata, file_sha256
+from fieldproof.client.api import Client, ClientError, DeviceKeyFile, device_metadata
 from fieldproof.core.canonical import canonicalize
 from fieldproof.core.encoding import b64url_encode
+from fieldproof.core.files import file_sha256
 from fieldproof.core.manifest import new_manifest, utc_text
 from fieldproof.core.stream import chunk_header
 

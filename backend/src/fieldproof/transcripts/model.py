@@ -19,7 +19,6 @@ trusted. Why we join by hand: the packages ship data only, no code to do it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from fieldproof.core.files import file_sha256
 from fieldproof.errors import AsrUnavailable
 from fieldproof.storage.keyfiles import fsync_dir
 
@@ -113,8 +113,4 @@ def assemble(dest: Path | None = None) -> Path:
 
 
 def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(path)[0]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ from fieldproof.capture.spool import HashingSpool
 from fieldproof.config import Settings
 from fieldproof.core import checks as ck
 from fieldproof.core.canonical import canonicalize
+from fieldproof.core.files import file_sha256
 from fieldproof.core.manifest import new_manifest, parse_manifest, parse_time, utc_text
 from fieldproof.core.timestamp import parse_token
 from fieldproof.db import Capture, CaptureAnnotation, Database, User, WebCaptureFile
@@ -186,9 +186,12 @@ class WebRunner:
                     log.warning("web capture %s: the recorder died while starting (%s); "
                                 "trying once more", task["id"], reason)
                     for leftover in out.iterdir():
-                        if leftover.name != ".lock":
-                            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() \
-                                else leftover.unlink(missing_ok=True)
+                        if leftover.name == ".lock":
+                            continue
+                        if leftover.is_dir():
+                            shutil.rmtree(leftover, ignore_errors=True)
+                        else:
+                            leftover.unlink(missing_ok=True)
                     reason = self._run_child(job, out)
             except Exception as exc:  # e.g. the child could not be started
                 log.exception("web capture %s: the recorder did not run", task["id"])
@@ -377,14 +380,8 @@ class WebRunner:
 
 
 def _describe(path: Path, name: str, mime: str) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-        os.fsync(fh.fileno())
-    return {"name": name, "sha256": digest.hexdigest(), "size": size, "mime": mime}
+    sha256, size = file_sha256(path, fsync=True)  # the recorder just wrote it
+    return {"name": name, "sha256": sha256, "size": size, "mime": mime}
 
 
 def _kill_group(pid: int) -> None:
