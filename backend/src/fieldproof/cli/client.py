@@ -177,6 +177,53 @@ def web(ctx: click.Context, url: str, mode: str, duration: int | None, start_at:
 
 
 @client.command()
+@click.argument("capture_id")
+@click.option("--language", default=None, help="e.g. zh or en (default: detected)")
+@click.option("--show", is_flag=True, help="do not start a job: show the latest version")
+@click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also save the signed 文字稿 PDF here")
+@click.option("--timeout", type=click.FloatRange(1), default=3600.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="print GET /captures/{id}/transcript as JSON")
+@click.pass_context
+def transcript(ctx: click.Context, capture_id: str, language: str | None, show: bool,
+               pdf: Path | None, timeout: float, as_json: bool) -> None:
+    """Make a machine transcript of a recording (a draft), wait, and print it with
+    a time code per segment; or, with --show, print the latest version."""
+    api = _client(ctx)
+    try:
+        state = api.get_json(f"/captures/{capture_id}/transcript") if show else \
+            api.transcribe(capture_id, language=language, timeout=timeout,
+                           progress=lambda j: click.echo(f"{j['id']} {j['state']}", err=True))
+        if pdf is not None:
+            api.download(f"/captures/{capture_id}/transcript.pdf", pdf)
+    except FieldProofError as err:
+        fail(err)
+        return
+    if as_json:
+        click.echo(json.dumps(state, ensure_ascii=False, indent=2))
+        return
+    latest = state.get("latest")
+    if latest is None:
+        click.echo("no transcript yet")
+        return
+    doc = json.loads(latest["document"])
+    click.echo(f"version {latest['version']} ({latest['origin']}) sha256={latest['sha256']}")
+    for seg in doc["segments"]:
+        who = f" {seg['speaker']}:" if seg.get("speaker") else ""
+        click.echo(f"[{_clock(seg['start_ms'])}–{_clock(seg['end_ms'])}]{who} {seg['text']}")
+    for kp in doc["key_points"]:
+        click.echo(f"重点 / key point [{_clock(kp['start_ms'])}–{_clock(kp['end_ms'])}] "
+                   f"{kp['label']}")
+
+
+def _clock(ms: int) -> str:
+    from fieldproof.evidence.transcript_pdf import clock
+
+    return clock(ms)
+
+
+@client.command()
 @click.argument("capture_id", required=False)
 @click.option("--sha256", "sha256", default=None,
               help="the media (or manifest) SHA-256 the entry must hold; without a token, "

@@ -259,6 +259,31 @@ class Client:
     def post_json(self, path: str, body: Any) -> Any:
         return self._call("POST", path, json=body).json()
 
+    def transcribe(self, capture_id: str, *, language: str | None = None,
+                   timeout: float = 3600.0, progress: Any = None) -> dict[str, Any]:
+        """Ask for a machine transcript of a recording and wait for it; returns
+        GET /captures/{id}/transcript once the job is done. Raises ClientError
+        with the job's code when it failed, or ``transcript_timeout``."""
+        import time
+
+        path = f"/captures/{capture_id}/transcript"
+        job = self._call("POST", path, json={"language": language} if language else {}).json()
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self._call("GET", path).json()
+            job = state.get("job") or job
+            if progress is not None:
+                progress(job)
+            if job["state"] == "done":
+                return state  # type: ignore[no-any-return]
+            if job["state"] == "failed":
+                raise ClientError(f"the transcription failed ({job.get('code')})",
+                                  code=str(job.get("code") or "asr_failed"))
+            if time.monotonic() > deadline:
+                raise ClientError(f"no transcript after {timeout:.0f} s",
+                                  code="transcript_timeout")
+            time.sleep(1.0)
+
     def web_capture(self, body: dict[str, Any], *, confirm: bool = False,
                     timeout: float = 7200.0,
                     progress: Any = None) -> dict[str, Any]:
