@@ -18,7 +18,7 @@ import { hex, sha256, utf8 } from '../src/shared/bytes';
 import { canonicalText } from '../src/shared/jcs';
 import { BundleUnusable, isMember, NOT_IN_BROWSER, verifyBundle, ZipSource, type BundleReport, type Check } from '../src/verify/bundle';
 import { crc32, ZipReader } from '../src/verify/zip';
-import { SHARED } from './helpers';
+import { msgText, SHARED } from './helpers';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 interface Mutation {
@@ -279,7 +279,7 @@ async function verify(data: Uint8Array): Promise<BundleReport> {
 function text(c: Check): string {
   const tpl = (en as Record<string, string>)[c.msg.key];
   expect(tpl, c.msg.key).toBeTypeOf('string');
-  return tpl.replace(/\{(\w+)\}/g, (_, k: string) => String(c.msg.params?.[k] ?? `{${k}}`));
+  return msgText(c.msg);
 }
 
 const lines = (r: BundleReport) => r.checks.map((c) => `${c.status} ${c.name}: ${text(c)}`);
@@ -333,6 +333,50 @@ describe('the shared bundle cases in the browser verifier', () => {
       }
     });
   }
+});
+
+describe('continuity: what the device\'s signed chunk times say', () => {
+  const report = async (bundle: string) => verify(zipOf(bundle));
+  const line = (r: BundleReport, name: string) => {
+    const found = r.checks.filter((x) => x.name === name);
+    expect(found, name).toHaveLength(1);
+    return found[0];
+  };
+
+  it('a stream with a 37 s pause passes, and says it is not continuous, where, and the join', async () => {
+    const r = await report('stream-paused');
+    const c = line(r, 'continuity');
+    expect(c.status).toBe('pass');
+    expect(c.msg.key).toBe('vb.continuity.paused');
+    expect(c.msg.params).toMatchObject({ seconds: '41.5', chunks: 5, interval: 1000, interrupted: 0, joined: 1 });
+    const pauses = c.msg.params!.pauses as { key: string; params: Record<string, unknown> }[];
+    expect(pauses).toHaveLength(1);
+    expect(pauses[0]).toMatchObject({ key: 'vb.continuity.pause', params: { seconds: '37.0' } });
+    const said = text(c);
+    expect(said).toMatch(/^NOT continuous: device clock \S+ to \S+ \(41\.5 s\), 5 chunks about every 1,000 ms; nothing recorded from \S+ to \S+ \(37\.0 s\); it continues the interrupted stream [0-9a-f]{64}$/);
+    expect(r.ok).toBe(true);
+  });
+
+  it('a stream whose signed times go back passes chunks and fails continuity only', async () => {
+    const r = await report('stream-backwards');
+    expect(line(r, 'chunks').status).toBe('pass');
+    const c = line(r, 'continuity');
+    expect(c.status).toBe('fail');
+    expect(c.msg).toEqual({ key: 'vb.continuity.backwards', params: { n: 1 } });
+    expect(text(c)).toBe("the device's chunk times go back 1 time: they are not in recording order");
+    expect(r.checks.filter((x) => x.status === 'fail').map((x) => x.name)).toEqual(['continuity']);
+  });
+
+  it('a stream stopped by the person is continuous; an interrupted one says so', async () => {
+    const whole = line(await report('stream-zip64'), 'continuity');
+    expect(whole.status).toBe('pass');
+    expect(whole.msg.key).toBe('vb.continuity.continuous');
+    expect(text(whole)).toMatch(/^continuous: device clock .* no pause between them$/);
+    const partial = line(await report('partial'), 'continuity');
+    expect(partial.status).toBe('pass');
+    expect(text(partial)).toMatch(/; interrupted: the stream fell silent before the person stopped it$/);
+    expect((await report('photo')).checks.some((x) => x.name === 'continuity')).toBe(false);
+  });
 });
 
 describe('the case file itself', () => {

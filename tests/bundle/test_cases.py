@@ -109,3 +109,28 @@ def test_layout_json_is_the_python_layout() -> None:
     for name, member in examples["names"].items():
         assert L.is_member(name, examples["media"]) is member, name
     assert gen.cases_doc(DOC["log_vkey"]) == DOC, "run make_bundle_vectors.py --describe"
+
+
+def _result(report: Report, name: str) -> Any:
+    found = [r for r in report.results if r.name == name]
+    assert len(found) == 1, report.lines()
+    return found[0]
+
+
+def test_continuity_says_a_pause_and_the_join() -> None:
+    """stream-paused: every check passes; continuity says it is not continuous, where, and
+    which interrupted stream it continues (the device signed no chunk for 37 s)."""
+    report = _verify(bundle_zip(DOC, "stream-paused"))
+    assert report.ok, report.lines()
+    said = _result(report, "continuity").detail
+    assert "5 chunks about every 1000 ms; NOT continuous: nothing recorded from " in said
+    assert "(41.5 s)" in said and "(37.0 s)" in said
+    assert "; continues the interrupted stream " in said
+
+
+def test_continuity_fails_alone_when_the_signed_times_go_back() -> None:
+    report = _verify(bundle_zip(DOC, "stream-backwards"))
+    assert {r.name for r in report.failed()} == {"continuity"}, report.lines()
+    assert _result(report, "chunks").ok
+    assert "go back 1 time(s)" in _result(report, "continuity").detail
+    assert DOC["bundles"]["stream-backwards"]["fails"] == "continuity"

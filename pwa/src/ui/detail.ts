@@ -6,7 +6,7 @@
 import { fetchAndHand, shareOrDownload } from '../app/files';
 import { mapTile } from '../app/config';
 import { session } from '../app/session';
-import { fmtBytes, fmtNumber, fmtTime, hasKey, t, tx, type Key } from '../i18n';
+import { fmtBytes, fmtNumber, fmtTime, hasKey, lang, t, tx, type Key, type Params } from '../i18n';
 import { placeName } from '../i18n/place';
 import { checkName, checkNodes, custodyText, verdictSentence } from '../i18n/server';
 import { ApiError, apiBlob, apiFetch, type CaseSummary, type CustodyEvent, type Receipt, type ServerCapture } from '../shared/api';
@@ -97,6 +97,57 @@ function section(key: Key, testid: string, summaryExtra: string | null, ...body:
     ...body);
 }
 
+/** GET /captures/{id}/continuity: is the recording complete (shared/PROTOCOL.md "Completeness"). */
+interface Gap {
+  after_seq: number;
+  from: string;
+  to: string;
+  ms: number;
+  cause: string; // paused | network
+}
+interface Continuity {
+  streamed: boolean;
+  device_start: string;
+  device_end: string;
+  wall_ms: number;
+  recorded_ms: number | null;
+  chunks: number;
+  interval_ms: number;
+  gaps: Gap[];
+  paused_ms: number;
+  clock_backwards: number;
+  ended: string; // stopped | interrupted
+  continues: string | null; // a capture id, or "stream:<id>" before that stream has one
+  continued_by: string[];
+  continuous: boolean | null;
+}
+
+/** A time of day as a person reads it, on the recording phone's clock: 14:02:10. */
+function clock(iso: string, tz?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const opts: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
+  try {
+    return new Intl.DateTimeFormat(lang(), { ...opts, ...(tz ? { timeZone: tz } : {}) }).format(d);
+  } catch {
+    return new Intl.DateTimeFormat(lang(), opts).format(d);
+  }
+}
+
+/** A length of time in words: "3.5 seconds", "35 seconds", "2 min 5 s", "1 h 2 min". */
+function duration(ms: number): string {
+  if (ms < 10_000) return t('continuity.seconds', { n: Math.round(ms / 100) / 10 });
+  const s = Math.round(ms / 1000);
+  if (s < 60) return t('continuity.seconds', { n: s });
+  if (s < 3600) return s % 60 ? t('continuity.minutes', { m: Math.floor(s / 60), s: s % 60 }) : t('continuity.minutesOnly', { m: s / 60 });
+  const minutes = Math.round(s / 60);
+  const m = minutes % 60;
+  return m ? t('continuity.hours', { h: Math.floor(minutes / 60), m }) : t('continuity.hoursOnly', { h: minutes / 60 });
+}
+
+/** Where the detail of a capture is (the list's route, as cases link their items). */
+const captureHref = (id: string) => `#/list/${encodeURIComponent(`s:${id}`)}`;
+
 interface Manifest {
   geo?: Geo;
   device?: Record<string, unknown>;
@@ -116,6 +167,63 @@ function capturedText(m: Manifest | null, fallback: string | null | undefined, t
   return t('detail.span', { start: { time: start, tz }, seconds: Math.round(secs) });
 }
 
+/**
+ * 录音完整性 / Is the recording complete: first what a person recognises (continuous
+ * or not, each pause and network cut, how it ended, its joins), then, collapsed,
+ * the facts an expert checks.
+ */
+function continuitySection(c: Continuity, tz: string | undefined, open: boolean): HTMLElement {
+  const say = (tone: 'ok' | 'warn' | 'info', key: Key, params?: Params, ...more: (Node | string)[]) =>
+    h('p', { class: `continuity-say ${tone}`, 'data-tone': tone }, t(key, params), ...more);
+  const link = (id: string) => [h('a', { class: 'continuity-link', href: captureHref(id), 'data-testid': 'continuity-link' }, t('continuity.open'))];
+  const pauses = c.gaps.filter((g) => g.cause === 'paused');
+  const cuts = c.gaps.filter((g) => g.cause === 'network');
+  const lead: Node[] = [];
+  if (!c.streamed) {
+    lead.push(say('info', 'continuity.whole', { duration: duration(c.wall_ms) }));
+  } else {
+    if (!pauses.length) lead.push(say(c.clock_backwards ? 'warn' : 'ok', 'continuity.continuous', { duration: duration(c.wall_ms) }));
+    else if (pauses.length === 1) {
+      const g = pauses[0];
+      lead.push(say('warn', 'continuity.paused', { from: clock(g.from, tz), to: clock(g.to, tz), duration: duration(g.ms) }));
+    } else {
+      lead.push(say('warn', 'continuity.pausedMany', { n: pauses.length, duration: duration(c.paused_ms) },
+        h('ul', { class: 'continuity-pauses' }, ...pauses.map((g) =>
+          h('li', {}, t('continuity.pauseItem', { from: clock(g.from, tz), to: clock(g.to, tz), duration: duration(g.ms) }))))));
+    }
+    if (c.clock_backwards) lead.push(say('warn', 'continuity.backwards', { n: c.clock_backwards }));
+    for (const g of cuts) lead.push(say('info', 'continuity.network', { from: clock(g.from, tz), to: clock(g.to, tz), duration: duration(g.ms) }));
+    if (c.ended === 'interrupted') lead.push(say('warn', 'continuity.interrupted', { time: clock(c.device_end, tz) }));
+  }
+  if (c.continues?.startsWith('stream:')) lead.push(say('info', 'continuity.continuesPending'));
+  else if (c.continues) lead.push(say('info', 'continuity.continues', undefined, ...link(c.continues)));
+  for (const later of c.continued_by) lead.push(say('info', 'continuity.continuedBy', undefined, ...link(later)));
+
+  const facts = dl(
+    ['continuity.deviceStart', fmtTime(c.device_start, { tz })],
+    ['continuity.deviceEnd', fmtTime(c.device_end, { tz })],
+    ['continuity.wall', duration(c.wall_ms)],
+    ['continuity.recorded', c.recorded_ms === null ? t('continuity.unknown') : duration(c.recorded_ms)],
+    ['continuity.chunks', c.streamed ? t('continuity.chunksValue', { n: c.chunks, ms: c.interval_ms }) : null],
+    ['continuity.uploadedWhole', c.streamed ? null : t('continuity.uploadedWholeValue')],
+    ['continuity.ended', c.streamed ? t(c.ended === 'interrupted' ? 'continuity.ended.interrupted' : 'continuity.ended.stopped') : null],
+    ['continuity.clockBack', c.clock_backwards ? String(c.clock_backwards) : null],
+  );
+  for (const g of c.gaps) {
+    facts.append(h('dt', {}, t('continuity.gap')), h('dd', { 'data-cause': g.cause },
+      t('continuity.gapValue', { from: fmtTime(g.from, { tz, utc: false }), to: clock(g.to, tz), duration: duration(g.ms),
+        cause: hasKey(`continuity.cause.${g.cause}`) ? t(`continuity.cause.${g.cause}` as Key) : g.cause })));
+  }
+  const details = section('continuity.facts', 'continuity-facts', c.streamed ? t('continuity.factsChunks', { n: c.chunks }) : null,
+    facts, tx(h('p', { class: 'note' }), 'continuity.explain'));
+  (details as HTMLDetailsElement).open = open;
+  return h('section', { class: 'card continuity', 'data-testid': 'continuity', 'data-continuous': String(c.continuous),
+    'aria-labelledby': 'continuity-title' },
+  h('h2', { id: 'continuity-title' }, t('continuity.title')),
+  h('div', { class: 'continuity-lead', 'data-testid': 'continuity-lead' }, ...lead),
+  details);
+}
+
 export class DetailView implements View {
   readonly el: HTMLElement;
   private head: HTMLElement;
@@ -131,6 +239,8 @@ export class DetailView implements View {
   private links: { key: string; panel: ShareLinks } | null = null;
   private cases: CaseSummary[] | null = null;
   private transcript: { key: string; panel: TranscriptPanel } | null = null;
+  /** The completeness statement of the capture shown (undefined while it loads, null: none). */
+  private cont: { id: string; data?: Continuity | null; el?: HTMLElement; lang?: string; tz?: string } | null = null;
 
   constructor(private ctx: AppCtx, back: () => void) {
     this.head = h('div', { class: 'detail-head' });
@@ -157,6 +267,7 @@ export class DetailView implements View {
     this.last = null;
     this.annot = null;
     this.links = null;
+    this.cont = null;
     this.dropTranscript();
     this.mediaKey = '';
     this.head.replaceChildren(tx(h('h1', { id: 'detail-title', 'data-testid': 'detail-title' }), 'detail.title'));
@@ -228,6 +339,9 @@ export class DetailView implements View {
     if (item?.stream?.killed) parts.push(tx(h('p', { class: 'note' }), 'detail.killed'));
     if (server?.device.revoked_at) parts.push(tx(h('p', { class: 'note' }), 'detail.keyRevoked', { time: { time: server.device.revoked_at } }));
 
+    // -- is the recording complete: the owner's recordings ---------------------------------
+    parts.push(this.continuity(id, server, kind, tz));
+
     // -- the owner's words --------------------------------------------------------------
     if (server && 'title' in server) parts.push(this.annotations(server));
 
@@ -287,6 +401,50 @@ export class DetailView implements View {
     this.transcript?.panel.destroy();
     this.transcript = null;
     this.transcriptBox.replaceChildren();
+  }
+
+  // -- is the recording complete ---------------------------------------------------------
+
+  /**
+   * 录音完整性: GET /captures/{id}/continuity, once per capture shown; nothing
+   * while it loads, nor for what is not a recording (409) or not found (404).
+   */
+  private continuity(id: string | null, server: ServerCapture | null, kind: string, tz: string | undefined): HTMLElement | null {
+    const own = !!id && !!server && 'title' in server && transcribable(kind, server);
+    if (!own) {
+      this.cont = null;
+      return null;
+    }
+    if (this.cont?.id !== id) {
+      this.cont = { id: id! };
+      void this.loadContinuity(id!);
+    }
+    const c = this.cont;
+    if (!c.data) return null;
+    if (!c.el || c.lang !== lang() || c.tz !== tz) {
+      const open = c.el?.querySelector('details')?.open ?? false;
+      c.el = continuitySection(c.data, tz, open);
+      c.lang = lang();
+      c.tz = tz;
+    }
+    return c.el;
+  }
+
+  private async loadContinuity(id: string): Promise<void> {
+    let data: Continuity | null;
+    try {
+      data = await apiFetch<Continuity>(`/captures/${encodeURIComponent(id)}/continuity`, { token: this.ctx.token() });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) this.ctx.expired();
+      if (this.cont?.id !== id) return;
+      // not a recording, or not found: no section; anything else: asked again on the next render
+      if (err instanceof ApiError && (err.status === 404 || err.status === 409)) this.cont.data = null;
+      else this.cont = null;
+      return;
+    }
+    if (this.cont?.id !== id) return;
+    this.cont.data = data;
+    if (this.last) this.render(this.last);
   }
 
   // -- the media ----------------------------------------------------------------------

@@ -17,7 +17,7 @@ import { b64, fromB64, utf8 } from '../shared/bytes';
 import { leafHash, verifyInclusion } from '../shared/merkle';
 import { NoteError, openCheckpoint, parseCheckpointBody, parseVkey, type Checkpoint } from '../shared/note';
 import { explainTimestamp, lookupHash, serverVkey, type LookupMatch } from '../verify/api';
-import { BundleUnusable, openBundleZip, verifyBundle, ZipSource, type BundleReport, type Check } from '../verify/bundle';
+import { BundleUnusable, openBundleZip, verifyBundle, ZipSource, type BundleReport, type Check, type MsgParam } from '../verify/bundle';
 import { hashBlob } from '../verify/hash';
 import { colon, h, type View } from './dom';
 import { errorText, problemText } from './problems';
@@ -43,6 +43,8 @@ const CHECK_LABEL: Record<string, Key> = {
   custody: 'verify.check.custody',
   web_files: 'verify.check.webFiles',
   web_recorder: 'verify.check.webRecorder',
+  continuity: 'verify.check.continuity',
+  transcript: 'verify.check.transcript',
 };
 
 const STEP_LABEL: Record<string, Key> = {
@@ -81,11 +83,12 @@ const PLAIN_NUMBER = /^\d+$/;
  * everything else (file names, hashes, key ids, subjects) as data, marked
  * translate="no".
  */
-function localize(params: Record<string, string | number> | undefined): Params | undefined {
+function localize(params: Record<string, MsgParam> | undefined): Params | undefined {
   if (!params) return undefined;
   const out: Params = {};
   for (const [k, v] of Object.entries(params)) {
     if (typeof v === 'number') out[k] = v;
+    else if (Array.isArray(v)) out[k] = { list: v.map((m) => ({ key: m.key, params: localize(m.params) })) };
     else if (k === 'kind') out[k] = both('kind', v);
     else if (k === 'events') out[k] = { list: v.split(/,\s*/).filter(Boolean).map((e) => both('custody', e)) };
     else if (k === 'step' && STEP_LABEL[v]) out[k] = { key: STEP_LABEL[v] };

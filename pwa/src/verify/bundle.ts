@@ -29,7 +29,7 @@ import { thumbprint } from '../shared/keys';
 import { consistencyError, leafHash, verifyInclusion } from '../shared/merkle';
 import { nextChain } from '../shared/protocol';
 import LAYOUT from '../../../shared/vectors/bundle/layout.json';
-import { ChainError, parseCertificate, parsePemChain, pemDer, splitPem, type CertSummary } from './der';
+import { ChainError, OID_EC_PUBLIC_KEY, OID_P256, parseCertificate, parsePemChain, pemDer, publicKeyInfo, splitPem, type CertSummary, type PublicKeyInfo } from './der';
 import { hashBlob, type MediaDigest } from './hash';
 import { b64Strict, NoteError, openCheckpoint, parseVkey, type Checkpoint, type VerifierKey } from '../shared/note';
 import { ZipError, ZipReader } from './zip';
@@ -95,8 +95,10 @@ export function isMember(name: string, mediaName: string | null): boolean {
 
 export interface Msg {
   key: Key;
-  params?: Record<string, string | number>;
+  params?: Record<string, MsgParam>;
 }
+/** A message's parameter: text, a number, or a list of messages (each said in the reader's language). */
+export type MsgParam = string | number | Msg[];
 /**
  * pass, fail; skip: could not be checked now (the server unreachable, no
  * Ed25519 in this browser, a key from another log); info: not checked in this
@@ -223,7 +225,7 @@ class Bad extends Error {
   }
 }
 
-function bad(key: Key, params?: Record<string, string | number>): Bad {
+function bad(key: Key, params?: Record<string, MsgParam>): Bad {
   return new Bad({ key, params });
 }
 
@@ -350,19 +352,79 @@ function transcriptProblem(d: Json): string | null {
   return null;
 }
 
-// A P-256 SubjectPublicKeyInfo (RFC 5480): SEQUENCE { SEQUENCE { id-ecPublicKey,
-// prime256v1 }, BIT STRING (0 unused bits) }, then the uncompressed point 04||X||Y.
-const P256_SPKI_HEAD = fromHex('3059301306072a8648ce3d020106082a8648ce3d030107034200');
-const P256_SPKI_LENGTH = P256_SPKI_HEAD.length + 65;
+// -- continuity (core/continuity.py: the numbers; bundle/chunks.py check_continuity: the verdict)
+const GAP_FACTOR = 3;
+const GAP_FLOOR_MS = 5000;
+const RFC3339_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
 
-/** The one P-256 SubjectPublicKeyInfo in a certificate's DER (parseCertificate has checked its structure), or null. */
-function p256Spki(der: Uint8Array): Uint8Array | null {
-  const found: number[] = [];
-  scan: for (let i = 0; i + P256_SPKI_LENGTH <= der.length; i++) {
-    for (let j = 0; j < P256_SPKI_HEAD.length; j++) if (der[i + j] !== P256_SPKI_HEAD[j]) continue scan;
-    found.push(i);
+/** Microseconds since the epoch of an RFC 3339 time with its offset, as parse_time reads it (digits past µs dropped). */
+function parseMicros(value: unknown, what: string): number {
+  const m = typeof value === 'string' ? RFC3339_TIME.exec(value) : null;
+  const ms = m ? Date.parse(m[1] + (m[3] === 'Z' ? 'Z' : m[3])) : NaN;
+  if (!m || Number.isNaN(ms)) throw new Error(`${what}: not an RFC 3339 time: ${String(value)}`);
+  return ms * 1000 + Number((m[2] ?? '').slice(0, 6).padEnd(6, '0'));
+}
+
+/** Python's round(): halves to even. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const msBetween = (a: number, b: number) => roundHalfEven((b - a) / 1000);
+const utcText = (micros: number) => new Date(Math.floor(micros / 1000)).toISOString();
+/** Milliseconds as seconds with one decimal, as Python's f"{ms / 1000:.1f}". */
+function seconds1(ms: number): string {
+  const tenths = roundHalfEven(ms / 100);
+  const sign = tenths < 0 ? '-' : '';
+  const a = Math.abs(tenths);
+  return `${sign}${Math.floor(a / 10)}.${a % 10}`;
+}
+
+/** statistics.median, then round(). */
+function medianRounded(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return roundHalfEven(v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2);
+}
+
+/** int() of a chunk header's seq, as Python takes it: an integer, or digits. */
+function seqOf(value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);
+  if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) return Number(value);
+  if (typeof value === 'boolean') return Number(value);
+  throw new Error(`seq: ${String(value)} is not a number`);
+}
+
+interface Pause {
+  from: string;
+  to: string;
+  ms: number;
+}
+
+/** core/continuity.py continuity(), the parts a bundle can say (no server receipt times). */
+function continuityOf(startedAt: unknown, chunks: { seq: number; at: number }[], endedAt: unknown) {
+  const start = parseMicros(startedAt, 'started_at');
+  const ordered = [...chunks].sort((a, b) => a.seq - b.seq);
+  const times = ordered.map((c) => c.at);
+  const end = endedAt ? parseMicros(endedAt, 'captured.end') : times.length ? times[times.length - 1] : start;
+  const steps = times.map((t, k) => msBetween(k ? times[k - 1] : start, t));
+  const interval = steps.length > 1 ? medianRounded(steps.slice(1)) : steps.length ? steps[0] : 0;
+  const threshold = Math.max(GAP_FLOOR_MS, roundHalfEven(GAP_FACTOR * Math.max(interval, 1)));
+  const pauses: Pause[] = [];
+  let before = start;
+  let backwards = 0;
+  for (const t of times) {
+    const step = msBetween(before, t);
+    if (step < 0) backwards++;
+    if (step > threshold) pauses.push({ from: utcText(before), to: utcText(t), ms: step });
+    before = t;
   }
-  return found.length === 1 ? der.slice(found[0], found[0] + P256_SPKI_LENGTH) : null;
+  // After the last chunk, nothing until the stated end: a pause at the end.
+  const tail = msBetween(before, end);
+  if (endedAt && times.length && tail > threshold) pauses.push({ from: utcText(before), to: utcText(end), ms: tail });
+  return { start, deviceStart: utcText(start), deviceEnd: utcText(end), wallMs: Math.max(0, msBetween(start, end)),
+    chunks: ordered.length, intervalMs: interval, pauses, backwards };
 }
 
 class Verify {
@@ -698,6 +760,43 @@ class Verify {
       if (!same) throw bad('vb.chunks.lastSig');
     }
     return { key: this.partial ? 'vb.chunks.okEntry' : 'vb.chunks.okManifest', params: { stream: streamId, n: chunks.length, head: hex(chain) } };
+  }
+
+  /**
+   * Is the recording continuous, by the device's own signed chunk times
+   * (bundle/chunks.py check_continuity): its start and end, each pause, and the
+   * clock never going back. Network cuts are the server's to say (its receipt
+   * times are not in a bundle).
+   */
+  checkContinuity(): Msg {
+    const body = json(this.need(CHUNKS), CHUNKS);
+    const unreadable = (err: unknown) => bad('vb.continuity.unreadable', { reason: reason(err) });
+    if (!isObject(body) || typeof body.stream_header !== 'string') throw unreadable(new Error('no stream_header text'));
+    const header = jcs(utf8.encode(body.stream_header), 'stream_header');
+    if (!Array.isArray(body.chunks)) throw unreadable(new Error('chunks is not a list'));
+    const heads = body.chunks.map((c: unknown) => {
+      if (!isObject(c) || typeof c.header !== 'string') throw unreadable(new Error('a chunk has no header text'));
+      return jcs(utf8.encode(c.header), 'chunk header');
+    });
+    let c: ReturnType<typeof continuityOf>;
+    let times: { seq: number; at: number }[];
+    try {
+      times = heads.map((h) => ({ seq: seqOf(h.seq), at: parseMicros(h.at, 'at') }));
+      const captured = isObject(this.manifest.captured) ? this.manifest.captured : {};
+      c = continuityOf(header.started_at, times, this.partial ? null : captured.end);
+    } catch (err) {
+      throw unreadable(err);
+    }
+    if (c.backwards) throw bad('vb.continuity.backwards', { n: c.backwards });
+    if (times.length && times[0].at - c.start < -1_000_000) throw bad('vb.continuity.beforeStart');
+    const continues = header.continues;
+    const params: Record<string, MsgParam> = {
+      start: c.deviceStart, end: c.deviceEnd, seconds: seconds1(c.wallMs), chunks: c.chunks, interval: c.intervalMs,
+      interrupted: this.partial ? 1 : 0, joined: continues ? 1 : 0, continues: continues ? String(continues) : '',
+    };
+    if (!c.pauses.length) return { key: 'vb.continuity.continuous', params };
+    params.pauses = c.pauses.map((p) => ({ key: 'vb.continuity.pause', params: { from: p.from, to: p.to, seconds: seconds1(p.ms) } }));
+    return { key: 'vb.continuity.paused', params };
   }
 
   /** keys/log.vkey, or the pinned key (which keys/log.vkey, if present, must be): bundle/verify.py check_log_key. */
@@ -1112,18 +1211,18 @@ class Verify {
     }
     const file = TRANSCRIBER_CERT;
     const blocks = splitPem(text(this.need(file), file));
-    let spki: Uint8Array | null;
+    let info: PublicKeyInfo;
     try {
       if (!blocks.length) throw new Error('no PEM certificate');
-      spki = p256Spki(parseCertificate(pemDer(blocks[0])).der);
+      info = publicKeyInfo(pemDer(blocks[0]));
     } catch (err) {
       throw bad('vb.transcript.certInvalid', { file, reason: reason(err) });
     }
-    if (!spki) throw bad('vb.transcript.certNoKey', { file });
+    if (info.algorithm !== OID_EC_PUBLIC_KEY || info.curve !== OID_P256) throw bad('vb.transcript.certNoKey', { file });
     let key: CryptoKey;
     let jwk: JsonWebKey;
     try {
-      key = await crypto.subtle.importKey('spki', spki as Uint8Array<ArrayBuffer>, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
+      key = await crypto.subtle.importKey('spki', info.spki as Uint8Array<ArrayBuffer>, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
       jwk = await crypto.subtle.exportKey('jwk', key);
     } catch (err) {
       throw bad('vb.transcript.certInvalid', { file, reason: reason(err) });
@@ -1186,6 +1285,7 @@ class Verify {
     await this.run('media', () => this.checkMedia());
     if (this.nameSet.has(CHUNKS) || (this.manifestOk && (this.partial || 'stream' in this.manifest))) {
       await this.run('chunks', () => this.checkChunks());
+      await this.run('continuity', async () => this.checkContinuity());
     }
     await this.checkCheckpoint();
     await this.run('inclusion', () => this.checkReceipt());

@@ -36,6 +36,7 @@ export function pemDer(block: string): Uint8Array {
 
 interface Tlv {
   tag: number;
+  start: number; // where the tag is
   body: number; // where the contents start
   end: number;
 }
@@ -57,7 +58,7 @@ function tlv(der: Uint8Array, at: number, limit: number): Tlv {
   }
   const end = body + len;
   if (end > limit) throw new CertError('truncated DER');
-  return { tag, body, end };
+  return { tag, start: at, body, end };
 }
 
 function children(der: Uint8Array, parent: Tlv): Tlv[] {
@@ -92,8 +93,8 @@ export interface CertSummary {
   der: Uint8Array;
 }
 
-/** The structure of an X.509 certificate: Certificate, TBSCertificate and their fields in order. */
-export function parseCertificate(der: Uint8Array): CertSummary {
+/** The certificate's TBSCertificate fields, their order and tags checked; `i` skips the optional version. */
+function tbsFields(der: Uint8Array): { f: Tlv[]; i: number } {
   const top = tlv(der, 0, der.length);
   if (top.tag !== 0x30 || top.end !== der.length) throw new CertError('not a DER certificate');
   const [tbs, alg, sig, ...rest] = children(der, top);
@@ -104,12 +105,67 @@ export function parseCertificate(der: Uint8Array): CertSummary {
   want.forEach((tag, k) => {
     if (f[i + k]?.tag !== tag) throw new CertError('not a TBSCertificate');
   });
+  for (const extra of f.slice(i + 6)) if (![0x81, 0x82, 0xa3].includes(extra.tag)) throw new CertError('not a TBSCertificate');
+  return { f, i };
+}
+
+/** The structure of an X.509 certificate: Certificate, TBSCertificate and their fields in order. */
+export function parseCertificate(der: Uint8Array): CertSummary {
+  const { f, i } = tbsFields(der);
   const times = children(der, f[i + 3]);
   if (times.length !== 2 || times.some((t) => t.tag !== 0x17 && t.tag !== 0x18)) throw new CertError('bad validity');
   const subject = nameText(der, f[i + 4]);
   nameText(der, f[i + 2]);
-  for (const extra of f.slice(i + 6)) if (![0x81, 0x82, 0xa3].includes(extra.tag)) throw new CertError('not a TBSCertificate');
   return { subject: subject || '?', der };
+}
+
+/** An OBJECT IDENTIFIER's contents in dotted form. */
+function oidText(b: Uint8Array): string {
+  if (!b.length || b[b.length - 1] & 0x80) throw new CertError('bad OID');
+  const arcs: number[] = [];
+  let v = 0;
+  for (let k = 0; k < b.length; k++) {
+    if (v === 0 && b[k] === 0x80) throw new CertError('non-minimal OID');
+    v = v * 128 + (b[k] & 0x7f);
+    if (v > Number.MAX_SAFE_INTEGER / 128) throw new CertError('OID arc too large');
+    if (!(b[k] & 0x80)) {
+      arcs.push(v);
+      v = 0;
+    }
+  }
+  const first = arcs[0] < 40 ? 0 : arcs[0] < 80 ? 1 : 2;
+  return [first, arcs[0] - 40 * first, ...arcs.slice(1)].join('.');
+}
+
+export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+export const OID_P256 = '1.2.840.10045.3.1.7';
+
+export interface PublicKeyInfo {
+  /** The SubjectPublicKeyInfo's DER, tag and all: what WebCrypto imports as 'spki'. */
+  spki: Uint8Array;
+  /** Its algorithm (dotted OID), and the parameters when they are an OID (an EC key's named curve). */
+  algorithm: string;
+  curve: string | null;
+}
+
+/**
+ * A certificate's subject public key: the TBSCertificate walked to its
+ * subjectPublicKeyInfo (RFC 5280 4.1), SEQUENCE { AlgorithmIdentifier, BIT STRING }.
+ */
+export function publicKeyInfo(der: Uint8Array): PublicKeyInfo {
+  parseCertificate(der);
+  const { f, i } = tbsFields(der);
+  const info = f[i + 5];
+  const [alg, key, ...rest] = children(der, info);
+  if (alg?.tag !== 0x30 || key?.tag !== 0x03 || rest.length) throw new CertError('bad subjectPublicKeyInfo');
+  const [oid, params, ...more] = children(der, alg);
+  if (oid?.tag !== 0x06 || more.length) throw new CertError('bad subjectPublicKeyInfo algorithm');
+  if (key.end - key.body < 1 || der[key.body] !== 0) throw new CertError('bad subjectPublicKey bit string');
+  return {
+    spki: der.slice(info.start, info.end),
+    algorithm: oidText(der.subarray(oid.body, oid.end)),
+    curve: params?.tag === 0x06 ? oidText(der.subarray(params.body, params.end)) : null,
+  };
 }
 
 /**

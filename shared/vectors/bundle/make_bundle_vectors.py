@@ -8,13 +8,18 @@ Run from the repository root:
 Exporting makes a throwaway server state (SQLite, a temporary directory),
 captures a photo, a streamed recording, a streamed audio recording with a
 transcript (two versions typed and signed by a person on the test device:
-POST /captures/{id}/transcript/versions, so no speech model is needed) and an
-interrupted stream through the API, anchors them and downloads their bundles
+POST /captures/{id}/transcript/versions, so no speech model is needed), an
+interrupted stream, a stream with a pause (the device signed no chunk for 37 s:
+continuous no longer, every check still passes; it continues the interrupted
+one) and a stream whose signed chunk
+times go back (the device signed them so: only the continuity check fails)
+through the API, anchors them and downloads their bundles
 (GET /captures/{id}/bundle) into bundles/. The first streamed one
 (stream-zip64) is exported with zipfile's ZIP64 threshold lowered to 256
 bytes, so its central directory carries ZIP64 extra fields and a ZIP64 end
 record, as a bundle over 4 GiB would. Each bundle must pass
-fieldproof.bundle.verify (the reference) first.
+fieldproof.bundle.verify (the reference) first, but for the checks its
+``FAILS`` names (the clock going back fails ``continuity`` and nothing else).
 
 Describing writes, from bundle/layout.py and the zips in bundles/:
 
@@ -85,7 +90,21 @@ from fieldproof.core.logentry import CUSTODY_EVENTS, CUSTODY_RECORD  # noqa: E40
 
 HERE = Path(__file__).parent
 OUT = HERE / "bundles"
-BUNDLES = ("photo", "stream-zip64", "partial", "audio-transcript")
+BUNDLES = ("photo", "stream-zip64", "partial", "audio-transcript", "stream-paused",
+           "stream-backwards")
+# The bundles that are genuine exports yet fail a check: made so by the device (what it signed).
+FAILS = {"stream-backwards": "continuity"}
+# stream-paused: the device's signed chunk times, seconds after its signed start (a
+# 37 s pause between chunks 2 and 3: the app was in the background), and its end.
+PAUSED_AT = (1.0, 2.0, 3.0, 40.0, 41.0)
+PAUSED_END = 41.5
+# stream-backwards: chunk 2 is signed 0.6 s before chunk 1 (a device clock set back).
+BACKWARDS_AT = (1.0, 2.0, 1.4, 3.0)
+BACKWARDS_END = 3.5
+
+
+def _failed(report: Any) -> set[str]:
+    return {r.name for r in report.failed()}
 
 
 def export_bundles(out: Path) -> None:
@@ -181,17 +200,34 @@ def export_bundles(out: Path) -> None:
         with services.db.reading() as s:
             partial_id = s.scalar(select(Capture.id).where(Capture.stream_id == hp.id))
 
+        # streams whose device-signed chunk times were chosen: a pause, a clock set back
+        timed: dict[str, str] = {}
+        # (the paused one continues the interrupted stream: a join, said by both verifiers)
+        for name, ats, end_s, continues in (
+                ("stream-paused", PAUSED_AT, PAUSED_END, hp.id),
+                ("stream-backwards", BACKWARDS_AT, BACKWARDS_END, None)):
+            started = utcnow() - timedelta(seconds=end_s + 5)
+            ht = HandStream(device, nonce(), prev=prev, started=started, continues=continues)
+            emit("start", ht.start_msg())
+            for seq, at in enumerate(ats):
+                emit("chunk", ht.chunk_msg(seq, os.urandom(400 + 100 * seq),
+                                           at=started + timedelta(seconds=at)))
+            stop = ht.stop_msg(end=started + timedelta(seconds=end_s))
+            timed[name] = emit("stop", stop)["capture"]["id"]
+            prev = hashlib.sha256(canonicalize(json.loads(stop["manifest"]))).hexdigest()
+
         services.sequencer.integrate()
         # Custody: a view of each capture, then a second batch puts it and the
         # "anchored" events in the log, so the bundles prove custody events
         # (the export itself stays pending: too recent for the log).
-        for cid in (photo_id, stream_id, partial_id, audio_id):
+        for cid in (photo_id, stream_id, partial_id, audio_id, *timed.values()):
             assert client.get(f"/api/v1/captures/{cid}", headers=auth).status_code == 200
         services.sequencer.integrate()
         info = client.get("/api/v1/log").json
         for name, cid, zip64 in (("photo", photo_id, False), ("stream-zip64", stream_id, True),
                                  ("partial", partial_id, False),
-                                 ("audio-transcript", audio_id, False)):
+                                 ("audio-transcript", audio_id, False),
+                                 *((n, c, False) for n, c in timed.items())):
             limit = zipfile.ZIP64_LIMIT
             if zip64:
                 zipfile.ZIP64_LIMIT = 256  # type: ignore[misc]
@@ -203,7 +239,8 @@ def export_bundles(out: Path) -> None:
             data = bytes(r.data)
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 report = verify_bundle(ZipBundle(zf))
-                assert report.ok, report.lines()
+                assert _failed(report) == ({FAILS[name]} if name in FAILS else set()), \
+                    report.lines()
             if zip64:
                 assert b"PK\x06\x06" in data and b"PK\x06\x07" in data, "no ZIP64 end record"
             (out / f"{name}.zip").write_bytes(data)
@@ -217,11 +254,12 @@ def _zip_files(data: bytes) -> dict[str, bytes]:
         return {i.filename: zf.read(i) for i in zf.infolist()}
 
 
-def _capture(data: bytes) -> tuple[dict[str, Any], list[str]]:
-    """What the reference verifier says of an exported bundle: its capture, its checks in order."""
+def _capture(data: bytes, fails: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """What the reference verifier says of an exported bundle: its capture, its checks in order
+    (every one passes, but ``fails``)."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         report = verify_bundle(ZipBundle(zf))
-    assert report.ok, report.lines()
+    assert _failed(report) == ({fails} if fails else set()), report.lines()
     order: list[str] = []
     for r in report.results:
         if not order or order[-1] != r.name:
@@ -326,7 +364,7 @@ def cases_doc(vkey: str, out: Path = OUT) -> dict[str, Any]:
     for name in BUNDLES:
         data = (out / f"{name}.zip").read_bytes()
         files[name] = _zip_files(data)
-        capture, checks = _capture(data)
+        capture, checks = _capture(data, FAILS.get(name))
         assert files[name][L.LOG_VKEY].decode().strip() == vkey, "bundles of different logs"
         bundles[name] = {
             "file": f"bundles/{name}.zip",
@@ -334,7 +372,7 @@ def cases_doc(vkey: str, out: Path = OUT) -> dict[str, Any]:
             "media": capture["media"], "media_sha256": capture["media_sha256"],
             "media_size": capture["media_size"], "manifest_sha256": capture["manifest_sha256"],
             "key_id": capture["key_id"], "partial": capture["partial"],
-            "names": sorted(files[name]), "checks": checks}
+            "names": sorted(files[name]), "checks": checks, "fails": FAILS.get(name)}
     photo, stream = files["photo"], files["stream-zip64"]
     media = {n: bundles[n]["media"] for n in BUNDLES}
     tsr = next(n for n in photo if n.startswith(L.TIMESTAMP_DIR))
@@ -385,9 +423,10 @@ def cases_doc(vkey: str, out: Path = OUT) -> dict[str, Any]:
               "/api/v1/verify/timestamp (not run here, offline), or fieldproof verify "
               "checks it")
 
-    # -- intact: every check passes
+    # -- intact: every check passes (stream-paused too: a pause is said, not failed)
     for name in BUNDLES:
-        case(name, name, None, "keep", None, expect="pass")
+        if name not in FAILS:
+            case(name, name, None, "keep", None, expect="pass")
 
     # -- SHA256SUMS
     case("sums-media-flipped", "photo", {"op": "flip", "member": media["photo"], "at": 100},
@@ -478,6 +517,11 @@ def cases_doc(vkey: str, out: Path = OUT) -> dict[str, Any]:
           "value": base64.b64encode(bytes(64)).decode()}, "update", "chunks")
     case("partial-chunks-removed", "partial", {"op": "remove", "member": L.CHUNKS}, "update",
          "chunks")
+
+    # -- continuity (the device's signed chunk times)
+    case("continuity-clock-backwards", "stream-backwards", None, "keep", "continuity",
+         note=("a genuine export: chunk 2 is signed 0.6 s before chunk 1, so the chunks "
+               "check passes (signatures, chain, bytes) and only continuity fails"))
 
     # -- log_key (the runners pin the log key, as `fieldproof verify --log-key` does)
     case("log-key-other", "photo",
