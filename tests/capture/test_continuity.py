@@ -181,3 +181,12 @@ def test_an_imported_call_is_checked_against_its_claimed_time(
     for words in ("通话", "+8613800000000", "来电", "incoming", "合法录音提示",
                   "Lawful-recording notice", "通话时间"):
         assert words in text, words
+
+
+def test_nothing_recorded_before_the_stated_end_is_a_pause_too() -> None:
+    c = continuity(started_at=utc_text(T0), chunks=_times(1, 2, 3), ended="stopped",
+                   ended_at=utc_text(T0 + timedelta(minutes=30)))
+    assert c["continuous"] is False
+    assert c["gaps"] == [{"after_seq": 2, "from": utc_text(T0 + timedelta(seconds=3)),
+                          "to": utc_text(T0 + timedelta(minutes=30)), "ms": 1797000,
+                          "cause": "paused"}]

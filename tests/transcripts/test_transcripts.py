@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -188,9 +189,15 @@ def test_human_versions_form_a_chain_signed_by_the_owners_device(
     latest = transcript(user, cid)["latest"]
     v2 = human_version(capture, latest, device,
                        key_points=[{"start_ms": 0, "end_ms": 1000, "label": "退押金承诺"}])
-    assert post_version(user, cid, v2, device).status_code == 201
-    # The same version again, or one after a stale version: someone saved first.
-    assert_problem(post_version(user, cid, v2, device), 409, "transcript_conflict")
+    first_save = post_version(user, cid, v2, device)
+    assert first_save.status_code == 201
+    # The same signed version again (a retry after a lost answer) is the same version;
+    # another one made on the same stale version: someone saved first.
+    again = post_version(user, cid, v2, device)
+    assert again.status_code == 201 and again.json == first_save.json
+    other_v2 = {**v2, "segments": [{"start_ms": 0, "end_ms": 900, "text": "hi",
+                                    "speaker": None}]}
+    assert_problem(post_version(user, cid, other_v2, device), 409, "transcript_conflict")
     state = transcript(user, cid)
     assert [v["version"] for v in state["versions"]] == [1, 2]
     assert parse_json(state["latest"]["document"].encode())["prev"] == \
@@ -340,3 +347,68 @@ def test_a_meeting_is_transcribed_channel_by_channel(
     assert "transfer" in said["microphone"] and "transfer" not in said["display"], said
     starts = [s["start_ms"] for s in doc["segments"]]
     assert starts == sorted(starts)
+
+
+# --------------------------------------------------------------------------- the job queue
+def _age_heartbeat(services: Services, job_id: str) -> None:
+    from sqlalchemy import update
+
+    from fieldproof.db import TranscriptJob
+
+    with services.db.session() as s:
+        s.execute(update(TranscriptJob).where(TranscriptJob.id == job_id)
+                  .values(heartbeat_at=utcnow() - timedelta(hours=1)))
+
+
+SEGMENT = [{"start_ms": 0, "end_ms": 1000, "text": "hello", "speaker": None}]
+ENGINE = {"name": "faster-whisper", "version": "test", "model": "whisper-base"}
+
+
+def test_a_worker_that_lost_its_job_stores_nothing(
+        user: User, services: Services, sio: Any, spoken: tuple[bytes, float]) -> None:
+    from fieldproof.transcripts.versions import MAX_ATTEMPTS, JobLost
+
+    cid = stream_file(sio, user.enroll(), user.nonce(), spoken[0])
+    user.client.post(f"/api/v1/captures/{cid}/transcript", headers=user.auth, json={})
+    job, capture = services.transcripts.claim("worker-a")
+    _age_heartbeat(services, job["id"])  # worker A went quiet: taken back, claimed by B
+    assert services.transcripts.reap_lost(timedelta(minutes=2)) == 1
+    assert services.transcripts.claim("worker-b")[0]["id"] == job["id"]
+    with pytest.raises(JobLost):
+        services.transcripts.heartbeat(job["id"], "worker-a")
+    with pytest.raises(JobLost):  # A's late result is rolled back, B's stands
+        services.transcripts.add_machine(job["id"], "worker-a", capture, segments=SEGMENT,
+                                         language="en", engine=ENGINE)
+    services.transcripts.fail(job["id"], "asr_failed", "worker-a")  # no effect on B's
+    assert transcript(user, cid)["job"]["state"] == "running"
+    services.transcripts.add_machine(job["id"], "worker-b", capture, segments=SEGMENT,
+                                     language="en", engine=ENGINE)
+    state = transcript(user, cid)
+    assert state["job"]["state"] == "done" and len(state["versions"]) == 1
+
+    # A file that kills every worker that takes it fails after MAX_ATTEMPTS.
+    user.client.post(f"/api/v1/captures/{cid}/transcript", headers=user.auth, json={})
+    for attempt in range(MAX_ATTEMPTS):
+        job = services.transcripts.claim(f"worker-{attempt}")[0]
+        _age_heartbeat(services, job["id"])
+        services.transcripts.reap_lost(timedelta(minutes=2))
+    job = transcript(user, cid)["job"]
+    assert (job["state"], job["code"]) == ("failed", "asr_failed")
+
+
+def test_a_machine_draft_never_buries_a_checked_version(
+        user: User, services: Services, sio: Any, spoken: tuple[bytes, float]) -> None:
+    from fieldproof.errors import TranscriptConflict
+
+    device = user.enroll()
+    cid = stream_file(sio, device, user.nonce(), spoken[0])
+    user.client.post(f"/api/v1/captures/{cid}/transcript", headers=user.auth, json={})
+    job, capture = services.transcripts.claim("worker")
+    # meanwhile the person types and saves a checked version
+    assert post_version(user, cid, human_version(get_capture(user, cid), None, device),
+                        device).status_code == 201
+    with pytest.raises(TranscriptConflict):
+        services.transcripts.add_machine(job["id"], "worker", capture, segments=SEGMENT,
+                                         language="en", engine=ENGINE)
+    state = transcript(user, cid)
+    assert [v["origin"] for v in state["versions"]] == ["human"]

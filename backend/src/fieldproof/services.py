@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fieldproof.accounts.accounts import Accounts
 from fieldproof.accounts.resets import PasswordResets
 from fieldproof.accounts.signup import Signup
+from fieldproof.bundle.transcript import TRANSCRIBER_NAME
 from fieldproof.capture import places
 from fieldproof.capture.annotations import Annotations
 from fieldproof.capture.continuity import Continuity
@@ -132,8 +133,7 @@ class Services:
                                recorder_keys, tlog.tsas,
                                settings)
         web_tasks.on_new = web_runner.notify
-        transcriber = RecorderKeys(keys / "transcriber", identity,
-                                   "FieldProof machine transcriber")
+        transcriber = RecorderKeys(keys / "transcriber", identity, TRANSCRIBER_NAME)
         transcripts = Transcripts(
             db, captures, lambda: transcriber.named("transcriber"),
             available=lambda: asr_model.find(settings.asr_model) is not None,
@@ -143,7 +143,7 @@ class Services:
             tmp_dir=settings.data_dir / "tmp", timeout=settings.asr_timeout,
             threads=settings.asr_threads)
         transcripts.on_job = transcript_runner.notify
-        continuity = Continuity(db, store, settings.data_dir / "tmp")
+        continuity = Continuity(db, store)
         exporter = Exporter(captures, streams, accounts, tlog, store, custody, deriver, identity,
                             tmp_dir=settings.data_dir / "tmp", public_url=settings.public_url,
                             operator_name=settings.operator_name, web_parts=web_parts,

@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from fieldproof.bundle.common import CheckFailed, jcs_object, strict_b64
 from fieldproof.bundle.layout import (
@@ -29,12 +30,18 @@ from fieldproof.bundle.layout import (
     TRANSCRIPT_PDF,
 )
 from fieldproof.core import merkle
+from fieldproof.core.encoding import split_pem_certificates
 from fieldproof.core.keys import DeviceKey
+from fieldproof.core.manifest import parse_time
 from fieldproof.core.transcript import parse_transcript, transcript_entry
 from fieldproof.errors import FieldProofError
 
 if TYPE_CHECKING:
     from fieldproof.bundle.verify import _Verify
+
+# The common name of the server CA's certificate for the machine transcriber's key
+# (transcripts/, services.py): what sets it apart from the CA's other leaves.
+TRANSCRIBER_NAME = "FieldProof machine transcriber"
 
 
 def has_transcript(names: list[str] | set[str]) -> bool:
@@ -45,6 +52,10 @@ def has_transcript(names: list[str] | set[str]) -> bool:
 def check_transcript(v: _Verify) -> str:
     numbers = sorted({int(m.group(1)) for n in v.names
                       if (m := TRANSCRIPT_FILE.fullmatch(n)) and m.group(2) == "json"})
+    stray = sorted(n for n in v.names if (m := TRANSCRIPT_FILE.fullmatch(n))
+                   and int(m.group(1)) not in numbers)
+    if stray:
+        raise CheckFailed(f"{', '.join(stray)}: no version document of that number")
     if not numbers:
         raise CheckFailed(f"transcript files without any {TRANSCRIPT_DIR}v<N>.json")
     if numbers != list(range(1, len(numbers) + 1)):
@@ -80,7 +91,8 @@ def check_transcript(v: _Verify) -> str:
                               "earlier machine version in this bundle")
         capture_ids.add(d["capture_id"])
         sig = v.need(f"{TRANSCRIPT_DIR}v{n}.sig")
-        who = _check_signature(v, t.origin, n, t.key_id, sig, t.canonical)
+        who = _check_signature(v, t.origin, n, t.key_id, sig, t.canonical,
+                               str(d["created_at"]))
         entries[n] = transcript_entry(transcript_sha256=t.sha256, signature=sig)
         if t.origin == "machine":
             machine.add(t.sha256)
@@ -107,7 +119,7 @@ def _sha(v: _Verify, n: int) -> str:
 
 
 def _check_signature(v: _Verify, origin: str, n: int, key_id: str, sig: bytes,
-                     message: bytes) -> str:
+                     message: bytes, created_at: str) -> str:
     where = f"{TRANSCRIPT_DIR}v{n}.sig"
     if origin == "human":
         jwk_name = f"{TRANSCRIPT_DIR}v{n}.jwk"
@@ -126,10 +138,14 @@ def _check_signature(v: _Verify, origin: str, n: int, key_id: str, sig: bytes,
         raise CheckFailed(f"v{n} is a machine version, but {TRANSCRIBER_CERT} or the server "
                           "CA is missing")
     try:
-        cert = x509.load_pem_x509_certificate(pem)
+        certs = [x509.load_pem_x509_certificate(c) for c in split_pem_certificates(pem)]
         ca = x509.load_pem_x509_certificate(ca_pem)
     except ValueError as exc:
         raise CheckFailed(f"{TRANSCRIBER_CERT} or the server CA is not a certificate") from exc
+    # the certificate (of those the file holds, one per transcriber key used) for this key
+    cert = next((c for c in certs if _key_id(c) == key_id), None)
+    if cert is None:
+        raise CheckFailed(f"{TRANSCRIBER_CERT} certifies no key {key_id}, which v{n} names")
     ca_key = ca.public_key()
     if cert.issuer != ca.subject or not isinstance(ca_key, ec.EllipticCurvePublicKey):
         raise CheckFailed(f"{TRANSCRIBER_CERT} is not issued by the server CA")
@@ -140,17 +156,31 @@ def _check_signature(v: _Verify, origin: str, n: int, key_id: str, sig: bytes,
     except (InvalidSignature, AssertionError) as exc:
         raise CheckFailed(f"{TRANSCRIBER_CERT}: the server CA's signature does not "
                           "verify") from exc
-    point = cert.public_key().public_bytes(serialization.Encoding.X962,
-                                           serialization.PublicFormat.UncompressedPoint)
-    key = DeviceKey.from_point(point)
-    if key.key_id != key_id:
-        raise CheckFailed(f"{TRANSCRIBER_CERT} certifies key {key.key_id}, v{n} names {key_id}")
+    names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if names != [TRANSCRIBER_NAME]:
+        raise CheckFailed(f"{TRANSCRIBER_CERT} certifies {names}, not the server's "
+                          f"transcriber ({TRANSCRIBER_NAME!r})")
+    if not cert.not_valid_before_utc <= parse_time(created_at) <= cert.not_valid_after_utc:
+        raise CheckFailed(f"{TRANSCRIBER_CERT} was not valid when v{n} was made ({created_at})")
     try:
-        key.verify(sig, message)
+        _device(cert).verify(sig, message)
     except FieldProofError as exc:
         raise CheckFailed(f"{where}: {exc.detail}") from exc
     fingerprint = cert.fingerprint(hashes.SHA256()).hex()
     return f"signed by the server's transcriber (certificate sha256:{fingerprint[:16]}…)"
+
+
+def _device(cert: x509.Certificate) -> DeviceKey:
+    point = cert.public_key().public_bytes(serialization.Encoding.X962,
+                                           serialization.PublicFormat.UncompressedPoint)
+    return DeviceKey.from_point(point)
+
+
+def _key_id(cert: x509.Certificate) -> str | None:
+    try:
+        return _device(cert).key_id
+    except (FieldProofError, ValueError, TypeError):  # not a P-256 key
+        return None
 
 
 def _check_log(v: _Verify, entries: dict[int, bytes]) -> int:
@@ -162,8 +192,13 @@ def _check_log(v: _Verify, entries: dict[int, bytes]) -> int:
     for i, line in enumerate(lines[:-1], 1):
         item = jcs_object(line.encode("utf-8"), f"{TRANSCRIPT_LOG} line {i}")
         if not {"version", "entry", "leaf_index"} <= set(item) <= {
-                "version", "entry", "leaf_index", "inclusion_proof"}:
-            raise CheckFailed(f"{TRANSCRIPT_LOG} line {i}: needs version, entry, leaf_index")
+                "version", "entry", "leaf_index", "inclusion_proof"} or \
+                not isinstance(item["version"], int) or isinstance(item["version"], bool) \
+                or not isinstance(item["entry"], str):
+            raise CheckFailed(f"{TRANSCRIPT_LOG} line {i}: needs version (a number), entry "
+                              "(the leaf's text) and leaf_index")
+        if item["version"] in items:
+            raise CheckFailed(f"{TRANSCRIPT_LOG} line {i}: version {item['version']} again")
         items[item["version"]] = item
     if sorted(items) != sorted(entries):
         raise CheckFailed(f"{TRANSCRIPT_LOG} lists versions {sorted(items)}, the bundle has "

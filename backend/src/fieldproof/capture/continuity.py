@@ -3,9 +3,8 @@ rows and its media: what the detail view, the certificate and the API show."""
 
 from __future__ import annotations
 
-import tempfile
+import os
 from collections import OrderedDict
-from pathlib import Path
 from threading import Lock
 from typing import Any
 
@@ -16,17 +15,17 @@ from fieldproof.core.canonical import parse_json
 from fieldproof.core.continuity import chunk_times, continuity
 from fieldproof.core.manifest import parse_time
 from fieldproof.db import Database, Stream, StreamChunk
-from fieldproof.evidence.remux import media_duration_ms
+from fieldproof.evidence.remux import probe
 from fieldproof.storage import ObjectStore
+from fieldproof.storage.tmpfiles import locked_mkstemp
 
 CACHE = 256  # media durations kept, by SHA-256 (an original never changes)
 
 
 class Continuity:
-    def __init__(self, db: Database, store: ObjectStore, tmp_dir: Path) -> None:
+    def __init__(self, db: Database, store: ObjectStore) -> None:
         self.db = db
         self.store = store
-        self.tmp_dir = tmp_dir
         self._durations: OrderedDict[str, int | None] = OrderedDict()
         self._lock = Lock()
 
@@ -75,15 +74,19 @@ class Continuity:
         with self._lock:
             if capture.media_sha256 in self._durations:
                 return self._durations[capture.media_sha256]
-        self.tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self.tmp_dir, prefix="duration-") as f:
-            for block in self.store.iter_range(capture.object_key):
-                f.write(block)
-            f.flush()
-            ms = media_duration_ms(Path(f.name))
+        # a locked temp file in the store's tmp dir: the sweeper leaves it alone while
+        # it is in use and removes it if this process dies
+        fd, path = locked_mkstemp(self.store.tmp_dir, "duration-")  # type: ignore[attr-defined]
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as f:
+                for block in self.store.iter_range(capture.object_key):
+                    f.write(block)
+            ms = probe(path).duration_ms  # FFmpeg in its isolated child, never here
+        finally:
+            path.unlink(missing_ok=True)
+            os.close(fd)
         with self._lock:
             self._durations[capture.media_sha256] = ms
             while len(self._durations) > CACHE:
                 self._durations.popitem(last=False)
         return ms
-

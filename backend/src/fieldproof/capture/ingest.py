@@ -54,7 +54,7 @@ from fieldproof.errors import (
     SignatureInvalid,
     SizeMismatch,
 )
-from fieldproof.evidence.remux import container_time
+from fieldproof.evidence.remux import probe
 from fieldproof.storage import ObjectStore, media_key
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ class Ingest:
         if call.get("method") == "dialer_import" and call.get("started_at"):
             # The dialer's own file: its container time against the claimed call time.
             checks.append(ck.call_time_check(parse_time(call["started_at"]),
-                                             container_time(Path(media.path))))
+                                             probe(Path(media.path)).created_at))
         exif: dict[str, Any] = {}
         if manifest.kind == "photo" or (sniffed or "").startswith("image/"):
             media.seek(0)

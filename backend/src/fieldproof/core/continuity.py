@@ -85,6 +85,10 @@ def continuity(*, started_at: str, chunks: Sequence[ChunkTime], ended: str,
                 gaps.append({"after_seq": before_seq, "from": utc_text(before_rx),
                              "to": utc_text(c.received_at), "ms": heard, "cause": "network"})
         before_at, before_rx, before_seq = c.at, c.received_at, c.seq
+    tail = _ms(before_at, end)
+    if ended_at and ordered and tail > threshold:  # nothing recorded before the stated end
+        gaps.append({"after_seq": before_seq, "from": utc_text(before_at),
+                     "to": utc_text(end), "ms": tail, "cause": "paused"})
     paused = sum(g["ms"] for g in gaps if g["cause"] == "paused")
     return {
         "device_start": utc_text(start), "device_end": utc_text(end),

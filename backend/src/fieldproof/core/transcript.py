@@ -20,6 +20,8 @@ from fieldproof.errors import JsonInvalid, TranscriptConflict, TranscriptInvalid
 TRANSCRIPT = "fieldproof.transcript"
 TRANSCRIPT_ENTRY = "fieldproof.transcript"
 MAX_TRANSCRIPT_BYTES = 2 * 1024 * 1024
+MAX_SEGMENTS = 5000  # as the schema says
+MAX_TEXT = 2000  # characters of one segment, as the schema says
 INAUDIBLE = "[听不清 / inaudible]"
 ORIGINS = ("machine", "human")
 

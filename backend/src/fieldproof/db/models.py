@@ -480,6 +480,8 @@ class TranscriptVersion(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     # a human version's signing key (public JWK, canonical JSON), for the bundle
     signer_jwk: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # a machine version's: the transcriber certificate it was signed under (PEM)
+    signer_cert: Mapped[str | None] = mapped_column(Text, nullable=True)
     entry_seq: Mapped[int] = mapped_column(ForeignKey("log_entries.seq"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -499,3 +501,4 @@ class TranscriptJob(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims so far

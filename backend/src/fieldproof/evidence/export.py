@@ -209,8 +209,13 @@ class Exporter:
                 files[f"{b.TRANSCRIPT_DIR}v{v.version}.jwk"] = v.signer_jwk.encode("utf-8")
         files[b.TRANSCRIPT_LOG] = b"".join(canonicalize(line) + b"\n" for _, line in lines)
         files[b.TRANSCRIPT_PDF] = self.transcript_pdf(capture, [v for v, _ in lines])
-        if any(v.origin == "machine" for v, _ in lines) and self.transcriber_cert:
-            files[b.TRANSCRIBER_CERT] = self.transcriber_cert()
+        # every transcriber certificate a machine version was signed under, once each
+        certs = list(dict.fromkeys(
+            (v.signer_cert or "").encode("ascii") or (self.transcriber_cert()
+                                                      if self.transcriber_cert else b"")
+            for v, _ in lines if v.origin == "machine"))
+        if any(certs):
+            files[b.TRANSCRIBER_CERT] = b"".join(c for c in certs if c)
         return files
 
     def certificate(self, capture: CaptureRecord, *, base_url: str) -> bytes:

@@ -482,6 +482,59 @@ def remux_file(mime: str, source: Path, target: Path) -> Remux:
                  duration=_duration(s.target_span for s in streams), tools=_tools())
 
 
+# --------------------------------------------------------------------------- probing
+@dataclass(frozen=True)
+class Probe:
+    """What a recording's container says of itself (never trusted, only reported)."""
+
+    duration_ms: int | None  # from its packets' times (a browser's WebM has none in its header)
+    created_at: datetime | None  # its creation_time tag (MP4/M4A/3GP), UTC
+
+
+def probe(path: Path, *, timeout: float = 60.0) -> Probe:
+    """Probe ``path`` in the same isolated child as a conversion (untrusted input:
+    FFmpeg's demuxers run under a memory limit and a time limit, never in the
+    server). An unreadable file, a crash or a timeout is ``Probe(None, None)``."""
+    try:
+        proc = subprocess.run(  # noqa: S603 - our interpreter and this file, a path we made
+            [sys.executable, "-I", __file__, "--probe", str(path)], capture_output=True,
+            timeout=timeout, check=False,
+            env={k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")})
+    except (subprocess.TimeoutExpired, OSError):
+        return Probe(None, None)
+    if proc.returncode != 0:
+        log.warning("probing a recording failed with status %s", proc.returncode)
+        return Probe(None, None)
+    data = json.loads(proc.stdout)
+    created = data.get("created_at")
+    return Probe(data.get("duration_ms"),
+                 datetime.fromisoformat(created) if isinstance(created, str) else None)
+
+
+def _probe_child(path: Path) -> dict[str, Any]:
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            indexes = [s.index for s in c.streams if s.type in ("audio", "video")]
+            tags = [dict(c.metadata or {}), *(dict(s.metadata or {}) for s in c.streams)]
+        seconds = _duration(t.span for t in _payloads(path, indexes).values())
+    except (av.error.FFmpegError, OSError, ValueError):  # not a media file we can read
+        return {"duration_ms": None, "created_at": None}
+    created = None
+    for t in tags:
+        raw = t.get("creation_time") or t.get("date")
+        try:
+            when = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else None
+        except ValueError:
+            continue
+        if when is not None and when.year >= 1971:  # 0 in the container: no time written
+            created = (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+            break
+    return {"duration_ms": None if seconds is None else round(seconds * 1000),
+            "created_at": created}
+
+
 def _child(argv: list[str]) -> int:
     try:
         import resource
@@ -492,8 +545,11 @@ def _child(argv: list[str]) -> int:
         resource.setrlimit(resource.RLIMIT_FSIZE, (CHILD_FILE, CHILD_FILE))
     except (ImportError, ValueError, OSError):
         pass
+    if len(argv) == 2 and argv[0] == "--probe":
+        print(json.dumps(_probe_child(Path(argv[1]))))
+        return 0
     if len(argv) != 3:
-        print("usage: remux.py SOURCE_MIME SOURCE TARGET", file=sys.stderr)
+        print("usage: remux.py SOURCE_MIME SOURCE TARGET | --probe FILE", file=sys.stderr)
         return 2
     mime, source, target = argv
     try:
@@ -507,48 +563,24 @@ def _child(argv: list[str]) -> int:
     return 0
 
 
-__all__ = ["REPACKAGED", "SOURCES", "STREAM_COPY", "TRANSCODE", "TRANSCODED", "Remux",
-           "RemuxError", "StreamDerivation", "remux_file", "remuxable", "target_mime",
-           "to_mp4"]
+__all__ = [
+    "REPACKAGED",
+    "SOURCES",
+    "STREAM_COPY",
+    "TRANSCODE",
+    "TRANSCODED",
+    "Probe",
+    "Remux",
+    "RemuxError",
+    "StreamDerivation",
+    "probe",
+    "remux_file",
+    "remuxable",
+    "target_mime",
+    "to_mp4",
+]
 
 
 if __name__ == "__main__":
     sys.exit(_child(sys.argv[1:]))
 
-
-def media_duration_ms(path: Path) -> int | None:
-    """The media's own duration, from its packets' times (a browser's WebM says none in
-    its header), in ms; None when it has no timed audio or video. Demuxes, never decodes."""
-    import av
-
-    try:
-        with av.open(str(path)) as c:
-            indexes = [s.index for s in c.streams if s.type in ("audio", "video")]
-        seconds = _duration(t.span for t in _payloads(path, indexes).values())
-    except (av.error.FFmpegError, OSError, ValueError):  # not a media file we can read
-        return None
-    return None if seconds is None else round(seconds * 1000)
-
-
-def container_time(path: Path) -> datetime | None:
-    """When the file's container says it was made (MP4/M4A/3GP ``creation_time``, a
-    tag some recorders write in other formats too), UTC; None without one."""
-    import av
-
-    try:
-        with av.open(str(path)) as c:
-            tags = [dict(c.metadata or {}), *(dict(s.metadata or {}) for s in c.streams)]
-    except (av.error.FFmpegError, OSError, ValueError):
-        return None
-    for t in tags:
-        raw = t.get("creation_time") or t.get("date")
-        if not raw:
-            continue
-        try:
-            when = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        if when.year < 1971:  # 0 in the container: a recorder that wrote no time
-            continue
-        return when if when.tzinfo else when.replace(tzinfo=UTC)
-    return None

@@ -129,6 +129,11 @@ def time_range(start_ms: int, end_ms: int) -> str:
     return f"{clock(start_ms)}–{clock(end_ms)}"
 
 
+# A key point's excerpt in the table stops here: one key point spanning the whole
+# recording would otherwise print the whole transcript again (500 of them, 500 times).
+MAX_EXCERPT = 500
+
+
 def key_point_text(segments: Sequence[Mapping[str, Any]], start_ms: int, end_ms: int) -> str:
     """The words of every segment that overlaps ``[start_ms, end_ms]``, in order.
 
@@ -136,7 +141,8 @@ def key_point_text(segments: Sequence[Mapping[str, Any]], start_ms: int, end_ms:
     point starts belongs to what came before), except for an instant (a range of
     no length), which takes the segments that contain it.
     """
-    parts = []
+    parts: list[str] = []
+    length = 0
     for seg in segments:
         s, e = int(seg["start_ms"]), int(seg["end_ms"])
         lo, hi = max(s, start_ms), min(e, end_ms)
@@ -145,7 +151,11 @@ def key_point_text(segments: Sequence[Mapping[str, Any]], start_ms: int, end_ms:
             words = str(seg.get("text") or "").strip()
             if words:
                 parts.append(words)
-    return " ".join(parts)
+                length += len(words) + 1
+                if length > MAX_EXCERPT:  # the full text follows in the transcript itself
+                    break
+    text = " ".join(parts)
+    return text if len(text) <= MAX_EXCERPT else text[:MAX_EXCERPT].rstrip() + " …"
 
 
 # --------------------------------------------------------------------------- layout

@@ -102,6 +102,13 @@ def run(model: str, media: str, language: str | None, threads: int) -> dict[str,
 
 def main(argv: list[str]) -> int:
     import argparse
+    import contextlib
+    import ctypes
+
+    # Die with the worker that started us (Linux): a killed server must not leave a
+    # recognizer using the CPU while its job runs again elsewhere.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
 
     p = argparse.ArgumentParser(prog="fieldproof.transcripts.asr")
     p.add_argument("model")

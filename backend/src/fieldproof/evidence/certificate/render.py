@@ -458,6 +458,9 @@ _GAP = {"paused": ("暂停：设备在此期间未产生录音（应用被关闭
                     "once back; nothing is missing")}
 
 
+MAX_GAP_ROWS = 20  # a certificate stays a few pages, whatever the recording
+
+
 def _continuity_rows(facts: CertificateFacts) -> list[tuple[str, str, bool]]:
     """Is the recording continuous: its start and end, timeline, gaps and joins."""
     c = facts.continuity
@@ -483,11 +486,17 @@ def _continuity_rows(facts: CertificateFacts) -> list[tuple[str, str, bool]]:
                                          f"{c['chunks']}, about one every "
                                          f"{c['interval_ms']} ms"), False),
                  (bi("结束方式", "How it ended"), bi(zh, en), False)]
-    for g in c.get("gaps") or ():
+    gaps = list(c.get("gaps") or ())
+    for g in gaps[:MAX_GAP_ROWS]:
         zh, en = _GAP.get(str(g.get("cause")), (str(g.get("cause")), str(g.get("cause"))))
         rows.append((bi("间断", "Gap"), f"{_when(str(g['from']), facts, 'zh-CN')} – "
                      f"{_when(str(g['to']), facts, 'zh-CN')} ({_seconds(g.get('ms'))})\n"
                      + bi(zh, en), False))
+    if len(gaps) > MAX_GAP_ROWS:
+        more = len(gaps) - MAX_GAP_ROWS
+        rows.append((bi("间断", "Gap"), bi(f"另有 {more} 处，见 /continuity 或证据包",
+                                          f"and {more} more: see /continuity or the bundle"),
+                     False))
     if c.get("clock_backwards"):
         rows.append((bi("时钟倒退", "Clock went back"),
                      bi(f"设备时钟在 {c['clock_backwards']} 处倒退",

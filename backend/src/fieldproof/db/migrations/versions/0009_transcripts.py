@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('document', sa.Text(), nullable=False),
     sa.Column('signature', sa.LargeBinary(), nullable=False),
     sa.Column('signer_jwk', sa.Text(), nullable=True),
+    sa.Column('signer_cert', sa.Text(), nullable=True),
     sa.Column('entry_seq', sa.Integer(), nullable=False),
     sa.Column('created_at', fieldproof.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['capture_id'], ['captures.id'], ),
@@ -50,6 +51,7 @@ def upgrade() -> None:
     sa.Column('heartbeat_at', fieldproof.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', fieldproof.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False, server_default='0'),
     sa.ForeignKeyConstraint(['capture_id'], ['captures.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
