@@ -132,9 +132,9 @@ def check_continuity(v: _Verify) -> str:
     """Is the recording continuous, by the device's own signed chunk times: its start
     and end, each pause and the clock never going back (core/continuity.py). The
     server's receipt times are not in a bundle: network cuts are the server's to say."""
-    body = json_value(v.need(CHUNKS), CHUNKS)
-    header = jcs_object(body["stream_header"].encode("utf-8"), "stream_header")
     try:
+        body = json_value(v.need(CHUNKS), CHUNKS)
+        header = jcs_object(body["stream_header"].encode("utf-8"), "stream_header")
         headers = [jcs_object(c["header"].encode("utf-8"), "chunk header")
                    for c in body["chunks"]]
         times = [ChunkTime(int(h["seq"]), parse_time(h["at"])) for h in headers]
