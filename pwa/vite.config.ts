@@ -36,12 +36,20 @@ export default defineConfig({
         background_color: '#f6f8fc',
         theme_color: '#0b3d91',
         categories: ['productivity', 'utilities'],
-        // "Share" a link from any app (Douyin, Weibo, a browser) into FieldProof: it
-        // opens the web capture form with the link filled in (src/ui/web.ts).
+        // "Share" into FieldProof from any app. A link (Douyin, Weibo, a browser)
+        // opens the web capture form with it filled in (src/ui/web.ts); files (a
+        // call recording, a video, a photo) open the import screen with them
+        // chosen. The service worker (src/sw.ts) takes the POST.
         share_target: {
-          action: '/',
-          method: 'GET',
-          params: { title: 'share_title', text: 'share_text', url: 'share_url' },
+          action: '/share-target',
+          method: 'POST',
+          enctype: 'multipart/form-data',
+          params: {
+            title: 'share_title',
+            text: 'share_text',
+            url: 'share_url',
+            files: [{ name: 'media', accept: ['audio/*', 'video/*', 'image/*', '.m4a', '.amr', '.mp3', '.aac', '.wav', '.3gp', '.opus', '.ogg'] }],
+          },
         },
         icons: [
           { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },

@@ -28,13 +28,15 @@ from tests.support.browser import (
 )
 from tests.support.live import LiveServer
 
-MODES = ["photo", "audio", "video", "screen", "import", "web"]
+MODES = ["photo", "audio", "video", "screen", "call", "meeting", "import", "web"]
 # The main control of each capture mode, and what else must be reachable there.
 CONTROLS = {
     "photo": ['[data-testid="shutter"]', 'label[for="photo-fallback"]', ".capture .geo"],
     "audio": ['[data-testid="record"]', ".capture .geo"],
     "video": ['[data-testid="record"]', ".capture .geo"],
     "screen": ['[data-testid="record"]', ".capture .geo"],
+    "call": ['[data-testid="record"]', '[data-testid="notice-again"]', ".capture .geo"],
+    "meeting": ['[data-testid="record"]', '[data-testid="notice-again"]', ".capture .geo"],
     "import": ['label[for="import-input"]', ".capture .geo"],
     # the server records a web page: no place of the phone's to show
     "web": ['[data-testid="web-url"]', 'label[for="web-mode-live"]',

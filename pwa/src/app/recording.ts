@@ -2,7 +2,7 @@
 // chunks, each stored in IndexedDB before it is sent.
 import { deleteItem, getChunk, patchStream, putItem, type ChunkRecord, type OutboxItem, type StreamState } from '../shared/db';
 import { initialState } from '../shared/outbox';
-import { cleanMime, utc, type Geo, type StreamKind } from '../shared/protocol';
+import { cleanMime, utc, type Geo, type RecordingContext, type StreamKind } from '../shared/protocol';
 import { sha256Init, sha256Update } from '../shared/sha256';
 import { geo } from './geo';
 import { deviceInfo } from './meta';
@@ -12,6 +12,22 @@ import { liveRecordings, REC_LOCK, sealChunk } from './streams';
 
 export const TIMESLICE_MS = 1000;
 const MAX_CHUNK = 2 * 1024 * 1024; // well under the server's 4 MiB default
+
+// A call or meeting recording names its context before it starts. The page's
+// controller starts every recording the same way (kind and stream), so the
+// panel arms the context here, just before, and the session takes it.
+let armed: RecordingContext | null = null;
+
+/** The context of the next recording that begins (null: none). */
+export function armContext(context: RecordingContext | null): void {
+  armed = context;
+}
+
+function takeArmed(): RecordingContext | null {
+  const c = armed;
+  armed = null;
+  return c;
+}
 
 export interface RecordingHooks {
   nonce: () => Promise<string | null>;
@@ -37,15 +53,17 @@ export class RecordingSession {
     private keyId: string,
     private mime: string,
     private hooks: RecordingHooks,
+    readonly context: RecordingContext | null,
   ) {
     this.recorder = new MediaRecorder(media, { mimeType: mime });
     this.finished = new Promise((r) => (this.resolveFinished = r));
   }
 
-  static async begin(kind: StreamKind, media: MediaStream, keyId: string, hooks: RecordingHooks): Promise<RecordingSession> {
+  static async begin(kind: StreamKind, media: MediaStream, keyId: string, hooks: RecordingHooks,
+    context: RecordingContext | null = takeArmed()): Promise<RecordingSession> {
     const mime = pickMime(kind, media.getAudioTracks().length > 0);
     if (!mime) throw new Error('no supported recording format');
-    const s = new RecordingSession(kind, media, keyId, mime, hooks);
+    const s = new RecordingSession(kind, media, keyId, mime, hooks, context);
     await s.open();
     return s;
   }
@@ -89,6 +107,8 @@ export class RecordingSession {
       forge: false,
       stream: this.st,
       state: initialState(),
+      // signed into the stream header, and restated by the final manifest
+      ...(this.context ? { context: this.context } : {}),
     };
     // Marked live and locked before the item exists, so no sender (here or
     // in another tab) can mistake it for the recording of a dead page.
@@ -207,4 +227,48 @@ export class RecordingSession {
   get chunks(): number {
     return this.st.recorded;
   }
+}
+
+// -- meetings ------------------------------------------------------------------------
+
+export interface MeetingMedia {
+  /** What is recorded: one stereo audio track (and the shared picture, if asked). */
+  stream: MediaStream;
+  /** Stops every source and closes the audio graph (the recorder stops only its own tracks). */
+  release(): void;
+}
+
+/**
+ * The shared tab's or screen's sound and the microphone, kept apart in one
+ * recording.
+ *
+ * Chromium's MediaRecorder records only the FIRST audio track of a stream
+ * (measured: a stream with the tab's and the microphone's tracks gave a WebM
+ * with one Opus stream holding the tab alone), and no browser container here
+ * keeps two. So both go into one STEREO track through a Web Audio
+ * ChannelMergerNode: channel 0 (left) is the display, channel 1 (right) the
+ * microphone; each source is mixed down to mono on its own channel. The
+ * context describes them as meeting.tracks [{index 0, display}, {index 1,
+ * microphone}], the indexes meaning channels of the one audio stream.
+ */
+export function mergeMeeting(display: MediaStream, mic: MediaStream, video: boolean): MeetingMedia {
+  const ctx = new AudioContext();
+  void ctx.resume();
+  const merger = ctx.createChannelMerger(2);
+  const shown = display.getAudioTracks();
+  if (shown.length) ctx.createMediaStreamSource(new MediaStream(shown)).connect(merger, 0, 0);
+  ctx.createMediaStreamSource(mic).connect(merger, 0, 1);
+  const dest = ctx.createMediaStreamDestination();
+  dest.channelCount = 2;
+  dest.channelCountMode = 'explicit';
+  dest.channelInterpretation = 'discrete';
+  merger.connect(dest);
+  const tracks = [...dest.stream.getAudioTracks(), ...(video ? display.getVideoTracks() : [])];
+  return {
+    stream: new MediaStream(tracks),
+    release: () => {
+      for (const t of [...display.getTracks(), ...mic.getTracks(), ...tracks]) t.stop();
+      void ctx.close().catch(() => undefined);
+    },
+  };
 }

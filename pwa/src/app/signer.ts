@@ -59,6 +59,7 @@ export async function sealAndSave(item: OutboxItem, blob: Blob | null): Promise<
       geo: item.geo ?? { absent: 'not_provided' },
       device: item.device,
       prev: key.prev,
+      context: item.context ?? null,
     });
     const bytes = canonicalBytes(manifest);
     const signed: OutboxItem = {
@@ -89,6 +90,7 @@ export async function signStreamHeader(item: OutboxItem): Promise<{ header: stri
       device: item.device!,
       prev: key.prev,
       continues: st.continues ?? undefined,
+      context: item.context ?? null,
     });
     const bytes = canonicalBytes(header);
     return { header: canonicalText(header), signature: await signBytes(key.pair.privateKey, bytes), id: await sha256Hex(bytes) };
@@ -122,6 +124,7 @@ export async function signFinalManifest(
     geo: Manifest['geo'];
     device: Manifest['device'];
     prev: string | null;
+    context?: Manifest['context'];
   };
   return (await withLock('fieldproof-sign', async () => {
     const key = await keyFor(item.keyId);
@@ -135,6 +138,9 @@ export async function signFinalManifest(
       device: header.device,
       prev: header.prev, // as in the header
       stream: { id: st.id!, chunks: st.recorded, chain_head: st.chain! },
+      // The server requires the final manifest to restate the header's context
+      // exactly: taken from the signed header text, not from the item.
+      context: header.context ?? null,
     });
     const bytes = canonicalBytes(manifest);
     const out = { manifest: canonicalText(manifest), signature: await signBytes(key.pair.privateKey, bytes), hash: await sha256Hex(bytes) };

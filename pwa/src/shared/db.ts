@@ -1,7 +1,7 @@
 // IndexedDB, shared by the page and the service worker (a thin layer on idb).
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Sha256State } from './sha256';
-import type { DeviceInfo, Geo, GeoFix, Kind, StreamKind } from './protocol';
+import type { DeviceInfo, Geo, GeoFix, Kind, RecordingContext, StreamKind } from './protocol';
 import type { OutboxState } from './outbox';
 import type { PublicJwk } from './keys';
 
@@ -66,6 +66,8 @@ export interface OutboxItem {
   forge: boolean; // debug: sign with a throwaway key
   stream: StreamState | null;
   state: OutboxState;
+  /** A call's or meeting's signed context (absent on other captures and older items). */
+  context?: RecordingContext | null;
 }
 
 export interface ChunkRecord {
@@ -327,6 +329,33 @@ export async function splitContinuation(id: string, from: number, newId: string,
   changed(newId);
   changed(id);
   return next;
+}
+
+// -- files shared into the app (Web Share Target, stashed by the service worker) -------
+
+export interface SharedFile {
+  name: string;
+  type: string;
+  lastModified: number;
+  blob: Blob;
+}
+export interface SharedFiles {
+  at: string;
+  files: SharedFile[];
+}
+const SHARED = 'shared-files';
+
+export async function stashShared(files: SharedFile[]): Promise<void> {
+  await kvSet(SHARED, { at: new Date().toISOString(), files } satisfies SharedFiles);
+}
+
+export async function peekShared(): Promise<SharedFiles | null> {
+  const v = await kvGet<SharedFiles>(SHARED);
+  return v && Array.isArray(v.files) && v.files.length ? v : null;
+}
+
+export async function clearShared(): Promise<void> {
+  await kvDelete(SHARED);
 }
 
 // -- keys --------------------------------------------------------------------

@@ -53,6 +53,7 @@ export interface Manifest {
   device: DeviceInfo;
   prev: string | null;
   stream?: { id: string; chunks: number; chain_head: string };
+  context?: RecordingContext;
 }
 
 export interface StreamHeader {
@@ -66,6 +67,7 @@ export interface StreamHeader {
   device: DeviceInfo;
   prev: string | null;
   continues?: string;
+  context?: RecordingContext;
 }
 
 export interface ChunkHeader {
@@ -95,6 +97,7 @@ export function buildManifest(p: {
   device: DeviceInfo;
   prev: string | null;
   stream?: Manifest['stream'];
+  context?: RecordingContext | null;
 }): Manifest {
   const media: Media = { sha256: p.media.sha256, size: p.media.size, mime: cleanMime(p.media.mime) };
   if (p.media.name !== undefined) media.name = cleanName(p.media.name);
@@ -110,6 +113,7 @@ export function buildManifest(p: {
     prev: p.prev,
   };
   if (p.stream) m.stream = p.stream;
+  if (p.context) m.context = p.context;
   return m;
 }
 
@@ -122,6 +126,7 @@ export function buildStreamHeader(p: {
   device: DeviceInfo;
   prev: string | null;
   continues?: string;
+  context?: RecordingContext | null;
 }): StreamHeader {
   const h: StreamHeader = {
     v: 2,
@@ -135,6 +140,7 @@ export function buildStreamHeader(p: {
     prev: p.prev,
   };
   if (p.continues) h.continues = p.continues;
+  if (p.context) h.context = p.context;
   return h;
 }
 
@@ -227,4 +233,101 @@ export function geoFromPosition(pos: {
 
 export function isFix(geo: Geo | null | undefined): geo is GeoFix {
   return !!geo && 'lat' in geo;
+}
+
+// -- calls and meetings (shared/PROTOCOL.md, "Calls and meetings") -------------------
+
+/** The lawful-recording notice's version: a new text asks everyone to read it again. */
+export const NOTICE_VERSION = 1;
+
+export interface Notice {
+  version: number;
+  acknowledged_at: string;
+}
+export type CallMethod = 'speakerphone' | 'second_device' | 'dialer_import';
+export type Direction = 'incoming' | 'outgoing';
+export interface CallInfo {
+  method: CallMethod;
+  party?: string;
+  direction?: Direction;
+  started_at?: string;
+  ended_at?: string;
+  brand?: string;
+}
+export type TrackSource = 'display' | 'microphone';
+export interface MeetingInfo {
+  tracks: { index: number; source: TrackSource }[];
+  video: boolean;
+}
+/** The signed `context` of a manifest and a stream header: what the person said about a recording. */
+export type RecordingContext =
+  | { type: 'call'; notice: Notice; call: CallInfo }
+  | { type: 'meeting'; notice: Notice; meeting: MeetingInfo };
+
+/** A stored acknowledgement as the schema wants it (UTC with Z), or null when unusable. */
+export function cleanNotice(n: unknown): Notice | null {
+  const v = n as Partial<Notice> | null | undefined;
+  if (!v || typeof v.version !== 'number' || !Number.isInteger(v.version) || v.version < 1 || v.version > 1000) return null;
+  if (typeof v.acknowledged_at !== 'string' || Number.isNaN(Date.parse(v.acknowledged_at))) return null;
+  return { version: v.version, acknowledged_at: utc(Date.parse(v.acknowledged_at)) };
+}
+
+/**
+ * A call's context. Optional fields are left out when empty (never null or
+ * ""): the party is trimmed to the schema's 64 characters, the brand to 32,
+ * the times are UTC.
+ */
+export function buildCallContext(notice: Notice, call: {
+  method: CallMethod;
+  party?: string | null;
+  direction?: Direction | '' | null;
+  startedAt?: string | Date | null;
+  endedAt?: string | Date | null;
+  brand?: string | null;
+}): RecordingContext {
+  const c: CallInfo = { method: call.method };
+  const party = Array.from((call.party ?? '').replace(/\s+/g, ' ').trim()).slice(0, 64).join('');
+  if (party) c.party = party;
+  if (call.direction === 'incoming' || call.direction === 'outgoing') c.direction = call.direction;
+  const start = toUtc(call.startedAt);
+  if (start) c.started_at = start;
+  const end = toUtc(call.endedAt);
+  if (end) c.ended_at = end;
+  const brand = (call.brand ?? '').trim().slice(0, 32);
+  if (brand) c.brand = brand;
+  return { type: 'call', notice: { version: notice.version, acknowledged_at: notice.acknowledged_at }, call: c };
+}
+
+/** A meeting's context: which channel (or track) of the file holds which source. */
+export function buildMeetingContext(notice: Notice, tracks: TrackSource[], video: boolean): RecordingContext {
+  return {
+    type: 'meeting',
+    notice: { version: notice.version, acknowledged_at: notice.acknowledged_at },
+    meeting: { tracks: tracks.slice(0, 4).map((source, index) => ({ index, source })), video },
+  };
+}
+
+function toUtc(v: string | Date | null | undefined): string | null {
+  if (v === null || v === undefined || v === '') return null;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : utc(v);
+  return localToUtc(v);
+}
+
+/**
+ * A time the person typed (an <input type="datetime-local"> value, which is
+ * in their own zone, no offset) as RFC 3339 UTC; a text with an offset or Z is
+ * taken as it says. Null when it is not a time.
+ */
+export function localToUtc(value: string): string | null {
+  const s = value.trim();
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?$/.exec(s);
+  if (m) {
+    const [, y, mo, d, hh, mm, ss = '0', ms = '0'] = m;
+    const when = new Date(+y, +mo - 1, +d, +hh, +mm, +ss, +ms.padEnd(3, '0'));
+    if (when.getFullYear() !== +y || when.getMonth() !== +mo - 1 || when.getDate() !== +d) return null;
+    return utc(when);
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(s)) return null;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? null : utc(t);
 }

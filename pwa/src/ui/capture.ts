@@ -4,10 +4,11 @@ import { geo } from '../app/geo';
 import { isFix, type StreamKind } from '../shared/protocol';
 import { clear, h, type View } from './dom';
 import { icon } from './icons';
+import { CallPanel, MeetingPanel, modeIcon } from './calls';
 import { ImportPanel, PhotoPanel, RecordPanel, type CaptureActions, type Panel } from './panels';
 import { WebPanel, type WebCtx } from './web';
 
-export type Mode = 'photo' | 'audio' | 'video' | 'screen' | 'import' | 'web';
+export type Mode = 'photo' | 'audio' | 'video' | 'screen' | 'call' | 'meeting' | 'import' | 'web';
 
 export function screenSupported(): boolean {
   return typeof navigator !== 'undefined' && !!navigator.mediaDevices && 'getDisplayMedia' in navigator.mediaDevices;
@@ -25,11 +26,12 @@ export class CaptureView implements View {
   private stopGeo: (() => void) | null = null;
 
   constructor(private actions: CaptureActions, private web: WebCtx) {
-    const modes: Mode[] = ['photo', 'audio', 'video', ...(screenSupported() ? (['screen'] as Mode[]) : []), 'import', 'web'];
-    this.modeBar = aria(h('div', { class: 'modes', role: 'group' }), 'capture.modes');
+    const modes: Mode[] = ['photo', 'audio', 'video', ...(screenSupported() ? (['screen'] as Mode[]) : []), 'call', 'meeting', 'import', 'web'];
+    // more modes than fit in one row on a phone: two rows (src/calls.css)
+    this.modeBar = aria(h('div', { class: `modes${modes.length > 6 ? ' modes-many' : ''}`, role: 'group' }), 'capture.modes');
     for (const m of modes) {
       const b = h('button', { type: 'button', class: `mode mode-${m}`, 'data-testid': `mode-${m}`, 'aria-pressed': 'false', on: { click: () => this.select(m) } },
-        icon(m, undefined, 'mode-icon'), tx(h('span', { class: 'mode-text' }), `mode.${m}` as Key));
+        m === 'call' || m === 'meeting' ? modeIcon(m) : icon(m, undefined, 'mode-icon'), tx(h('span', { class: 'mode-text' }), `mode.${m}` as Key));
       this.buttons.set(m, b);
       this.modeBar.append(b);
     }
@@ -43,11 +45,20 @@ export class CaptureView implements View {
   private panel(m: Mode): Panel {
     let p = this.panels.get(m);
     if (!p) {
-      p = m === 'photo' ? new PhotoPanel(this.actions) : m === 'import' ? new ImportPanel(this.actions)
+      p = m === 'photo' ? new PhotoPanel(this.actions)
+        : m === 'import' ? new ImportPanel(this.actions, (file) => this.callImport(file))
+        : m === 'call' ? new CallPanel(this.actions)
+        : m === 'meeting' ? new MeetingPanel(this.actions)
         : m === 'web' ? new WebPanel(this.web) : new RecordPanel(m as StreamKind, this.actions);
       this.panels.set(m, p);
     }
     return p;
+  }
+
+  /** A shared audio file the person says is a call recording: the call import form, filled in. */
+  private callImport(file: File): void {
+    this.select('call');
+    (this.panel('call') as CallPanel).offerFile(file);
   }
 
   /** Switching is refused while a recording runs: stop it first. */

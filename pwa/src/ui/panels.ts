@@ -1,13 +1,13 @@
 // Capture panels: photo (camera + shutter), recordings (audio, video,
 // screen) and import. Each collects location through the shared tracker.
-import { aria, tx } from '../i18n';
+import { aria, fmtBytes, tx, type Key } from '../i18n';
 import { encodeFrame, queueFile, snapshot } from '../app/captures';
 import { fallbackKind } from '../app/formats';
 import { geo } from '../app/geo';
-import type { RecordingSession } from '../app/recording';
-import { getItem, type OutboxItem } from '../shared/db';
-import type { StreamKind } from '../shared/protocol';
-import { h } from './dom';
+import { armContext, type RecordingSession } from '../app/recording';
+import { clearShared, getItem, peekShared, type OutboxItem, type SharedFile } from '../shared/db';
+import type { RecordingContext, StreamKind } from '../shared/protocol';
+import { clear, h } from './dom';
 import { reasonParam } from './problems';
 
 export interface CaptureActions {
@@ -175,6 +175,20 @@ class LevelMeter {
   }
 }
 
+/** What a call or meeting recording adds to a plain one (src/ui/calls.ts). */
+export interface RecordOptions {
+  /** Asked first, before any device is opened (the lawful-recording notice): false, not now. */
+  before?: () => Promise<boolean>;
+  /** The stream to record (and the kind it is recorded as); `ended` stops the recording. */
+  media?: (ended: () => void) => Promise<{ stream: MediaStream; kind?: StreamKind; release?: () => void }>;
+  /** The signed context of the recording about to start. */
+  context?: () => RecordingContext | null;
+  /** Told when a recording starts and when it is over (a form around it is locked meanwhile). */
+  onBusy?: (busy: boolean) => void;
+  /** Told once a recording was made and stopped. */
+  stopped?: () => void;
+}
+
 export class RecordPanel implements Panel {
   readonly el: HTMLElement;
   private video: HTMLVideoElement | null = null;
@@ -188,8 +202,9 @@ export class RecordPanel implements Panel {
   private tickTimer: ReturnType<typeof setInterval> | null = null;
   private starting = false;
   private chunks: HTMLElement;
+  private release: (() => void) | null = null;
 
-  constructor(private kind: StreamKind, private actions: CaptureActions) {
+  constructor(private kind: StreamKind, private actions: CaptureActions, private opts: RecordOptions = {}) {
     if (kind !== 'audio') {
       this.video = aria(h('video', { class: 'preview', playsinline: true, muted: true, autoplay: true }), 'rec.preview');
       this.video.muted = true;
@@ -264,15 +279,35 @@ export class RecordPanel implements Panel {
     if (this.busy) return;
     this.starting = true;
     this.recordBtn.disabled = true;
-    tx(this.status, 'rec.starting');
+    this.opts.onBusy?.(true);
+    let media: MediaStream | null = null;
     try {
-      const media = await this.media();
+      if (this.opts.before && !(await this.opts.before())) {
+        this.recordBtn.disabled = false;
+        this.opts.onBusy?.(false);
+        return;
+      }
+      tx(this.status, 'rec.starting');
+      let kind = this.kind;
+      if (this.opts.media) {
+        const got = await this.opts.media(() => void this.stop());
+        media = got.stream;
+        kind = got.kind ?? kind;
+        this.release = got.release ?? null;
+      } else {
+        media = await this.media();
+      }
       this.preview = null; // owned by the recording now
       if (this.video) {
         this.video.srcObject = media;
         void this.video.play().catch(() => undefined);
       }
-      this.session = await this.actions.startRecording(this.kind, media);
+      armContext(this.opts.context?.() ?? null);
+      try {
+        this.session = await this.actions.startRecording(kind, media);
+      } finally {
+        armContext(null);
+      }
       this.meter.start(media);
       this.recordBtn.hidden = true;
       this.stopBtn.hidden = false;
@@ -294,8 +329,17 @@ export class RecordPanel implements Panel {
       }, 250);
       this.stopBtn.focus();
     } catch (err) {
-      tx(this.status, 'rec.noAccess', { reason: reasonParam(err) });
+      if (this.opts.media) {
+        // what was opened for this recording is closed again
+        if (this.release) this.release();
+        else media?.getTracks().forEach((tr) => tr.stop());
+        this.release = null;
+      }
+      // A panel's own explanation (e.g. no sound was shared) is shown as it is.
+      if (err instanceof StartRefused) tx(this.status, err.key);
+      else tx(this.status, 'rec.noAccess', { reason: reasonParam(err) });
       this.recordBtn.disabled = false;
+      this.opts.onBusy?.(false);
     } finally {
       this.starting = false;
     }
@@ -311,6 +355,8 @@ export class RecordPanel implements Panel {
     try {
       await s.stop();
     } finally {
+      this.release?.();
+      this.release = null;
       this.session = null;
       if (this.video) this.video.srcObject = null;
       this.recordBtn.hidden = false;
@@ -320,46 +366,126 @@ export class RecordPanel implements Panel {
       this.chunks.hidden = true;
       delete this.status.dataset.i18n;
       this.showState();
+      this.opts.onBusy?.(false);
+      this.opts.stopped?.();
       this.actions.recordingStopped();
     }
   }
 
 }
 
+/** A recording that a panel refuses to start, with its own message (a table key). */
+export class StartRefused extends Error {
+  constructor(readonly key: Key) {
+    super(key);
+    this.name = 'StartRefused';
+  }
+}
+
+/** What the import screen does with a shared audio file the person says is a call recording. */
+export type CallImport = (file: File) => void;
+
 export class ImportPanel implements Panel {
   readonly el: HTMLElement;
-  readonly busy = false;
+  busy = false;
+  private sharedBox: HTMLElement;
 
-  constructor(private actions: CaptureActions) {
+  constructor(private actions: CaptureActions, private toCall?: CallImport) {
     const input = h('input', { type: 'file', id: 'import-input', 'data-testid': 'import-input', class: 'vh', on: { change: () => void this.pick(input) } });
+    this.sharedBox = h('section', { class: 'card shared-files', 'data-testid': 'shared-files', 'aria-live': 'polite', hidden: true });
     this.el = h('div', { class: 'panel import' },
       tx(h('h2', {}), 'import.title'),
+      this.sharedBox,
       tx(h('p', { class: 'note import-note' }), 'import.note'),
       input,
       tx(h('label', { htmlFor: 'import-input', class: 'btn primary wide' }), 'import.choose'));
   }
 
-  async activate(): Promise<void> {}
+  /** Files shared into the app from another one (the service worker kept them): shown, ready to import. */
+  async activate(): Promise<void> {
+    let shared = null;
+    try {
+      shared = await peekShared();
+    } catch {
+      /* nothing to show */
+    }
+    this.renderShared(shared?.files ?? []);
+  }
 
   deactivate(): void {}
+
+  private renderShared(files: SharedFile[]): void {
+    const box = this.sharedBox;
+    clear(box);
+    box.hidden = !files.length;
+    if (!files.length) return;
+    const list = h('ul', { class: 'plain-list shared-list' });
+    for (const f of files) {
+      list.append(h('li', { 'data-testid': 'shared-file' }, h('strong', { translate: 'no' }, f.name), ' ',
+        h('span', { class: 'hint-text' }, fmtBytes(f.blob.size))));
+    }
+    const buttons = h('div', { class: 'button-row' },
+      tx(h('button', { type: 'button', class: 'btn primary', 'data-testid': 'shared-import', on: { click: () => void this.importShared(files) } }),
+        files.length > 1 ? 'shared.importAll' : 'shared.import'),
+      tx(h('button', { type: 'button', class: 'btn', 'data-testid': 'shared-discard', on: { click: () => void this.discardShared() } }), 'shared.discard'));
+    box.append(tx(h('h3', {}), 'shared.title', { n: files.length }), list);
+    const audio = files.find((f) => (f.type || '').startsWith('audio/'));
+    if (audio && this.toCall) {
+      box.append(h('div', { class: 'shared-call' },
+        tx(h('p', { class: 'shared-call-ask' }), 'shared.isCall'),
+        tx(h('button', { type: 'button', class: 'btn', 'data-testid': 'shared-call', on: { click: () => void this.sharedToCall(audio) } }), 'shared.callYes')));
+    }
+    box.append(buttons);
+  }
+
+  private async sharedToCall(f: SharedFile): Promise<void> {
+    const file = new File([f.blob], f.name, { type: f.type, lastModified: f.lastModified });
+    await clearShared().catch(() => undefined);
+    this.renderShared([]);
+    this.toCall?.(file);
+  }
+
+  private async discardShared(): Promise<void> {
+    await clearShared().catch(() => undefined);
+    this.renderShared([]);
+  }
+
+  private async importShared(files: SharedFile[]): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      let last: OutboxItem | null = null;
+      for (const f of files) last = await this.queue(f.blob, f.type, f.name);
+      await clearShared();
+      this.renderShared([]);
+      if (last) this.actions.queued(last);
+    } catch (err) {
+      this.actions.failed(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async queue(blob: Blob, type: string, name: string): Promise<OutboxItem> {
+    const when = new Date();
+    const fix = await geo.fixOrAbsent(2500);
+    return queueFile({
+      kind: 'import',
+      blob,
+      mime: type || 'application/octet-stream',
+      name,
+      start: when,
+      end: new Date(),
+      geo: fix,
+    });
+  }
 
   private async pick(input: HTMLInputElement): Promise<void> {
     const f = input.files?.[0];
     input.value = '';
     if (!f) return;
-    const when = new Date();
     try {
-      const fix = await geo.fixOrAbsent(2500);
-      const item = await queueFile({
-        kind: 'import',
-        blob: f,
-        mime: f.type || 'application/octet-stream',
-        name: f.name,
-        start: when,
-        end: new Date(),
-        geo: fix,
-      });
-      this.actions.queued(item);
+      this.actions.queued(await this.queue(f, f.type, f.name));
     } catch (err) {
       this.actions.failed(err);
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, send_from_directory
+from flask import Blueprint, Response, redirect, send_from_directory
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import PathConverter
 
@@ -81,6 +81,13 @@ def make_pwa_blueprint(dist: Path) -> Blueprint:
     @bp.get("/")
     def index() -> Any:
         return serve("index.html")
+
+    @bp.post("/share-target")
+    def share_target() -> Any:
+        # The app's service worker takes files shared into it (Web Share Target);
+        # before it is installed the POST lands here: open the import screen, where
+        # the file can be chosen by hand. Nothing shared is kept by the server.
+        return redirect("/#/capture/import", code=303)
 
     @bp.record_once
     def _converter(state: BlueprintSetupState) -> None:
