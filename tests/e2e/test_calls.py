@@ -98,6 +98,14 @@ def _choose(page: Page, testid: str) -> None:
     page.click(f'[data-testid="{testid}"] + label')
 
 
+def _recorded(page: Page, seconds: int) -> None:
+    """Wait until the recorder's own clock shows ``seconds`` recorded (not a fixed sleep:
+    a loaded machine starts recording later)."""
+    page.wait_for_function(
+        "(document.querySelector('.recorder .timer, [role=timer]')?.textContent ?? '') >= "
+        f"'00:{seconds:02d}'", timeout=60_000)
+
+
 def _captures(account: Account, n: int, timeout: float = 60) -> list[dict[str, Any]]:
     """The account's captures once there are n of them (newest first), each read in full."""
     deadline = time.monotonic() + timeout
@@ -158,9 +166,9 @@ def test_call_on_speaker_notice_once(zh_page: Page, account: Account) -> None:
     page.click('[data-testid="notice-ok"]')
     page.wait_for_selector('[data-testid="stop"]:visible')
     assert not page.is_visible('[data-testid="notice"]')
-    page.wait_for_timeout(500)
+    _recorded(page, 1)
     shot(page, "03-call-recording")
-    page.wait_for_timeout(3000)
+    _recorded(page, 3)
     page.click('[data-testid="stop"]')
     (first,) = _captures(account, 1)
     ctx = first["manifest"]["context"]
@@ -177,12 +185,20 @@ def test_call_on_speaker_notice_once(zh_page: Page, account: Account) -> None:
     page.click('[data-testid="record"]')
     page.wait_for_selector('[data-testid="stop"]:visible')
     assert not page.is_visible('[data-testid="notice"]')
-    page.wait_for_timeout(2500)
+    _recorded(page, 3)
     page.click('[data-testid="stop"]')
     second = _captures(account, 2)[0]
     assert second["id"] != first["id"]
     assert second["manifest"]["context"]["call"] == {"method": "second_device"}
     assert second["manifest"]["context"]["notice"] == ctx["notice"]  # acknowledged once
+
+    # the detail view says what the signed manifest says of the call
+    page.click('[data-testid="nav-list"]')
+    page.click(f'[data-testid="capture-item"][data-id="{first["id"]}"]')
+    card = page.wait_for_selector('[data-testid="context"]')
+    said = card.inner_text()
+    for words in ("电话通话", "免提，由本机录音", "+8613800000000", "已于"):
+        assert words in said, said
 
     # the notice can be read again, with when it was acknowledged
     _mode(page, "call")
@@ -281,7 +297,7 @@ def test_meeting_two_channels(desktop: Browser, server: LiveServer, account: Acc
         page.click('[data-testid="record"]')
         page.click('[data-testid="notice-ok"]')
         page.wait_for_selector('[data-testid="stop"]:visible')
-        page.wait_for_timeout(4000)
+        _recorded(page, 4)
         page.click('[data-testid="stop"]')
         (audio,) = _captures(account, 1)
         assert audio["kind"] == "audio"
@@ -304,7 +320,7 @@ def test_meeting_two_channels(desktop: Browser, server: LiveServer, account: Acc
         page.check('[data-testid="meeting-video"]')
         page.click('[data-testid="record"]')
         page.wait_for_selector('[data-testid="stop"]:visible')
-        page.wait_for_timeout(3000)
+        _recorded(page, 3)
         page.click('[data-testid="stop"]')
         video = _captures(account, 2)[0]
         assert video["kind"] == "screen"
@@ -334,7 +350,7 @@ def test_meeting_on_a_phone_records_the_microphone(browser: Browser, playwright:
         page.click('[data-testid="record"]')
         page.click('[data-testid="notice-ok"]')
         page.wait_for_selector('[data-testid="stop"]:visible')
-        page.wait_for_timeout(2500)
+        _recorded(page, 3)
         page.click('[data-testid="stop"]')
         (capture,) = _captures(account, 1)
         assert capture["kind"] == "audio"

@@ -11,6 +11,7 @@ Screenshots: screenshots/continuity/<lang>-NN-step.png."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -143,9 +144,12 @@ def test_the_detail_says_whether_the_recording_is_complete(
         start = "2026-05-12T06:02:00.000Z"
         answers: dict[str, tuple[int, dict[str, Any]]] = {}
 
+        served: list[int] = []
+
         def stub(route: Route) -> None:
             status, body = answers["now"]
             route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+            served.append(status)
 
         page.route("**/api/v1/captures/*/continuity", stub)
         answers["now"] = (200, _statement(cid, start))
@@ -192,9 +196,14 @@ def test_the_detail_says_whether_the_recording_is_complete(
         # 6. not a recording (409): no section, nothing said
         answers["now"] = (409, {"type": "about:blank", "title": "not_a_recording",
                                 "status": 409, "code": "not_a_recording"})
+        served.clear()
         _open_detail(page, cid)
         page.wait_for_selector('[data-testid="custody"]', state="attached")
-        page.wait_for_timeout(500)
+        deadline = time.monotonic() + 30
+        while not served:  # the 409 was answered; then let the page handle it
+            assert time.monotonic() < deadline, "the page never asked for the statement"
+            page.wait_for_timeout(50)
+        page.evaluate("new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
         assert page.locator(SECTION).count() == 0
         page.unroute("**/api/v1/captures/*/continuity")
     finally:

@@ -2,6 +2,22 @@
 // (spread into en.ts; zh-CN-calls.ts must have the same keys).
 const enCalls = {
   'calls._': 'Calls and meetings',
+  // the detail view: what the signed manifest says of a call or a meeting
+  'context.call': 'A phone call',
+  'context.meeting': 'A meeting',
+  'context.method': 'How',
+  'context.method.speakerphone': 'On speaker, recorded by this phone',
+  'context.method.second_device': 'On speaker, recorded by a second phone',
+  'context.method.dialer_import': 'The phone\'s own call recording, imported',
+  'context.party': 'Other party (as you said)',
+  'context.direction': 'Who called (as you said)',
+  'context.callTime': 'Call time (as you said)',
+  'context.tracks': 'Sound',
+  'context.tracks.two': 'Two channels: the shared tab or screen (left), the microphone (right)',
+  'context.tracks.one': 'The microphone only',
+  'context.notice': 'Lawful-recording notice',
+  'context.noticeValue': 'Read and acknowledged on {t}',
+  'context.signed': 'These facts are part of the signed record.',
   'mode.call': 'Call',
   'mode.meeting': 'Meeting',
 

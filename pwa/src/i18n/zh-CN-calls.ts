@@ -3,6 +3,21 @@ import type enCalls from './en-calls';
 
 const zhCalls: Record<keyof typeof enCalls, string> = {
   'calls._': '通话与会议',
+  'context.call': '电话通话',
+  'context.meeting': '会议',
+  'context.method': '录音方式',
+  'context.method.speakerphone': '免提，由本机录音',
+  'context.method.second_device': '免提，由另一台手机录音',
+  'context.method.dialer_import': '导入手机自带的通话录音',
+  'context.party': '对方号码（本人填写）',
+  'context.direction': '谁打的电话（本人填写）',
+  'context.callTime': '通话时间（本人填写）',
+  'context.tracks': '声音',
+  'context.tracks.two': '两个声道：共享的标签页或屏幕（左），麦克风（右）',
+  'context.tracks.one': '只有麦克风',
+  'context.notice': '合法录音提示',
+  'context.noticeValue': '已于 {t} 阅读并确认',
+  'context.signed': '以上内容属于签名记录的一部分。',
   'mode.call': '通话',
   'mode.meeting': '会议',
 

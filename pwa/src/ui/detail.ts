@@ -29,6 +29,27 @@ export interface DetailData {
   offline: boolean;
 }
 
+/** What a call or meeting recording's signed `context` says (PROTOCOL "Calls and meetings"). */
+function contextCard(context: unknown, tz: string | undefined): HTMLElement | null {
+  if (!context || typeof context !== 'object') return null;
+  const c = context as { type?: string; notice?: { acknowledged_at?: string };
+    call?: { method?: string; party?: string; direction?: string; started_at?: string };
+    meeting?: { tracks?: unknown[] } };
+  if (c.type !== 'call' && c.type !== 'meeting') return null;
+  const method = c.call?.method && hasKey(`context.method.${c.call.method}`) ? t(`context.method.${c.call.method}` as Key) : null;
+  const direction = c.call?.direction && hasKey(`calls.direction.${c.call.direction}`) ? t(`calls.direction.${c.call.direction}` as Key) : null;
+  const tracks = c.type === 'meeting' ? t((c.meeting?.tracks?.length ?? 0) > 1 ? 'context.tracks.two' : 'context.tracks.one') : null;
+  return h('section', { class: 'card context', 'data-testid': 'context', 'aria-labelledby': 'context-title' },
+    h('h2', { id: 'context-title' }, t(c.type === 'call' ? 'context.call' : 'context.meeting')),
+    dl(['context.method', method],
+      ['context.party', c.call?.party ? h('span', { translate: 'no' }, c.call.party) : null],
+      ['context.direction', direction],
+      ['context.callTime', c.call?.started_at ? fmtTime(c.call.started_at, { tz }) : null],
+      ['context.tracks', tracks],
+      ['context.notice', c.notice?.acknowledged_at ? t('context.noticeValue', { t: { time: c.notice.acknowledged_at } }) : null]),
+    tx(h('p', { class: 'note' }), 'context.signed'));
+}
+
 /** Recordings that may have sound to transcribe, as the server decides: these kinds, or sound or video by type. */
 const TRANSCRIBABLE = new Set(['audio', 'video', 'screen', 'web']);
 
@@ -338,6 +359,9 @@ export class DetailView implements View {
     if (server?.stream?.partial) parts.push(tx(h('p', { class: 'note' }), 'detail.partial'));
     if (item?.stream?.killed) parts.push(tx(h('p', { class: 'note' }), 'detail.killed'));
     if (server?.device.revoked_at) parts.push(tx(h('p', { class: 'note' }), 'detail.keyRevoked', { time: { time: server.device.revoked_at } }));
+
+    // -- a call or a meeting, as the signed manifest says it ----------------------------------
+    parts.push(contextCard((manifest as { context?: unknown } | null)?.context, tz));
 
     // -- is the recording complete: the owner's recordings ---------------------------------
     parts.push(this.continuity(id, server, kind, tz));
