@@ -1,4 +1,5 @@
-"""OpenAPI for transcripts (merged by web/openapi.py); shared/PROTOCOL.md "Transcripts"."""
+"""OpenAPI for transcripts and a recording's completeness (merged by web/openapi.py);
+shared/PROTOCOL.md "Transcripts" and "Completeness"."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def paths() -> dict[str, Any]:
                                            "signature": {"type": "string",
                                                          "description": "base64url r||s"}}}}}}),
         },
+        "/captures/{capture_id}/continuity": {
+            "get": _op("Is the recording continuous: its timeline, gaps and joins "
+                       "(409 not_a_recording for a photo)", {"200": _json("Continuity")},
+                       parameters=_CAPTURE)},
         "/captures/{capture_id}/transcript.pdf": {
             "get": _op("The 文字稿 of the newest version, signed",
                        {"200": {"description": "PDF", "content": {"application/pdf": {}}}},
@@ -56,7 +61,26 @@ def schemas() -> dict[str, Any]:
             "key_id": {"type": "string"}, "created_at": {"type": "string"},
             "leaf_index": {"type": ["integer", "null"]},
             "document": {"type": "string"}, "signature": {"type": "string"}}}
+    gap = {"type": "object", "required": ["after_seq", "from", "to", "ms", "cause"],
+           "properties": {"after_seq": {"type": "integer"}, "from": {"type": "string"},
+                          "to": {"type": "string"}, "ms": {"type": "integer"},
+                          "cause": {"enum": ["paused", "network"]}}}
     return {
+        "Continuity": {
+            "type": "object",
+            "required": ["streamed", "device_start", "device_end", "wall_ms", "recorded_ms",
+                         "chunks", "interval_ms", "gaps", "paused_ms", "clock_backwards",
+                         "ended", "continues", "continued_by", "continuous"],
+            "properties": {
+                "streamed": {"type": "boolean"}, "device_start": {"type": "string"},
+                "device_end": {"type": "string"}, "wall_ms": {"type": "integer"},
+                "recorded_ms": {"type": ["integer", "null"]}, "chunks": {"type": "integer"},
+                "interval_ms": {"type": "integer"}, "gaps": {"type": "array", "items": gap},
+                "paused_ms": {"type": "integer"}, "clock_backwards": {"type": "integer"},
+                "ended": {"enum": ["stopped", "interrupted"]},
+                "continues": {"type": ["string", "null"]},
+                "continued_by": {"type": "array", "items": {"type": "string"}},
+                "continuous": {"type": ["boolean", "null"]}}},
         "TranscriptVersion": version,
         "TranscriptJob": {
             "type": "object", "required": ["id", "state", "created_at"],
