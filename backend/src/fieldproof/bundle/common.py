@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from fieldproof.bundle.layout import (
     BLOCK,
@@ -152,3 +154,14 @@ def hash_stream(fh: IO[bytes], boundaries: list[int]) -> MediaDigest:
     return out
 
 
+def check_issued_by(cert: x509.Certificate, ca: x509.Certificate, name: str) -> None:
+    """``cert`` (the file ``name``) is signed by the CA's key: CheckFailed otherwise."""
+    ca_key = ca.public_key()
+    if cert.issuer != ca.subject or not isinstance(ca_key, ec.EllipticCurvePublicKey):
+        raise CheckFailed(f"{name} is not issued by the server CA")
+    try:
+        assert cert.signature_hash_algorithm is not None
+        ca_key.verify(cert.signature, cert.tbs_certificate_bytes,
+                      ec.ECDSA(cert.signature_hash_algorithm))
+    except (InvalidSignature, AssertionError) as exc:
+        raise CheckFailed(f"{name}: the server CA's signature does not verify") from exc

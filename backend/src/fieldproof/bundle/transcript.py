@@ -15,12 +15,10 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from fieldproof.bundle.common import CheckFailed, jcs_object, strict_b64
+from fieldproof.bundle.common import CheckFailed, check_issued_by, jcs_object, strict_b64
 from fieldproof.bundle.layout import (
     MANIFEST,
     TRANSCRIBER_CERT,
@@ -146,16 +144,7 @@ def _check_signature(v: _Verify, origin: str, n: int, key_id: str, sig: bytes,
     cert = next((c for c in certs if _key_id(c) == key_id), None)
     if cert is None:
         raise CheckFailed(f"{TRANSCRIBER_CERT} certifies no key {key_id}, which v{n} names")
-    ca_key = ca.public_key()
-    if cert.issuer != ca.subject or not isinstance(ca_key, ec.EllipticCurvePublicKey):
-        raise CheckFailed(f"{TRANSCRIBER_CERT} is not issued by the server CA")
-    try:
-        assert cert.signature_hash_algorithm is not None
-        ca_key.verify(cert.signature, cert.tbs_certificate_bytes,
-                      ec.ECDSA(cert.signature_hash_algorithm))
-    except (InvalidSignature, AssertionError) as exc:
-        raise CheckFailed(f"{TRANSCRIBER_CERT}: the server CA's signature does not "
-                          "verify") from exc
+    check_issued_by(cert, ca, TRANSCRIBER_CERT)
     names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     if names != [TRANSCRIBER_NAME]:
         raise CheckFailed(f"{TRANSCRIBER_CERT} certifies {names}, not the server's "

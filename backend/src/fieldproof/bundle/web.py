@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from fieldproof.bundle.common import CheckFailed
+from fieldproof.bundle.common import CheckFailed, check_issued_by
 from fieldproof.bundle.layout import WEB_DIR, WEB_RECORDER_CERT
 from fieldproof.core.keys import DeviceKey
 
@@ -62,16 +60,7 @@ def check_recorder(cert_pem: bytes | None, server_ca_pem: bytes | None, device: 
     if DeviceKey.from_point(point).key_id != device.key_id:
         raise CheckFailed(f"{WEB_RECORDER_CERT} certifies another key than the manifest's "
                           f"device {device.key_id}")
-    ca_key = ca.public_key()
-    if cert.issuer != ca.subject or not isinstance(ca_key, ec.EllipticCurvePublicKey):
-        raise CheckFailed(f"{WEB_RECORDER_CERT} is not issued by the server CA")
-    try:
-        assert cert.signature_hash_algorithm is not None
-        ca_key.verify(cert.signature, cert.tbs_certificate_bytes,
-                      ec.ECDSA(cert.signature_hash_algorithm))
-    except (InvalidSignature, AssertionError) as exc:
-        raise CheckFailed(f"{WEB_RECORDER_CERT}: the server CA's signature does not "
-                          "verify") from exc
+    check_issued_by(cert, ca, WEB_RECORDER_CERT)
     if captured_at:
         when = datetime.fromisoformat(captured_at.replace("Z", "+00:00")).astimezone(UTC)
         if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:

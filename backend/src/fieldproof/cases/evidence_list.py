@@ -30,12 +30,11 @@ from fieldproof.bundle.case import case_keywords, item_file_name, items_digest
 from fieldproof.cases.cases import CaseRecord
 from fieldproof.core.manifest import iso
 from fieldproof.core.texts import text
-from fieldproof.errors import CertificateError, CertificateTimestampUnavailable
+from fieldproof.errors import CertificateError
 from fieldproof.evidence.certificate.fonts import MONO, SANS, SANS_BOLD, bi, cjk_font, fit
 from fieldproof.evidence.certificate.render import page_footer
-from fieldproof.evidence.certificate.sign import sign_pdf
+from fieldproof.evidence.certificate.sign import sign_with_first_tsa
 from fieldproof.evidence.identity import SigningIdentity
-from fieldproof.evidence.pdf_timestamp import timestampers_for
 from fieldproof.tsa import TimestampAuthority
 
 log = logging.getLogger(__name__)
@@ -254,17 +253,9 @@ def make_evidence_list(facts: EvidenceListFacts, identity: SigningIdentity,
                        on_fallback: Callable[[str, str], None] | None = None) -> bytes:
     """Render and sign, the signature timestamp from the first TSA that answers
     (external first, the embedded one last); 503 when none does."""
-    pdf = render_evidence_list(facts)
-    failures: list[str] = []
-    for ts in timestampers_for(tsas):
-        try:
-            return sign_pdf(pdf, identity, ts, reason=REASON, field_name=SIGNATURE_FIELD)
-        except OSError as exc:  # TimestampRequestError, or the TSA's transport
-            failures.append(f"{ts.name}: {exc}")
-            if on_fallback is not None:
-                on_fallback(ts.name, str(exc))
-    raise CertificateTimestampUnavailable(
-        "no TSA stamped the evidence list: " + ("; ".join(failures) or "no TSA configured"))
+    return sign_with_first_tsa(render_evidence_list(facts), identity, tsas, what="evidence list",
+                               on_fallback=on_fallback, reason=REASON,
+                               field_name=SIGNATURE_FIELD)
 
 
 def signed_evidence_list(case: CaseRecord, identity: SigningIdentity,

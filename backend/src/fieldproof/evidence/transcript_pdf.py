@@ -39,7 +39,7 @@ from reportlab.platypus import (
 )
 
 from fieldproof.core import texts
-from fieldproof.errors import CertificateError, CertificateTimestampUnavailable
+from fieldproof.errors import CertificateError
 from fieldproof.evidence.certificate.fonts import SANS, SANS_BOLD, bi, cjk_font, fit, markup
 from fieldproof.evidence.certificate.render import (
     CONTENT_W,
@@ -53,9 +53,8 @@ from fieldproof.evidence.certificate.render import (
     _styles,
     page_footer,
 )
-from fieldproof.evidence.certificate.sign import sign_pdf
+from fieldproof.evidence.certificate.sign import sign_with_first_tsa
 from fieldproof.evidence.identity import SigningIdentity
-from fieldproof.evidence.pdf_timestamp import timestampers_for
 
 if TYPE_CHECKING:
     from fieldproof.tsa import TimestampAuthority
@@ -571,14 +570,6 @@ def make_transcript_pdf(facts: TranscriptFacts, identity: SigningIdentity,
     """Render and sign, the signature timestamp from the first TSA that answers
     (external first, the embedded one last); ``on_fallback(tsa_name, reason)``
     hears of each that failed. CertificateTimestampUnavailable (503) when none did."""
-    pdf = render_transcript(facts)
-    failures: list[str] = []
-    for ts in timestampers_for(tsas):
-        try:
-            return sign_pdf(pdf, identity, ts, reason=REASON, field_name=SIGNATURE_FIELD)
-        except OSError as exc:  # TimestampRequestError, or the TSA's transport
-            failures.append(f"{ts.name}: {exc}")
-            if on_fallback is not None:
-                on_fallback(ts.name, str(exc))
-    raise CertificateTimestampUnavailable(
-        "no TSA stamped the transcript: " + ("; ".join(failures) or "no TSA configured"))
+    return sign_with_first_tsa(render_transcript(facts), identity, tsas, what="transcript",
+                               on_fallback=on_fallback, reason=REASON,
+                               field_name=SIGNATURE_FIELD)

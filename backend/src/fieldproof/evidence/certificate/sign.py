@@ -97,15 +97,25 @@ def make_certificate(facts: CertificateFacts, identity: SigningIdentity,
     """
     if facts.signer_root_sha256 is None:
         facts = replace(facts, signer_root_sha256=identity.root_fingerprint())
-    pdf = render_certificate(facts)
+    return sign_with_first_tsa(render_certificate(facts), identity, tsas, what="certificate",
+                               on_fallback=on_fallback)
+
+
+def sign_with_first_tsa(pdf: bytes, identity: SigningIdentity,
+                        tsas: Sequence[TimestampAuthority], *, what: str,
+                        on_fallback: Callable[[str, str], None] | None = None,
+                        **sign_args: str) -> bytes:
+    """Sign ``pdf`` (:func:`sign_pdf`, ``sign_args`` passed on) with the signature
+    timestamp of the first TSA that answers, external first, the embedded one last.
+    ``on_fallback(tsa_name, reason)`` hears of each that failed;
+    CertificateTimestampUnavailable (503) names ``what`` when none did."""
     failures: list[str] = []
     for ts in timestampers_for(tsas):
         try:
-            return sign_pdf(pdf, identity, ts)
+            return sign_pdf(pdf, identity, ts, **sign_args)  # type: ignore[arg-type]
         except OSError as exc:  # TimestampRequestError, or the TSA's transport
             failures.append(f"{ts.name}: {exc}")
             if on_fallback is not None:
                 on_fallback(ts.name, str(exc))
     raise CertificateTimestampUnavailable(
-        "no TSA stamped the certificate: " + ("; ".join(failures) or "no TSA configured"))
-
+        f"no TSA stamped the {what}: " + ("; ".join(failures) or "no TSA configured"))
