@@ -2,7 +2,7 @@
 import { sha256Hex } from '../shared/bytes';
 import type { OutboxItem } from '../shared/db';
 import { initialState } from '../shared/outbox';
-import { APP_VERSION, cleanMime, cleanName, isFix, utc, type Geo, type Kind } from '../shared/protocol';
+import { APP_VERSION, cleanMime, cleanName, isFix, utc, type Geo, type Kind, type RecordingContext } from '../shared/protocol';
 import { buildExif, insertExif } from './exif';
 import { deviceInfo } from './meta';
 import { session } from './session';
@@ -40,6 +40,7 @@ export async function queueFile(p: {
   start: Date;
   end: Date;
   geo: Geo;
+  context?: RecordingContext | null;
 }): Promise<OutboxItem> {
   const key = await session.ensureKey();
   const bytes = await p.blob.arrayBuffer();
@@ -64,6 +65,7 @@ export async function queueFile(p: {
     forge: false,
     stream: null,
     state: initialState(),
+    ...(p.context ? { context: p.context } : {}),
   };
   return sealAndSave(item, p.blob);
 }

@@ -5,18 +5,15 @@
 // `context` (shared/PROTOCOL.md, "Calls and meetings").
 import '../calls.css';
 import { tx, type Key, type Param } from '../i18n';
+import { queueFile } from '../app/captures';
 import { geo } from '../app/geo';
-import { deviceInfo } from '../app/meta';
 import { mergeMeeting } from '../app/recording';
 import { xhrUploader } from '../app/sender';
 import { session } from '../app/session';
-import { sealAndSave } from '../app/signer';
 import { apiFetch, type ServerCapture } from '../shared/api';
-import { sha256Hex } from '../shared/bytes';
 import { getItem, kvGet, kvSet, type OutboxItem } from '../shared/db';
-import { initialState } from '../shared/outbox';
 import {
-  buildCallContext, buildMeetingContext, cleanMime, cleanName, cleanNotice, localToUtc, NOTICE_VERSION, utc,
+  buildCallContext, buildMeetingContext, cleanNotice, localToUtc, NOTICE_VERSION, utc,
   type Direction, type Geo, type Notice, type RecordingContext, type TrackSource,
 } from '../shared/protocol';
 import { sendSingle, withLock } from '../shared/send';
@@ -196,33 +193,8 @@ const BRANDS: { id: Brand; label: Key | string; path?: string }[] = [
 
 /** Hash, sign (when a nonce is at hand) and keep an imported call recording, with its context. */
 async function queueCallImport(file: File, context: RecordingContext, fix: Geo): Promise<OutboxItem> {
-  const key = await session.ensureKey();
-  const when = new Date();
-  const bytes = await file.arrayBuffer();
-  const [sha256, nonce, device] = await Promise.all([sha256Hex(bytes), session.nonce(), deviceInfo(key.keyId)]);
-  const item: OutboxItem = {
-    id: crypto.randomUUID(),
-    kind: 'import',
-    createdAt: utc(when),
-    keyId: key.keyId,
-    mime: cleanMime(file.type || 'application/octet-stream'),
-    name: cleanName(file.name || 'call'),
-    sha256,
-    size: bytes.byteLength,
-    start: utc(when),
-    end: utc(new Date()),
-    geo: fix,
-    device,
-    nonce,
-    manifest: null,
-    manifestHash: null,
-    signature: null,
-    forge: false,
-    stream: null,
-    state: initialState(),
-    context,
-  };
-  return sealAndSave(item, file);
+  return queueFile({ kind: 'import', blob: file, mime: file.type || 'application/octet-stream',
+    name: file.name || 'call', start: new Date(), end: new Date(), geo: fix, context });
 }
 
 /**
