@@ -3,11 +3,13 @@ import { apiFetch, ApiError } from '../shared/api';
 import {
   addNonce,
   clearNonces,
+  clearShared,
   countNonces,
   currentKey,
   kvDelete,
   kvGet,
   kvSet,
+  NOTICE_KEY,
   putKey,
   takeNonce,
   type KeyRecord,
@@ -109,6 +111,10 @@ export class Session {
     this.token = null;
     await kvDelete('token');
     await clearNonces(); // nonces belong to the account that signed out
+    // ... and so do the lawful-recording notice they acknowledged (it is signed into
+    // each call as theirs) and the files shared into the app for them
+    await kvDelete(NOTICE_KEY);
+    await clearShared();
     this.notify();
     if (token) {
       try {

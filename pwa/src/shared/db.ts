@@ -343,6 +343,9 @@ export interface SharedFiles {
   at: string;
   files: SharedFile[];
 }
+/** Where the lawful-recording notice's acknowledgement is kept (ui/calls.ts); the
+ * account's own: forgotten at sign-out with the files shared into the app. */
+export const NOTICE_KEY = 'lawful-notice';
 const SHARED = 'shared-files';
 
 export async function stashShared(files: SharedFile[]): Promise<void> {

@@ -11,7 +11,7 @@ import { mergeMeeting } from '../app/recording';
 import { xhrUploader } from '../app/sender';
 import { session } from '../app/session';
 import { apiFetch, type ServerCapture } from '../shared/api';
-import { getItem, kvGet, kvSet, type OutboxItem } from '../shared/db';
+import { getItem, kvGet, kvSet, NOTICE_KEY, type OutboxItem } from '../shared/db';
 import {
   buildCallContext, buildMeetingContext, cleanNotice, localToUtc, NOTICE_VERSION, utc,
   type Direction, type Geo, type Notice, type RecordingContext, type TrackSource,
@@ -39,7 +39,6 @@ export function modeIcon(name: 'call' | 'meeting'): SVGElement {
 
 // -- the lawful-recording notice ------------------------------------------------------------
 
-const NOTICE_KEY = 'lawful-notice';
 
 /** The acknowledgement kept on this device, if it is of the current notice. */
 export async function storedNotice(): Promise<Notice | null> {
@@ -367,10 +366,14 @@ export class CallPanel implements Panel {
       this.fileLine.classList.add('error');
       return;
     }
-    const notice = await this.notice.ensure();
-    if (!notice) return;
-    this.importing = true;
+    this.importing = true; // before the first await: a second tap finds it taken
     this.submit.disabled = true;
+    const notice = await this.notice.ensure();
+    if (!notice) {
+      this.importing = false;
+      this.submit.disabled = false;
+      return;
+    }
     this.showResult('calls.result.uploading');
     try {
       const context = buildCallContext(notice, {
@@ -526,9 +529,24 @@ export class MeetingPanel implements Panel {
       display.getTracks().forEach((t) => t.stop());
       throw err;
     }
-    const merged = mergeMeeting(display, mic, video);
-    // "Stop sharing" in the browser ends the display tracks: the recording ends with them.
-    for (const t of display.getTracks()) t.addEventListener('ended', ended);
+    let merged: ReturnType<typeof mergeMeeting>;
+    try {
+      merged = mergeMeeting(display, mic, video);
+    } catch (err) { // no Web Audio here: give the screen and the microphone back
+      display.getTracks().forEach((t) => t.stop());
+      mic.getTracks().forEach((t) => t.stop());
+      throw err;
+    }
+    // "Stop sharing" in the browser ends the display tracks (video and sound): the
+    // recording ends with them, once.
+    let once = false;
+    const endOnce = (): void => {
+      if (!once) {
+        once = true;
+        ended();
+      }
+    };
+    for (const t of display.getTracks()) t.addEventListener('ended', endOnce);
     this.sources = ['display', 'microphone'];
     this.withVideo = video;
     return { stream: merged.stream, kind: video ? 'screen' : 'audio', release: merged.release };

@@ -54,6 +54,9 @@ interface Edit {
   rows: EditRow[];
   loose: KeyPoint[];
   baseline: string;
+  /** The last signed body and the content it signed: a retry of the same content
+   * sends the same bytes (the server answers with the version it made). */
+  signed?: { content: string; base: string | null; body: { document: string; signature: string } };
 }
 
 const POLL_MS = 2000;
@@ -191,6 +194,8 @@ export class TranscriptPanel {
       }
       this.status.removeAttribute('aria-busy');
       sayText(this.status, errorText(err), 'error');
+      // a network hiccup while a job runs: keep watching it
+      if (this.data && isActive(this.data.job) && !(err instanceof ApiError && err.status === 401)) this.poll();
       return;
     }
     this.renderState();
@@ -524,14 +529,21 @@ export class TranscriptPanel {
       return;
     }
     const { segments, keyPoints } = partsFrom(e.rows, e.loose);
+    const content = contentOf(e);
     this.saving = true;
     this.saveBtn.disabled = true;
     this.saveBtn.setAttribute('aria-busy', 'true');
+    this.list.inert = true; // what is signed is what is on screen: no typing meanwhile
     say(this.msg, 'transcript.saving');
     try {
-      const keyId = await this.deps.keyId();
-      const doc = buildNextVersion({ capture: this.deps.capture, latest: e.base, segments, keyPoints, language: e.language, keyId, now: new Date() });
-      const body = await signVersion(doc, keyId);
+      const baseSha = e.base?.sha256 ?? null;
+      let body = e.signed && e.signed.content === content && e.signed.base === baseSha ? e.signed.body : null;
+      if (!body) {
+        const keyId = await this.deps.keyId();
+        const doc = buildNextVersion({ capture: this.deps.capture, latest: e.base, segments, keyPoints, language: e.language, keyId, now: new Date() });
+        body = await signVersion(doc, keyId);
+        e.signed = { content, base: baseSha, body };
+      }
       const saved = await saveVersion(this.deps.capture.id, this.deps.token(), body);
       if (this.destroyed) return;
       this.edit = null;
@@ -542,9 +554,14 @@ export class TranscriptPanel {
       if (err instanceof TranscriptDocError) {
         say(this.msg, `transcript.invalid.${err.reason}` as Key, { n: err.n ?? 0 }, 'error');
       } else if (err instanceof ApiError && err.code === 'transcript_conflict') {
-        // someone (another device) saved first: start again from theirs
-        this.edit = null;
+        // someone (another device) saved first: keep these edits on top of theirs, and
+        // ask the person to look at them again before saving
         await this.load();
+        if (this.data?.latest && this.edit) {
+          this.edit.base = this.data.latest;
+          this.edit.baseline = '';
+          this.edit.signed = undefined;
+        }
         say(this.msg, 'transcript.conflict', undefined, 'error');
       } else {
         if (err instanceof ApiError && err.status === 401) this.deps.expired();
@@ -552,6 +569,7 @@ export class TranscriptPanel {
       }
     } finally {
       this.saving = false;
+      this.list.inert = false;
       this.saveBtn.removeAttribute('aria-busy');
       this.renderBanner();
     }

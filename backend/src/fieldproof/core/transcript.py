@@ -81,6 +81,13 @@ def parse_transcript(raw: bytes | str, *, require_canonical: bool = True) -> Tra
 
 def _rules(data: dict[str, Any]) -> list[str]:
     out = []
+    # JSON Schema patterns end in "$", which Python's re also matches before a final
+    # newline: "zh\n" would pass the schema (and the browser would refuse it).
+    for name in ("capture_id", "language", "created_at"):
+        if isinstance(data[name], str) and "\n" in data[name]:
+            out.append(f"/{name}: must not hold a line break")
+    if "\n" in data["signer"]["key_id"]:
+        out.append("/signer/key_id: must not hold a line break")
     last = -1
     for i, seg in enumerate(data["segments"]):
         if seg["end_ms"] < seg["start_ms"]:
