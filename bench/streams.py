@@ -575,7 +575,8 @@ def _latency(args: Any, scratch: Path) -> dict[str, Any]:
 # -- how many streams does a default server take? -----------------------------------
 
 def _probe_threads(url: str, token: str, threads: int) -> dict[str, Any]:
-    """Open threads + 8 stream connections at once; count those that get in.
+    """Open 300 stream connections at once (the goal); count those that get in,
+    and whether /health answers while they are open.
 
     Under gunicorn's gthread worker an open WebSocket keeps its thread until
     it closes, so the pool size bounds concurrent streams; while it is full,
@@ -584,7 +585,7 @@ def _probe_threads(url: str, token: str, threads: int) -> dict[str, Any]:
     import httpx
     import socketio
 
-    tried = threads + 8
+    tried = 300
     clients: list[Any] = []
     connected: list[Any] = []
     lock = threading.Lock()

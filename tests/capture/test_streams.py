@@ -249,3 +249,60 @@ def test_progress_reaches_the_users_other_sessions(app: Flask, user: User,
     assert [e["bytes"] for n, e in seen if n == "progress"] == [100, 200, 300]
     assert [e["stream_id"] for n, e in seen if n == "capture"] == [hs.id]
     assert stranger.get_received(NS) == []
+
+
+def test_a_stream_that_moves_between_nodes(sio: Any, user: User, services: Services,
+                                           client: Any) -> None:
+    """Two nodes on one database: each keeps an open stream's state between chunks,
+    and a copy gone stale (the stream moved on through the other node, the device
+    was revoked) never accepts or refuses a chunk the database would not."""
+    from fieldproof.web import create_app
+
+    other = Services.build(services.settings)
+    try:
+        app_b = create_app(services=other)
+        sio_b = app_b.extensions["socketio"].test_client(app_b, namespace=NS,
+                                                         auth={"token": user.token})
+        device = user.enroll()
+        hs = started(sio, user, device)
+        for seq in (0, 1):  # node A
+            assert emit(sio, "chunk", hs.chunk_msg(seq, os.urandom(500)))["ok"]
+        for seq in (2, 3):  # node B: A's copy says 2 is next
+            assert emit(sio_b, "chunk", hs.chunk_msg(seq, os.urandom(500)))["ok"]
+        # back on A: 4 is next, as the database says; a resend of 3 is a duplicate
+        assert emit(sio, "chunk", hs.chunk_msg(4, os.urandom(500)))["ok"]
+        again = emit(sio, "chunk", hs.chunk_msg(3, hs.data[3]))
+        assert again["ok"] and again["duplicate"] is True
+        # B's copy says 4 is next: a 4 with other bytes is refused as the database says
+        wrong = HandStream.__new__(HandStream)
+        wrong.__dict__.update(hs.__dict__, chains=hs.chains[:5], data=hs.data[:4])
+        assert err(emit(sio_b, "chunk", wrong.chunk_msg(4, b"other"))) == "duplicate_mismatch"
+        # ... and the acknowledged chunk 4's staged bytes are untouched, the loser's gone
+        from fieldproof.db import StreamChunk
+
+        with services.db.reading() as s:
+            staged = s.scalar(select(StreamChunk.object_key).where(
+                StreamChunk.stream_id == hs.id, StreamChunk.seq == 4))
+        assert staged is not None
+        assert b"".join(services.store.iter_range(staged)) == hs.data[4]
+        objects = services.settings.data_dir / "store" / "objects" / "streams" / hs.id
+        assert len([p for p in objects.rglob("*") if p.is_file()]) == 5
+        assert emit(sio_b, "chunk", hs.chunk_msg(5, os.urandom(500)))["ok"]
+        # the device is revoked through node A: A refuses its very next chunk
+        r = client.delete(f"/api/v1/devices/{device.key_id}", headers=user.auth)
+        assert r.status_code == 200, r.json
+        assert err(emit(sio, "chunk", hs.chunk_msg(6, os.urandom(500)))) == "device_revoked"
+        # B heard of it (in a cluster, through Redis: web/revocations.py)
+        other.streams.forget_device(_device_id(services, device.key_id))
+        assert err(emit(sio_b, "chunk", hs.chunk_msg(6, os.urandom(500)))) == "device_revoked"
+    finally:
+        other.close()
+
+
+def _device_id(services: Services, key_id: str) -> int:
+    from fieldproof.db import Device
+
+    with services.db.reading() as s:
+        found = s.scalar(select(Device.id).where(Device.key_id == key_id))
+    assert found is not None
+    return int(found)

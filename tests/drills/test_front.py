@@ -11,17 +11,18 @@ import httpx
 import pytest
 
 from tests.support.accounts import wait_for_port
+from tests.support.cluster import render_nginx, self_signed
 from tests.support.live import LiveServer, free_port
-from tests.support.paths import ROOT
 from tests.support.slow_clients import SlowClients
 from tests.support.waiting import wait_until
 
-NGINX_CONF = ROOT / "docker" / "nginx.conf"
 
-
-def test_the_nginx_front_is_valid() -> None:
+def test_the_nginx_front_is_valid(tmp_path: Path) -> None:
+    """docker/nginx.conf as compose runs it, with local names for its upstreams."""
+    conf = render_nginx({"app1": free_port(), "app2": free_port()}, free_port(), tmp_path,
+                        tls_listen=free_port(), tls_dir=self_signed(tmp_path / "tls"))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    out = subprocess.run([nginx, "-t", "-c", str(NGINX_CONF)], capture_output=True, text=True)
+    out = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
 
 
@@ -33,11 +34,9 @@ def fronted(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     srv.data_dir.mkdir(parents=True)
     srv.start()
     port = free_port()
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(NGINX_CONF.read_text()
-                    .replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{srv.port};")
-                    .replace("listen 8080;", f"listen 127.0.0.1:{port};")
-                    .replace("/tmp/nginx-", f"{tmp_path}/nginx-"))
+    # one node behind both upstream lines
+    conf = render_nginx({"app1": srv.port, "app2": srv.port}, port, tmp_path,
+                        tls_dir=self_signed(tmp_path / "tls"))
     nginx = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf),
                               "-g", "daemon off;"], stderr=subprocess.PIPE)
     try:

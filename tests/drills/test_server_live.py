@@ -8,6 +8,7 @@ server process and, for the full disk, a real (tiny) tmpfs.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,3 +84,33 @@ def test_sockets_that_never_sign_in_are_closed(server: LiveServer) -> None:
         for c in clients:
             if c.state == "connected":
                 c.disconnect()
+
+
+def test_300_open_streams_leave_the_api_answering(tmp_path: Path) -> None:
+    """300 signed-in stream connections, each holding a thread of a server with its
+    default thread count: /health and the public lookup still answer."""
+    import websocket  # websocket-client, python-socketio's own transport
+
+    srv = LiveServer(tmp_path / "var", env={"FIELDPROOF_SEQUENCER_INTERVAL": "0.2"})
+    srv.data_dir.mkdir(parents=True)
+    srv.start()
+    token = srv.create_user("many@example.org")
+    sockets = []
+    try:
+        for _ in range(300):
+            ws = websocket.create_connection(
+                f"ws://127.0.0.1:{srv.port}/socket.io/?EIO=4&transport=websocket", timeout=30)
+            sockets.append(ws)
+            assert ws.recv().startswith("0{")  # Engine.IO open
+            ws.send("40/streams," + json.dumps({"token": token}))
+            joined = ws.recv()
+            assert joined.startswith("40/streams,{"), joined  # signed in: a stream could start
+        r = httpx.get(srv.url + "/api/v1/health", timeout=15)
+        assert r.status_code == 200
+        r = httpx.post(srv.url + "/api/v1/lookup", json={"sha256": "0" * 64}, timeout=15)
+        assert r.status_code == 200
+    finally:
+        for ws in sockets:
+            with contextlib.suppress(Exception):
+                ws.close()
+        srv.stop()

@@ -8,6 +8,7 @@ PostgreSQL and FIELDPROOF_S3_* at MinIO/S3.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -132,7 +133,20 @@ class Settings:
     asr_runner: str = "thread"
     asr_timeout: int = 1800
     asr_threads: int = 2
+    # A cluster (several `serve` nodes behind a load balancer): the Redis (or Valkey)
+    # every node shares for Socket.IO rooms and events and for rate limits; the name
+    # this node gives in /health; the key directory every node shares (default: the
+    # data dir's keys/, made by `fieldproof admin init` or the first start).
+    message_queue: str | None = field(default=None, repr=False)
+    node_name: str = field(default_factory=socket.gethostname)
+    keys_path: Path | None = None
+    db_wait_seconds: float = 60.0  # at start, how long to wait for the database to answer
     testing: bool = False
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the server's signing keys live (FIELDPROOF_KEYS_DIR)."""
+        return self.keys_path or self.data_dir / "keys"
 
     @property
     def external_tsas(self) -> tuple[TsaSpec, ...]:
@@ -202,6 +216,11 @@ class Settings:
             asr_runner=env.get("FIELDPROOF_ASR_RUNNER") or "thread",
             asr_timeout=max(10, _int(env, "FIELDPROOF_ASR_TIMEOUT", 1800)),
             asr_threads=max(1, _int(env, "FIELDPROOF_ASR_THREADS", 2)),
+            message_queue=(env.get("FIELDPROOF_MESSAGE_QUEUE") or "").strip() or None,
+            node_name=(env.get("FIELDPROOF_NODE_NAME") or "").strip() or socket.gethostname(),
+            keys_path=Path(env["FIELDPROOF_KEYS_DIR"]) if env.get("FIELDPROOF_KEYS_DIR")
+            else None,
+            db_wait_seconds=float(env.get("FIELDPROOF_DB_WAIT") or 60),
             web_trusted_spki=tuple(k.strip() for k in env.get("FIELDPROOF_WEB_TRUSTED_SPKI",
                                                              "").split(",") if k.strip()),
         )
@@ -214,6 +233,10 @@ class Settings:
             raise ValueError("FIELDPROOF_ASR_RUNNER is 'thread' or 'off'")
         if settings.sequencer not in ("thread", "off"):
             raise ValueError("FIELDPROOF_SEQUENCER is 'thread' or 'off'")
+        if settings.message_queue and urlsplit(settings.message_queue).scheme not in (
+                "redis", "rediss"):
+            # Valkey speaks the same protocol: redis://valkey-host:6379/0
+            raise ValueError("FIELDPROOF_MESSAGE_QUEUE is a redis:// or rediss:// URL")
         if not settings.embedded_tsa and not settings.tsa_urls:
             raise ValueError("with the embedded TSA off, set FIELDPROOF_TSA_URLS")
         settings.external_tsas  # noqa: B018 - refuse a malformed list at start

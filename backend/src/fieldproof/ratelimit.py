@@ -1,8 +1,11 @@
 """Rate limits: the one home of every limit the server enforces.
 
 - :class:`RateLimit`: at most N events per key in a moving window, on the
-  maintained ``limits`` library (sign-in failures). Its storage is in memory
-  by default; a Redis URI shares it across processes.
+  maintained ``limits`` library (sign-in failures, sign-ups). Its storage is in
+  memory by default; in a cluster it is the nodes' shared Redis
+  (FIELDPROOF_MESSAGE_QUEUE), so a guesser gets no more tries by reaching
+  another node. While that Redis is unreachable the limit is not enforced
+  (logged): sign-in keeps working through a Redis restart.
 - :class:`TokenBucket`: a burst, then a steady rate (the public verification
   endpoints per address; a stream connection's bytes and chunks per second).
   Written here because it must answer in microseconds on every stream chunk
@@ -13,6 +16,7 @@ Both answer ``429 rate_limited`` with ``retry_after``.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -20,11 +24,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse, storage, strategies
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 
 from fieldproof.errors import RateLimited
 
+log = logging.getLogger(__name__)
+# What a shared storage raises while it is down or restarting.
+_UNREACHABLE = (StorageError, RedisError, OSError)
+
 
 def make_storage(uri: str | None = None) -> storage.Storage:
+    """``memory://`` (one process) or the cluster's ``redis://`` URL."""
     made = storage.storage_from_string(uri or "memory://")
     assert isinstance(made, storage.Storage)  # a synchronous one (not limits.aio)
     return made
@@ -41,9 +52,13 @@ class RateLimit:
 
     def retry_after(self, *key: str) -> int:
         """Seconds until one more event is allowed (0: allowed now)."""
-        if self._limiter.test(self.item, *key):
+        try:
+            if self._limiter.test(self.item, *key):
+                return 0
+            reset = self._limiter.get_window_stats(self.item, *key).reset_time
+        except _UNREACHABLE as exc:
+            log.warning("rate limit storage unreachable (%s): not enforced", type(exc).__name__)
             return 0
-        reset = self._limiter.get_window_stats(self.item, *key).reset_time
         return max(1, math.ceil(reset - time.time()))
 
     def check(self, *key: str) -> None:
@@ -54,7 +69,11 @@ class RateLimit:
 
     def hit(self, *key: str) -> bool:
         """Count one event; False if it was over the limit."""
-        return bool(self._limiter.hit(self.item, *key))
+        try:
+            return bool(self._limiter.hit(self.item, *key))
+        except _UNREACHABLE as exc:
+            log.warning("rate limit storage unreachable (%s): not counted", type(exc).__name__)
+            return True
 
 
 @dataclass

@@ -33,6 +33,7 @@ from fieldproof.log.log import TransparencyLog
 from fieldproof.log.sequencer import Sequencer
 from fieldproof.log.tiles import Tiles
 from fieldproof.log.witnesses import Witnesses
+from fieldproof.ratelimit import make_storage
 from fieldproof.storage import FilesystemStore, ObjectStore, S3Store
 from fieldproof.storage.private import private_file, tighten
 from fieldproof.transcripts import model as asr_model
@@ -56,7 +57,7 @@ def make_store(settings: Settings) -> ObjectStore:
 def make_tsas(settings: Settings) -> list[TimestampAuthority]:
     tsas: list[TimestampAuthority] = []
     if settings.embedded_tsa:
-        tsas.append(EmbeddedTSA.load_or_create(settings.data_dir / "keys" / "tsa"))
+        tsas.append(EmbeddedTSA.load_or_create(settings.keys_dir / "tsa"))
     for spec in settings.external_tsas:
         chain = split_pem_certificates(spec.chain_file.read_bytes()) if spec.chain_file else []
         tsas.append(HttpTSA(spec.url, roots_pem=chain[-1:], intermediates_pem=chain[:-1]))
@@ -99,9 +100,10 @@ class Services:
             private_file(settings.data_dir / "fieldproof.sqlite3")
         db = Database(settings.db_url)
         if migrate:
+            db.wait_ready(settings.db_wait_seconds)
             db.migrate()
         store = make_store(settings)
-        keys = settings.data_dir / "keys"
+        keys = settings.keys_dir
         certificate_fonts.configure(settings.cjk_font)
         tlog = TransparencyLog(db, load_or_create_signer(keys, settings.log_origin),
                                make_tsas(settings), witnesses=settings.witness_specs)
@@ -111,8 +113,11 @@ class Services:
                               witnesses=Witnesses(db, settings.witness_specs))
         ingest = Ingest(db, store, settings, on_stored=sequencer.notify)
         captures = Captures(db)
-        accounts = Accounts(db, settings)
+        # Sign-in and sign-up limits: shared by every node of a cluster.
+        limits_storage = make_storage(settings.message_queue)
+        accounts = Accounts(db, settings, limits_storage=limits_storage)
         streams = Streams(db, store, settings, ingest, captures, tlog.signer)
+        accounts.on_revoked.append(lambda what: streams.forget_device(what.device_id))
         custody = Custody(db)
         identity = ServerIdentity(keys / "server-ca")
         deriver = Deriver(captures, store, identity, tlog, settings)
@@ -153,7 +158,7 @@ class Services:
                    web_tasks=web_tasks, web_runner=web_runner,
                    transcripts=transcripts, transcript_runner=transcript_runner,
                    continuity=continuity,
-                   signup=Signup(db, accounts, settings),
+                   signup=Signup(db, accounts, settings, limits_storage=limits_storage),
                    resets=PasswordResets(db, accounts, settings.public_url),
                    ingest=ingest, captures=captures, log=tlog, sequencer=sequencer, tiles=tiles,
                    streams=streams,

@@ -16,6 +16,8 @@ import hashlib
 import json
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,6 +85,30 @@ _STREAM_AND_DEVICE = (select(Stream, Device).join(Device, Device.id == Stream.de
                       .where(Stream.id == bindparam("sid")))
 
 
+@dataclass
+class _Open:
+    """What a chunk needs of its open stream, kept on this node between chunks.
+
+    The database stays the truth: a chunk is committed only by an UPDATE that
+    requires the stream to be open at exactly this ``next_seq``, so a stale copy
+    (the stream moved on through another node, or was closed) can never commit;
+    it is dropped and read again. Only the happy path uses the copy: every
+    refusal (a gap, a resend, a wrong chain, a closed stream) is decided on a
+    fresh read.
+    """
+
+    user_id: int
+    status: str
+    capture_id: str | None
+    device: Device
+    kind: str
+    started_at: datetime
+    next_seq: int
+    chain_head: str
+    bytes: int
+    device_checked: float  # time.monotonic() of the device's last read
+
+
 @dataclass(frozen=True)
 class StreamParts:
     """What a streamed capture's evidence bundle carries besides the media."""
@@ -92,8 +118,10 @@ class StreamParts:
     chunks: tuple[StreamChunk, ...]
 
 
-def chunk_key(stream_id: str, seq: int) -> str:
-    return f"streams/{stream_id}/{seq:010d}"
+def chunk_key(stream_id: str, seq: int, chain: str) -> str:
+    """Where a chunk is staged: named by its chain too, so a node acting on a stale
+    copy of the stream can never overwrite the bytes of an acknowledged chunk."""
+    return f"streams/{stream_id}/{seq:010d}-{chain[:32]}"
 
 
 def header_mismatches(header: StreamHeader, manifest: Manifest) -> list[str]:
@@ -132,6 +160,44 @@ class Streams:
         self.signer = signer
         self.on_progress = on_progress or (lambda _user, _event: None)
         self._keys: dict[str, DeviceKey] = {}
+        self._open: dict[str, _Open] = {}  # stream id -> its state on this node
+        self._open_lock = threading.Lock()
+
+    # A device revoked is refused at once on the node that revoked it and, through
+    # the cluster's Redis, on the others (forget_device); should that message be
+    # lost (Redis down), within this time.
+    DEVICE_RECHECK_SECONDS = 10.0
+    MAX_OPEN = 10_000
+
+    def forget_device(self, device_id: int | None) -> None:
+        """A device was revoked: read it again before its next chunk."""
+        with self._open_lock:
+            for sid in [k for k, v in self._open.items() if v.device.id == device_id]:
+                del self._open[sid]
+
+    def _forget(self, stream_id: str) -> None:
+        with self._open_lock:
+            self._open.pop(stream_id, None)
+
+    def _load(self, stream_id: str) -> _Open | None:
+        with self.db.reading() as s:  # one lock-free read for the stream and its device
+            row = s.execute(_STREAM_AND_DEVICE, {"sid": stream_id}).first()
+        if row is None:
+            return None
+        stream, device = row
+        st = _Open(user_id=stream.user_id, status=stream.status, capture_id=stream.capture_id,
+                   device=device, kind=stream.kind,
+                   started_at=parse_time(json.loads(stream.header)["started_at"]),
+                   next_seq=stream.next_seq, chain_head=stream.chain_head,
+                   bytes=stream.bytes, device_checked=time.monotonic())
+        with self._open_lock:
+            if st.status != "open":
+                self._open.pop(stream_id, None)
+                return st
+            if len(self._open) >= self.MAX_OPEN:
+                self._open.clear()  # a bound, not a policy: they are read again
+            self._open[stream_id] = st
+        return st
 
     # -- helpers --------------------------------------------------------------
     def _device(self, principal: Principal, key_id: str) -> Device:
@@ -223,64 +289,82 @@ class Streams:
 
     # -- chunks -----------------------------------------------------------------
     def chunk(self, principal: Principal, header_raw: str, signature_text: str,
-              data: bytes) -> dict[str, Any]:
+              data: bytes, *, _stale: bool = False) -> dict[str, Any]:
         if len(data) > self.settings.stream_max_chunk_bytes:
             raise TooLarge(f"chunks are at most {self.settings.stream_max_chunk_bytes} bytes")
         ch = ChunkHeader.parse(header_raw)
-        with self.db.reading() as s:  # one lock-free read for the stream and its device
-            row = s.execute(_STREAM_AND_DEVICE, {"sid": ch.data["stream"]}).first()
-        if row is None or row[0].user_id != principal.user_id:
+        sid = ch.data["stream"]
+        st = self._open.get(sid)
+        if st is None or time.monotonic() - st.device_checked > self.DEVICE_RECHECK_SECONDS:
+            st = self._load(sid)
+        digest = hashlib.sha256(data).digest()
+        if st is not None and not self._fits(st, ch, digest):
+            st = self._load(sid)  # decide every refusal on what the database says
+        if st is None or st.user_id != principal.user_id:
             raise UnknownStream("no such stream")
-        stream, device = row
+        device = st.device
         if device.revoked_at is not None:
             raise DeviceRevoked("this device key was revoked")
-        if stream.status != "open":
-            raise StreamClosed(f"the stream is {stream.status}", capture_id=stream.capture_id)
-        digest = hashlib.sha256(data).digest()
+        if st.status != "open":
+            raise StreamClosed(f"the stream is {st.status}", capture_id=st.capture_id)
         if len(data) != ch.size or digest.hex() != ch.sha256:
             raise BadHash("the chunk's bytes do not match its signed size and SHA-256")
-        if ch.seq < stream.next_seq:
-            return self._duplicate(stream, ch)
-        if ch.seq > stream.next_seq:
-            raise Gap(f"chunk {ch.seq} arrived but {stream.next_seq} is next",
-                      next_seq=stream.next_seq)
-        expected = next_chain(bytes.fromhex(stream.chain_head), ch.seq, digest).hex()
+        if ch.seq < st.next_seq:
+            return self._duplicate(sid, ch)
+        if ch.seq > st.next_seq:
+            raise Gap(f"chunk {ch.seq} arrived but {st.next_seq} is next",
+                      next_seq=st.next_seq)
+        expected = next_chain(bytes.fromhex(st.chain_head), ch.seq, digest).hex()
         if ch.chain != expected:
             raise BadChain("the chunk's chain does not follow from the previous chunk")
         sig = self._verify(device, signature_text, ch.canonical, fast=True)
-        if stream.bytes + len(data) > self.settings.max_upload_bytes:
+        if st.bytes + len(data) > self.settings.max_upload_bytes:
             raise TooLarge("the recording exceeds the upload limit")
-        key = chunk_key(stream.id, ch.seq)
+        key = chunk_key(sid, ch.seq, ch.chain)
         self._stage(key, data)  # durable before anything is recorded or acknowledged
         now = utcnow()
         # Core statements, not the ORM unit of work: this runs once per chunk
         # per recording phone (see bench/streams.py).
         with self.db.engine.begin() as conn:
             moved = conn.execute(_ADVANCE, {
-                "sid": stream.id, "seq": ch.seq, "next": ch.seq + 1, "chain": ch.chain,
+                "sid": sid, "seq": ch.seq, "next": ch.seq + 1, "chain": ch.chain,
                 "size": len(data), "now": now})
-            if moved.rowcount != 1:
+            moved_on = moved.rowcount != 1  # closed, or moved on through another node
+            if not moved_on:
+                    conn.execute(_ADD_CHUNK, {
+                    "stream_id": sid, "seq": ch.seq, "size": len(data), "sha256": ch.sha256,
+                    "chain": ch.chain, "header": ch.canonical.decode("utf-8"),
+                    "signature": sig, "object_key": key, "received_at": now})
+        if moved_on:
+            self._forget(sid)
+            self._unstage_loser(sid, ch.seq, key)
+            if _stale:
                 raise Gap("the stream moved on concurrently; resume")
-            conn.execute(_ADD_CHUNK, {
-                "stream_id": stream.id, "seq": ch.seq, "size": len(data), "sha256": ch.sha256,
-                "chain": ch.chain, "header": ch.canonical.decode("utf-8"), "signature": sig,
-                "object_key": key, "received_at": now})
-        ack = self._ack(stream.id, ch.seq, ch.chain, now)
-        seconds = max(0.0, (parse_time(ch.data["at"]) - parse_time(
-            json.loads(stream.header)["started_at"])).total_seconds())
+            # decide again on what the database says now
+            return self.chunk(principal, header_raw, signature_text, data, _stale=True)
+        total = st.bytes + len(data)
+        st.next_seq, st.chain_head, st.bytes = ch.seq + 1, ch.chain, total
+        ack = self._ack(sid, ch.seq, ch.chain, now)
+        seconds = max(0.0, (parse_time(ch.data["at"]) - st.started_at).total_seconds())
         self.on_progress(principal.user_id, {
-            "stream_id": stream.id, "kind": stream.kind, "seq": ch.seq,
-            "chunks": ch.seq + 1, "bytes": stream.bytes + len(data), "seconds": seconds,
+            "stream_id": sid, "kind": st.kind, "seq": ch.seq,
+            "chunks": ch.seq + 1, "bytes": total, "seconds": seconds,
             "acked_at": ack["durable_at"]})
-        return {**ack, "bytes": stream.bytes + len(data)}
+        return {**ack, "bytes": total}
 
-    def _duplicate(self, stream: Stream, ch: ChunkHeader) -> dict[str, Any]:
+    @staticmethod
+    def _fits(st: _Open, ch: ChunkHeader, digest: bytes) -> bool:
+        """Would this node's copy accept the chunk? (If not, read the stream again.)"""
+        return (ch.seq == st.next_seq
+                and ch.chain == next_chain(bytes.fromhex(st.chain_head), ch.seq, digest).hex())
+
+    def _duplicate(self, stream_id: str, ch: ChunkHeader) -> dict[str, Any]:
         with self.db.reading() as s:
-            prior = s.get(StreamChunk, (stream.id, ch.seq))
+            prior = s.get(StreamChunk, (stream_id, ch.seq))
         if prior is None or prior.sha256 != ch.sha256 or prior.chain != ch.chain:
             raise DuplicateMismatch(f"chunk {ch.seq} was already received with other bytes")
         # Byte-identical resend (its ack was lost): acknowledge it again.
-        return {**self._ack(stream.id, ch.seq, prior.chain, prior.received_at),
+        return {**self._ack(stream_id, ch.seq, prior.chain, prior.received_at),
                 "duplicate": True}
 
     def _ack(self, stream_id: str, seq: int, chain: str, when: datetime) -> dict[str, Any]:
@@ -327,12 +411,27 @@ class Streams:
             raise
         return spool
 
-    def _drop_staging(self, stream_id: str, count: int) -> None:
-        for seq in range(count):
+    def _unstage_loser(self, stream_id: str, seq: int, key: str) -> None:
+        """Remove what a chunk that lost the race staged, unless it is the very
+        object an acknowledged chunk names (the same bytes, sent twice)."""
+        with self.db.reading() as s:
+            kept = s.scalar(select(StreamChunk.object_key).where(
+                StreamChunk.stream_id == stream_id, StreamChunk.seq == seq))
+        if kept != key:
             try:
-                self.store.delete(chunk_key(stream_id, seq))
+                self.store.delete(key)
             except FieldProofError:
-                log.warning("could not remove staged chunk %s/%d", stream_id[:16], seq)
+                log.warning("could not remove a staged chunk that lost a race: %s", key)
+
+    def _drop_staging(self, stream_id: str) -> None:
+        with self.db.reading() as s:
+            keys = s.scalars(select(StreamChunk.object_key)
+                             .where(StreamChunk.stream_id == stream_id)).all()
+        for key in keys:
+            try:
+                self.store.delete(key)
+            except FieldProofError:
+                log.warning("could not remove staged chunk %s", key)
 
     # -- stop -------------------------------------------------------------------
     def stop(self, principal: Principal, stream_id: str, manifest_raw: str,
@@ -414,13 +513,13 @@ class Streams:
         return ck.CheckList(identity, tuple(checks))
 
     def _close(self, stream_id: str, status: str, capture_id: str | None) -> None:
+        self._forget(stream_id)
         with self.db.session() as s:
             stream = s.get(Stream, stream_id)
             assert stream is not None
             stream.status = status
             stream.capture_id = capture_id
-            count = stream.next_seq
-        self._drop_staging(stream_id, count)
+        self._drop_staging(stream_id)
         log.info("stream %s %s (capture %s)", stream_id[:16], status, capture_id)
 
     # -- interrupted streams ---------------------------------------------------

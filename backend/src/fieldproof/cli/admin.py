@@ -24,6 +24,30 @@ def admin() -> None:
     """Administration on the local database."""
 
 
+@admin.command("init")
+@data_dir_option
+def init(data_dir: Path | None) -> None:
+    """Migrate the database and make the server's keys, once, before the nodes of a
+    cluster start (they then share FIELDPROOF_KEYS_DIR). Safe to run again."""
+    from fieldproof.services import Services
+
+    settings = settings_for(data_dir)
+    services = Services.build(settings)
+    try:
+        locked = services.store.supports_retention()
+        if settings.s3 is not None and settings.s3.retention_days > 0 and not locked:
+            # Evidence promised a lock must not land in a bucket that ignores it.
+            click.echo(f"error: FIELDPROOF_S3_RETENTION_DAYS={settings.s3.retention_days} but "
+                       f"bucket {settings.s3.bucket} does not enforce object lock",
+                       err=True)
+            sys.exit(1)
+    finally:
+        services.close()
+    click.echo(f"database migrated ({settings.db_url.split(':', 1)[0]}); keys in "
+               f"{settings.keys_dir}; store {services.store.name}"
+               f"{', object lock enforced' if locked else ''}")
+
+
 @admin.command("create-user")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin")

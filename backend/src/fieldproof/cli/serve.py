@@ -22,7 +22,7 @@ def log_to_stderr() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=256, show_default=True, type=int,
+@click.option("--threads", default=1024, show_default=True, type=int,
               help="worker threads; each open stream (WebSocket) holds one")
 @click.option("--https", "use_https", is_flag=True,
               help="serve TLS (a self-signed certificate is made on first start)")
@@ -51,7 +51,7 @@ def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None
     if (cert is None) != (key_file is None):
         raise click.UsageError("--cert and --key go together")
     if use_https and cert is None:
-        cert, key_file = load_or_create_cert(settings.data_dir / "keys" / "tls", lan)
+        cert, key_file = load_or_create_cert(settings.keys_dir / "tls", lan)
     scheme = "https" if use_https else "http"
 
     class _Server(BaseApplication):  # type: ignore[misc]
@@ -97,28 +97,51 @@ def serve(host: str, port: int, threads: int, use_https: bool, cert: Path | None
 def worker(data_dir: Path | None) -> None:
     """Run the log sequencer, the web recorder's queue and machine transcription as
     their own process (serve with FIELDPROOF_SEQUENCER=off, FIELDPROOF_WEB_RECORDER=off
-    and FIELDPROOF_ASR_RUNNER=off)."""
+    and FIELDPROOF_ASR_RUNNER=off). Run several for a cluster: they all take jobs,
+    and one at a time, elected in PostgreSQL, runs the sequencer (log/leader.py)."""
     import signal
+    import threading
 
+    from fieldproof.log.leader import Leadership
     from fieldproof.services import Services
 
     os.umask(0o077)
     log_to_stderr()
-    services = Services.build(settings_for(data_dir))
-    signal.signal(signal.SIGTERM, lambda *_: services.sequencer.stop(0))
+    settings = settings_for(data_dir)
+    services = Services.build(settings)
+    stopping = threading.Event()
+
+    def stop(*_: Any) -> None:
+        stopping.set()
+        services.sequencer.stop(0)
+
+    signal.signal(signal.SIGTERM, stop)
     services.housekeeping.start()
     services.web_runner.start()
     services.transcript_runner.start()
-    click.echo(f"sequencer running on {services.db.dialect}; log {services.log.origin}",
-               err=True)
+    leadership = Leadership(services.db, poll=min(1.0, settings.sequencer_interval))
+    click.echo(f"worker {settings.node_name} started; waiting to lead the sequencer", err=True)
+    lost = False
     try:
-        services.sequencer.run()
+        if leadership.acquire(stopping):
+            click.echo(f"sequencer running on {services.db.dialect}; log {services.log.origin}"
+                       f" (leader: {settings.node_name})", err=True)
+            services.sequencer.start()
+            while not stopping.wait(leadership.poll):
+                if not leadership.held():
+                    # Someone else may lead now: stop writing, and let the supervisor
+                    # start this worker again as a standby.
+                    click.echo("lost the sequencer's leadership (database session ended); "
+                               "exiting", err=True)
+                    lost = True
+                    break
     except KeyboardInterrupt:
         pass
     finally:
         services.close()
-
-
+        leadership.release()
+    if lost:
+        sys.exit(3)
 
 
 def tsa_notice(external: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -10,11 +11,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
+MIGRATION_LOCK_KEY = 0x46504D4947  # "FPMIG": one migration at a time (PostgreSQL)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -63,12 +66,34 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def wait_ready(self, timeout: float) -> None:
+        """Wait up to ``timeout`` s for the database to answer (a container that
+        starts before its database); the last error is raised after that."""
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            try:
+                with self.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                return
+            except OperationalError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database not ready (%s); retrying in %.1f s",
+                            type(exc.orig).__name__, delay)
+                time.sleep(delay)  # a retry backoff, not a wait for a condition
+                delay = min(5.0, delay * 2)
+
     def migrate(self) -> None:
         """Apply every Alembic migration (idempotent)."""
         cfg = Config()
         cfg.set_main_option("script_location",
                             str(resources.files("fieldproof.db").joinpath("migrations")))
         with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                # The nodes of a cluster start together: one migrates, the others
+                # wait here and then find nothing left to do.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

@@ -70,7 +70,8 @@ def make_blueprint(services: Services) -> Blueprint:
     def health() -> Any:
         with services.db.session() as s:
             s.execute(text("SELECT 1"))
-        return {"status": "ok", "database": services.db.dialect, "store": services.store.name}
+        return {"status": "ok", "database": services.db.dialect, "store": services.store.name,
+                "node": services.settings.node_name}
 
     @bp.get("/openapi.json")
     def openapi() -> Any:

@@ -63,9 +63,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # Twice the largest chunk: a chunk somewhat over the limit still reaches the
     # handler, which answers too_large; only a message beyond this is dropped
     # by Engine.IO (clients learn the limit from the start ack).
+    # In a cluster (FIELDPROOF_MESSAGE_QUEUE), rooms and events go through the nodes'
+    # shared Redis: progress from the node a phone streams to reaches the user's
+    # other devices on any node.
     socketio = SocketIO(app, async_mode="threading",
                         max_http_buffer_size=2 * settings.stream_max_chunk_bytes + 64 * 1024,
-                        ping_interval=10, ping_timeout=20)
+                        ping_interval=10, ping_timeout=20,
+                        message_queue=settings.message_queue, channel="fieldproof-socketio")
     install_streams(socketio, services)
     logging.getLogger("fieldproof").setLevel(logging.INFO)
     return app

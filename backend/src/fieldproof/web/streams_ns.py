@@ -32,6 +32,7 @@ from fieldproof.errors import (
 )
 from fieldproof.ratelimit import TokenBucket
 from fieldproof.services import Services
+from fieldproof.web.revocations import RevocationRelay
 from fieldproof.web.serialize import capture_json
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         self._limits: dict[str, tuple[TokenBucket, TokenBucket]] = {}
         self._ended: dict[str, str] = {}  # sid -> why its token stopped being valid
         self._lock = threading.Lock()
+        if services.settings.message_queue:
+            # every node, this one too, hears it from Redis
+            relay = RevocationRelay(services.settings.message_queue, self._on_revoked)
+            services.accounts.on_revoked.append(relay.publish)
         services.accounts.on_revoked.append(self._on_revoked)
 
     def trigger_event(self, event: str, *args: Any) -> Any:
@@ -91,10 +96,15 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
 
     def _on_revoked(self, what: Revocation) -> None:
         """A token was revoked (signed out): end every socket it opened, now."""
-        if what.token_id is None:
-            return  # a revoked device's streams are refused chunk by chunk
+        if what.device_id is not None:
+            self.services.streams.forget_device(what.device_id)  # refused from its next chunk
+        if what.token_id is not None:
+            self._end_token(what.token_id)
+
+    def _end_token(self, token_id: int) -> None:
+        """End this node's sockets of a revoked token (told here or by another node)."""
         with self._lock:
-            sids = [sid for sid, p in self._principals.items() if p.token_id == what.token_id]
+            sids = [sid for sid, p in self._principals.items() if p.token_id == token_id]
             for sid in sids:
                 del self._principals[sid]
                 self._ended[sid] = "token_invalid"

@@ -1,0 +1,218 @@
+"""Failover drills on the cluster of docker/compose.yml, run as processes: two app
+nodes behind nginx (ip_hash), a Redis message queue, one PostgreSQL database,
+one S3 store, and `fieldproof worker` as the elected sequencer."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import socketio
+
+from fieldproof.client.api import Client, DeviceKeyFile
+from fieldproof.client.stream import StreamClient
+from tests.support.cluster import Cluster
+from tests.support.live import run_cli
+from tests.support.photos import jpeg
+from tests.support.s3server import S3Server
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, pg_admin: str, s3_server: S3Server,
+            request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    worker_env = getattr(request, "param", {})
+    c = Cluster(tmp_path / "cluster", pg_admin, s3_server,
+                extra_env={"FIELDPROOF_SEQUENCER_INTERVAL": "0.2"}, worker_env=worker_env)
+    try:
+        yield c.start()
+    finally:
+        c.stop()
+
+
+def _device(url: str, token: str, key_path: Path) -> tuple[Client, DeviceKeyFile]:
+    api = Client(url, token)
+    key = DeviceKeyFile.load_or_create(key_path, create=True)
+    api.enroll(key)
+    return api, key
+
+
+class Watcher:
+    """A second device of the same account, connected straight to one node: it
+    sees the progress of recordings that another node receives."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.progress: list[dict[str, Any]] = []
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2,
+                                   reconnection_delay_max=1.0)
+        self.sio.on("progress", self.progress.append, namespace="/streams")
+        self.sio.connect(url, auth={"token": token}, namespaces=["/streams"],
+                         transports=["websocket"], wait_timeout=20)
+
+    def streams_seen(self) -> set[str]:
+        return {p["stream_id"] for p in list(self.progress)}
+
+    def close(self) -> None:
+        self.sio.disconnect()
+
+
+def _wait_anchored(api: Client, ids: list[str], timeout: float = 90) -> None:
+    wait_until("every capture is anchored",
+               lambda: all(api.capture(i)["status"] == "anchored" for i in ids), timeout)
+
+
+def _audit(url: str) -> Any:
+    return run_cli("log", "audit", "--server", url)
+
+
+def test_kill_9_a_node_during_20_streams(cluster: Cluster, tmp_path: Path) -> None:
+    """Every client resumes on the other node; no acknowledged chunk is lost; the
+    user's other device, on the other node, sees the progress."""
+    token = cluster.create_user("cluster@example.org")
+    front = cluster.node_behind_front()  # every client of this address lands here
+    other = next(n for n in cluster.nodes if n != front)
+    watcher = Watcher(cluster.nodes[other].url, token)
+    results: dict[int, Any] = {}
+    acked: dict[int, list[tuple[int, str]]] = {}
+    files = []
+    for i in range(20):
+        f = tmp_path / f"rec{i}.webm"
+        f.write_bytes(os.urandom(96_000 + i * 1000))
+        files.append(f)
+
+    def record(i: int) -> None:
+        try:
+            api, key = _device(cluster.url, token, tmp_path / f"d{i}.pem")
+            acked[i] = []
+            sc = StreamClient(api, key, timeout=10,
+                              on_ack=lambda a, i=i: acked[i].append((a["seq"], a["chain"])))
+            results[i] = sc.stream_file(files[i], kind="audio", mime="audio/webm",
+                                        chunk_bytes=8192, rate=48_000)
+        except Exception as exc:  # reported below
+            results[i] = exc
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(20)]
+    try:
+        for t in threads:
+            t.start()
+        wait_until("several streams have acknowledged chunks on the first node",
+                   lambda: sum(1 for v in acked.values() if v) >= 3, timeout=120)
+        # Progress crossed nodes through Redis: the streams are on `front`, the
+        # watcher on `other`.
+        wait_until("the other node's session sees the progress",
+                   lambda: len(watcher.streams_seen()) >= 1, timeout=30)
+        before_kill = sum(len(v) for v in acked.values())
+        cluster.nodes[front].kill()  # SIGKILL, mid-stream
+        for t in threads:
+            t.join(180)
+        assert before_kill > 0
+        for i, f in enumerate(files):
+            res = results.get(i)
+            assert isinstance(res, dict), f"stream {i}: {res!r}"
+            assert res["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+            chains = {seq: chain for seq, chain in acked[i]}
+            assert max(chains) + 1 == res["manifest"]["stream"]["chunks"]
+            assert chains[max(chains)] == res["manifest"]["stream"]["chain_head"]
+        # Every stream finished on the surviving node (the other is dead), and the
+        # original is the same byte for byte.
+        assert cluster.node_behind_front() == other
+        api = Client(cluster.url, token)
+        ids = [results[i]["id"] for i in range(20)]
+        assert api.http.get(f"/captures/{ids[0]}/original").content == files[0].read_bytes()
+        _wait_anchored(api, ids)
+        audit = _audit(cluster.url)
+        assert audit.returncode == 0, audit.stdout
+    finally:
+        watcher.close()
+
+
+@pytest.mark.parametrize("cluster", [{"FIELDPROOF_TEST_SEQUENCER_PAUSE": "60"}],
+                         indirect=True)
+def test_kill_9_the_sequencer_leader_mid_batch(cluster: Cluster, tmp_path: Path) -> None:
+    leader = cluster.workers[0]
+    leader.wait_for_log("sequencer running")
+    standby = cluster.start_worker("worker-2")
+    standby.wait_for_log("waiting to lead the sequencer")
+    token = cluster.create_user("leader@example.org")
+    api, key = _device(cluster.url, token, tmp_path / "dev.pem")
+    ids = []
+    for i in range(4):
+        f = tmp_path / f"p{i}.jpg"
+        f.write_bytes(jpeg(make=f"cluster{i}"))
+        ids.append(api.capture_file(key, f, kind="photo")["id"])
+    leader.wait_for_log("test pause: batch of")  # the leader holds a batch open
+    assert "sequencer running" not in standby.log()  # one leader at a time
+    leader.kill()
+    standby.wait_for_log("sequencer running")
+    _wait_anchored(api, ids)
+    audit = _audit(cluster.url)
+    assert audit.returncode == 0, audit.stdout
+
+
+def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
+    """Streams go on while Redis is down and after it is back; sign-in works
+    without it; progress crosses nodes again once it is back."""
+    assert cluster.redis is not None
+    token = cluster.create_user("redis@example.org", password="correct horse battery")
+    front = cluster.node_behind_front()
+    other = next(n for n in cluster.nodes if n != front)
+    watcher = Watcher(cluster.nodes[other].url, token)
+    results: dict[int, Any] = {}
+    acked: dict[int, list[int]] = {}
+    files = []
+    for i in range(3):
+        f = tmp_path / f"r{i}.webm"
+        f.write_bytes(os.urandom(240_000))
+        files.append(f)
+
+    def record(i: int) -> None:
+        try:
+            api, key = _device(cluster.url, token, tmp_path / f"r{i}.pem")
+            acked[i] = []
+            sc = StreamClient(api, key, timeout=10,
+                              on_ack=lambda a, i=i: acked[i].append(a["seq"]))
+            results[i] = sc.stream_file(files[i], kind="audio", mime="audio/webm",
+                                        chunk_bytes=8192, rate=24_000)
+        except Exception as exc:  # reported below
+            results[i] = exc
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        wait_until("progress crosses nodes", lambda: len(watcher.progress) >= 1, timeout=60)
+        before = watcher.streams_seen()
+        cluster.redis.stop()
+        down_at = sum(len(v) for v in acked.values())
+        wait_until("chunks are acknowledged with Redis down",
+                   lambda: sum(len(v) for v in acked.values()) >= down_at + 3, timeout=60)
+        login = httpx.post(cluster.url + "/api/v1/auth/login", timeout=20,
+                           json={"email": "redis@example.org",
+                                 "password": "correct horse battery"})
+        assert login.status_code == 201, login.text
+        cluster.redis.start()  # the same port, empty
+        for t in threads:
+            t.join(180)
+        # A recording made now is seen from the other node again: the nodes
+        # subscribed to the new Redis by themselves.
+        files.append(tmp_path / "after.webm")
+        files[-1].write_bytes(os.urandom(64_000))
+        after = threading.Thread(target=record, args=(3,))
+        after.start()
+        wait_until("progress crosses nodes again",
+                   lambda: bool(watcher.streams_seen() - before), timeout=90)
+        after.join(120)
+        for i, f in enumerate(files):
+            res = results.get(i)
+            assert isinstance(res, dict), f"stream {i}: {res!r}"
+            assert res["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+    finally:
+        watcher.close()
