@@ -8,6 +8,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from fieldproof.core.checkpoint import Verifier
 from fieldproof.core.stream import ack_statement
 from fieldproof.db import Capture, Stream
 from fieldproof.db.models import utcnow
+from fieldproof.errors import FieldProofError
 from fieldproof.services import Services
 from tests.support.accounts import DeviceKey, User
 from tests.support.streams import NS, HandStream
@@ -75,9 +77,16 @@ def test_stream_to_anchored_capture(sio: Any, user: User, client: Any,
     assert {c["name"]: c["ok"] for c in capture["checks"]}["stream_complete"] is True
     orig = client.get(f"/api/v1/captures/{capture['id']}/original", headers=user.auth)
     assert orig.data == media
-    # staging objects are gone; the original is stored once
+    # nothing is staged as an object; the chunks' bytes left their rows once the
+    # original was stored (their signed headers stay, for the bundle)
     staged = list((services.settings.data_dir / "store" / "objects" / "streams").rglob("*"))
     assert [p for p in staged if p.is_file()] == []
+    from fieldproof.db import StreamChunk
+
+    with services.db.reading() as s:
+        rows = s.execute(select(StreamChunk.data, StreamChunk.header)
+                         .where(StreamChunk.stream_id == hs.id)).all()
+    assert len(rows) == 5 and all(d is None and h for d, h in rows)
     # stop is idempotent: the same signed stop answers the same capture
     assert emit(sio, "stop", stop)["capture"]["id"] == capture["id"]
     # but another signed manifest never gets the old capture as its answer
@@ -277,16 +286,13 @@ def test_a_stream_that_moves_between_nodes(sio: Any, user: User, services: Servi
         wrong = HandStream.__new__(HandStream)
         wrong.__dict__.update(hs.__dict__, chains=hs.chains[:5], data=hs.data[:4])
         assert err(emit(sio_b, "chunk", wrong.chunk_msg(4, b"other"))) == "duplicate_mismatch"
-        # ... and the acknowledged chunk 4's staged bytes are untouched, the loser's gone
+        # ... and the acknowledged chunk 4's bytes are untouched: they are in its row
         from fieldproof.db import StreamChunk
 
         with services.db.reading() as s:
-            staged = s.scalar(select(StreamChunk.object_key).where(
-                StreamChunk.stream_id == hs.id, StreamChunk.seq == 4))
-        assert staged is not None
-        assert b"".join(services.store.iter_range(staged)) == hs.data[4]
-        objects = services.settings.data_dir / "store" / "objects" / "streams" / hs.id
-        assert len([p for p in objects.rglob("*") if p.is_file()]) == 5
+            kept = s.scalars(select(StreamChunk.data).where(StreamChunk.stream_id == hs.id)
+                             .order_by(StreamChunk.seq)).all()
+        assert kept == hs.data[:5]
         assert emit(sio_b, "chunk", hs.chunk_msg(5, os.urandom(500)))["ok"]
         # the device is revoked through node A: A refuses its very next chunk
         r = client.delete(f"/api/v1/devices/{device.key_id}", headers=user.auth)
@@ -306,3 +312,28 @@ def _device_id(services: Services, key_id: str) -> int:
         found = s.scalar(select(Device.id).where(Device.key_id == key_id))
     assert found is not None
     return int(found)
+
+
+def test_chunks_staged_as_objects_by_an_older_version_still_assemble(
+        sio: Any, user: User, services: Services, tmp_path: Any) -> None:
+    """Before 0010 a chunk's bytes were an object in the store, named by the row:
+    a stream open across the upgrade finishes with them."""
+    from sqlalchemy import update
+
+    from fieldproof.db import StreamChunk
+
+    hs = started(sio, user)
+    for seq in range(3):
+        assert emit(sio, "chunk", hs.chunk_msg(seq, os.urandom(700)))["ok"]
+    legacy = tmp_path / "legacy-chunk"
+    legacy.write_bytes(hs.data[1])
+    services.store.put_file(f"streams/{hs.id}/0000000001", legacy)
+    with services.db.session() as s:
+        s.execute(update(StreamChunk).where(StreamChunk.stream_id == hs.id,
+                                            StreamChunk.seq == 1)
+                  .values(data=None, object_key=f"streams/{hs.id}/0000000001"))
+    done = emit(sio, "stop", hs.stop_msg())
+    assert done["ok"], done
+    assert done["capture"]["media"]["sha256"] == hashlib.sha256(b"".join(hs.data)).hexdigest()
+    with pytest.raises(FieldProofError):  # and the old object is removed with the rest
+        b"".join(services.store.iter_range(f"streams/{hs.id}/0000000001"))

@@ -1,10 +1,11 @@
 """Live streams (protocol v2): verify each chunk, make it durable, then ack.
 
-A chunk is acknowledged only after its bytes are in the object store (fsync /
-completed PUT) and its row is committed, so whatever was acknowledged survives
-a server crash. On ``stop`` the chunks are concatenated (streamed, never held
-in memory) into the original, checked against the device's final manifest
-and stored like any capture. A stream silent for longer than the timeout is
+A chunk is acknowledged only after its row, with its bytes, is committed (one
+transaction, one fsync), so whatever was acknowledged survives a server crash,
+and any node of a cluster can continue the stream. On ``stop`` the chunks are
+concatenated (read one by one, never held together in memory) into the
+original, checked against the device's final manifest and stored like any
+capture. A stream silent for longer than the timeout is
 closed as ``interrupted``: its chunks become a partial capture proven by the
 last signed chain head.
 """
@@ -15,13 +16,11 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -62,7 +61,6 @@ from fieldproof.errors import (
     UnknownStream,
 )
 from fieldproof.storage import ObjectStore
-from fieldproof.storage.tmpfiles import locked_mkstemp
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +114,6 @@ class StreamParts:
     header: str  # the signed stream header (canonical JSON)
     header_signature: bytes
     chunks: tuple[StreamChunk, ...]
-
-
-def chunk_key(stream_id: str, seq: int, chain: str) -> str:
-    """Where a chunk is staged: named by its chain too, so a node acting on a stale
-    copy of the stream can never overwrite the bytes of an acknowledged chunk."""
-    return f"streams/{stream_id}/{seq:010d}-{chain[:32]}"
 
 
 def header_mismatches(header: StreamHeader, manifest: Manifest) -> list[str]:
@@ -320,11 +312,11 @@ class Streams:
         sig = self._verify(device, signature_text, ch.canonical, fast=True)
         if st.bytes + len(data) > self.settings.max_upload_bytes:
             raise TooLarge("the recording exceeds the upload limit")
-        key = chunk_key(sid, ch.seq, ch.chain)
-        self._stage(key, data)  # durable before anything is recorded or acknowledged
         now = utcnow()
-        # Core statements, not the ORM unit of work: this runs once per chunk
-        # per recording phone (see bench/streams.py).
+        # The bytes go into the row, so one commit makes the chunk durable and
+        # recorded at once (one fsync), before it is acknowledged. Core statements,
+        # not the ORM unit of work: this runs once per chunk per recording phone
+        # (see bench/streams.py).
         with self.db.engine.begin() as conn:
             moved = conn.execute(_ADVANCE, {
                 "sid": sid, "seq": ch.seq, "next": ch.seq + 1, "chain": ch.chain,
@@ -334,10 +326,9 @@ class Streams:
                     conn.execute(_ADD_CHUNK, {
                     "stream_id": sid, "seq": ch.seq, "size": len(data), "sha256": ch.sha256,
                     "chain": ch.chain, "header": ch.canonical.decode("utf-8"),
-                    "signature": sig, "object_key": key, "received_at": now})
-        if moved_on:
+                    "signature": sig, "data": data, "object_key": None, "received_at": now})
+        if moved_on:  # nothing was written
             self._forget(sid)
-            self._unstage_loser(sid, ch.seq, key)
             if _stale:
                 raise Gap("the stream moved on concurrently; resume")
             # decide again on what the database says now
@@ -374,62 +365,49 @@ class Streams:
         return {"stream_id": stream_id, "seq": seq, "chain": chain, "durable_at": durable_at,
                 "server_sig": _b64(sig)}
 
-    def _stage(self, key: str, data: bytes) -> None:
-        tmp_dir: Path = self.store.tmp_dir  # type: ignore[attr-defined]
-        fd, path = locked_mkstemp(tmp_dir, "chunk-")
-        try:
-            with os.fdopen(fd, "wb") as fh:  # closing it releases the lock, after the put
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-                self.store.put_file(key, path, consume=True)
-        finally:
-            path.unlink(missing_ok=True)
-
     # -- assembling -----------------------------------------------------------
     def _assemble(self, stream: Stream) -> HashingSpool:
-        """Concatenate the durable chunks into a spool, re-hashing each one."""
+        """Concatenate the durable chunks into a spool, re-hashing each one (read
+        one at a time: a recording is never held in memory)."""
         spool = HashingSpool(self.store.tmp_dir)  # type: ignore[attr-defined]
         try:
-            with self.db.session() as s:
+            with self.db.reading() as s:
                 chunks = s.execute(select(StreamChunk.seq, StreamChunk.sha256,
                                           StreamChunk.object_key)
                                    .where(StreamChunk.stream_id == stream.id)
                                    .order_by(StreamChunk.seq)).all()
-            if [c.seq for c in chunks] != list(range(stream.next_seq)):
-                raise IntegrityFailure("stream chunks are missing from the database")
-            for seq, sha, key in chunks:
-                h = hashlib.sha256()
-                for block in self.store.iter_range(key):
-                    h.update(block)
-                    spool.write(block)
-                if h.hexdigest() != sha:
-                    raise IntegrityFailure(f"staged chunk {seq} did not read back intact")
+                if [c.seq for c in chunks] != list(range(stream.next_seq)):
+                    raise IntegrityFailure("stream chunks are missing from the database")
+                for seq, sha, key in chunks:
+                    h = hashlib.sha256()
+                    if key is None:
+                        block = s.scalar(select(StreamChunk.data).where(
+                            StreamChunk.stream_id == stream.id, StreamChunk.seq == seq))
+                        blocks: Iterable[bytes] = [block or b""]
+                    else:  # staged as an object by an older version
+                        blocks = self.store.iter_range(key)
+                    for block in blocks:
+                        h.update(block)
+                        spool.write(block)
+                    if h.hexdigest() != sha:
+                        raise IntegrityFailure(f"stream chunk {seq} did not read back intact")
             spool.finish()
         except BaseException:
             spool.discard()
             raise
         return spool
 
-    def _unstage_loser(self, stream_id: str, seq: int, key: str) -> None:
-        """Remove what a chunk that lost the race staged, unless it is the very
-        object an acknowledged chunk names (the same bytes, sent twice)."""
-        with self.db.reading() as s:
-            kept = s.scalar(select(StreamChunk.object_key).where(
-                StreamChunk.stream_id == stream_id, StreamChunk.seq == seq))
-        if kept != key:
-            try:
-                self.store.delete(key)
-            except FieldProofError:
-                log.warning("could not remove a staged chunk that lost a race: %s", key)
-
     def _drop_staging(self, stream_id: str) -> None:
-        with self.db.reading() as s:
-            keys = s.scalars(select(StreamChunk.object_key)
-                             .where(StreamChunk.stream_id == stream_id)).all()
+        """The recording is stored as a capture: its chunks' bytes are not needed
+        any more (their signed headers stay, for the bundle)."""
+        with self.db.session() as s:
+            keys = s.scalars(select(StreamChunk.object_key).where(
+                StreamChunk.stream_id == stream_id, StreamChunk.object_key.is_not(None))).all()
+            s.execute(update(StreamChunk).where(StreamChunk.stream_id == stream_id)
+                      .values(data=None))
         for key in keys:
             try:
-                self.store.delete(key)
+                self.store.delete(str(key))
             except FieldProofError:
                 log.warning("could not remove staged chunk %s", key)
 

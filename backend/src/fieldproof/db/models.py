@@ -292,7 +292,11 @@ class StreamChunk(Base):
     chain: Mapped[str] = mapped_column(String(64))
     header: Mapped[str] = mapped_column(Text)  # the signed chunk header (JCS)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
-    object_key: Mapped[str] = mapped_column(String(512))
+    # The chunk's bytes, committed in the same transaction as the row (one commit,
+    # one fsync, per chunk); emptied once the recording is stored as a capture.
+    # Chunks of an older version were staged as objects and name their key.
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    object_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
