@@ -172,6 +172,7 @@ class Services:
     def start_background(self, *, sequencer: bool = True) -> None:
         """The sequencer, the web recorder's queue and the housekeeping thread;
         place names load meanwhile."""
+        self.db.start_checkpointer()
         if sequencer:
             self.sequencer.start()
         if self.settings.web_recorder == "thread":
