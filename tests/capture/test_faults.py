@@ -7,6 +7,7 @@ wrapping is the only way to make a healthy disk misbehave at a chosen moment.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,9 @@ class FaultyStore:
     def put_file(self, key: str, path: Path, *, consume: bool = False) -> ObjectInfo:
         if self.fail_put:
             raise StorageError("disk full (injected)")
-        return self.inner.put_file(key, path, consume=consume)
+        # A wrapper that may corrupt what it reads vouches for nothing: the ingest
+        # reads every object back (the plain store's renamed spool needs no read-back).
+        return replace(self.inner.put_file(key, path, consume=consume), moved=False)
 
     def stat(self, key: str) -> ObjectInfo | None:
         return self.inner.stat(key)
@@ -124,3 +127,28 @@ def test_database_failure_after_store_leaves_the_object_to_the_collector(faulty:
     assert r.status_code == 500 and r.json["code"] == "error"
     assert "injected" not in r.get_data(as_text=True)  # no internals leak
     assert _state(services) == (0, 0, [], [])
+
+
+def test_a_spool_moved_into_the_store_is_not_read_back(services: Services, user: User,
+                                                       monkeypatch: Any) -> None:
+    """The plain store renames the fsynced spool whose SHA-256 was taken as it was
+    written: reading it back would re-read the page cache. An object that was
+    already there is read back before it is trusted."""
+    device = user.enroll()
+    reads: list[str] = []
+    real = services.store.iter_range
+
+    def counting(key: str, *a: Any, **k: Any) -> Iterator[bytes]:
+        reads.append(key)
+        return real(key, *a, **k)
+
+    monkeypatch.setattr(services.store, "iter_range", counting)
+    photo = jpeg(make="moved")
+    r = user.upload(device, photo)
+    assert r.status_code == 201, r.json
+    assert reads == []
+    # the same bytes again (another capture of them): the stored object is read
+    # back, whole, before it is used
+    again = user.upload(device, photo, user.manifest(device, photo))
+    assert again.status_code == 201, again.json
+    assert len(reads) == 1

@@ -46,6 +46,10 @@ def check_range(start: int, length: int | None, chunk_size: int) -> None:
 class ObjectInfo:
     key: str
     size: int
+    # put_file moved the very file the caller wrote and fsynced into place (a
+    # rename, no copy): the caller's own hash of it is the object's, and reading
+    # it back would only re-read the page cache.
+    moved: bool = False
 
 
 class ObjectStore(Protocol):

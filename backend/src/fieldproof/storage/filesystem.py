@@ -121,7 +121,8 @@ class FilesystemStore:
             if not stat_mod.S_ISREG(st.st_mode):
                 raise StorageError(f"put {key}: source is not a regular file")
             self._ensure_parent(final)
-            if consume and st.st_dev == os.stat(self._objects).st_dev:
+            moved = consume and st.st_dev == os.stat(self._objects).st_dev
+            if moved:
                 size = self._rename_in(path, final)
             else:
                 size = self._copy_in(path, final)
@@ -135,7 +136,7 @@ class FilesystemStore:
                 f"put {key}: {exc.strerror or type(exc).__name__}"
                 f" (errno {errno.errorcode.get(exc.errno or 0, exc.errno)})"
             ) from exc
-        return ObjectInfo(key=key, size=size)
+        return ObjectInfo(key=key, size=size, moved=moved)
 
     def _rename_in(self, path: Path, final: Path) -> int:
         with open(path, "rb") as fh:
