@@ -110,7 +110,9 @@ def test_kill_9_a_node_during_20_streams(cluster: Cluster, tmp_path: Path) -> No
         wait_until("the other node's session sees the progress",
                    lambda: len(watcher.streams_seen()) >= 1, timeout=30)
         before_kill = sum(len(v) for v in acked.values())
+        unfinished = 20 - len(results)
         cluster.nodes[front].kill()  # SIGKILL, mid-stream
+        assert unfinished > 0, "every stream had finished before the kill"
         for t in threads:
             t.join(180)
         assert before_kill > 0
@@ -189,8 +191,8 @@ def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
         for t in threads:
             t.start()
         wait_until("progress crosses nodes", lambda: len(watcher.progress) >= 1, timeout=60)
-        before = watcher.streams_seen()
         cluster.redis.stop()
+        before = watcher.streams_seen()  # nothing crosses nodes from now until the restart
         down_at = sum(len(v) for v in acked.values())
         wait_until("chunks are acknowledged with Redis down",
                    lambda: sum(len(v) for v in acked.values()) >= down_at + 3, timeout=60)
@@ -214,5 +216,13 @@ def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
             res = results.get(i)
             assert isinstance(res, dict), f"stream {i}: {res!r}"
             assert res["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+        # Signing out through the front ends the token's socket on the other node
+        # too (web/revocations.py): the watcher is disconnected, and stays out.
+        assert watcher.sio.connected
+        out = httpx.post(cluster.url + "/api/v1/auth/logout", timeout=20,
+                         headers={"Authorization": f"Bearer {token}"})
+        assert out.status_code in (200, 204), out.text
+        wait_until("the other node ended the signed-out token's socket",
+                   lambda: not watcher.sio.connected, timeout=30)
     finally:
         watcher.close()

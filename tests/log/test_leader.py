@@ -9,6 +9,7 @@ import psycopg
 
 from fieldproof.db import Database
 from fieldproof.log.leader import Leadership
+from tests.support.waiting import wait_until
 
 
 def _pids(db: Database, key: int) -> list[int]:
@@ -33,7 +34,7 @@ def test_one_leader_until_its_session_ends(pg_database: str) -> None:
         got: list[bool] = []
         waiter = threading.Thread(target=lambda: got.append(second.acquire(stop)))
         waiter.start()
-        waiter.join(0.5)  # bounded wait: the standby must still be waiting after it
+        wait_until("the standby tried three times", lambda: second.attempts >= 3)
         assert waiter.is_alive() and not got
         # The leader's session ends (as when its process is killed): the standby leads.
         (leader_pid,) = _pids(a, key)

@@ -264,7 +264,7 @@ class Ingest:
         media.finish()  # fsync'd; the spool keeps its lock until the store owns it
         stored = self.store.put_file(key, media.path, consume=True)
         media.owned = False
-        if stored.moved and stored.size == size:
+        if stored.moved and (media.sha256, media.size, stored.size) == (sha256, size, size):
             return
         if not self._reads_back(key, sha256, size):
             log.error("read-back mismatch for %s", key)

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -74,7 +74,7 @@ _CHUNKS = cast(Table, StreamChunk.__table__)
 # Built once: constructing statements cost more per chunk than executing them.
 _ADVANCE = (update(_STREAMS)
             .where(_STREAMS.c.id == bindparam("sid"), _STREAMS.c.next_seq == bindparam("seq"),
-                   _STREAMS.c.status == "open")
+                   _STREAMS.c.chain_head == bindparam("prev"), _STREAMS.c.status == "open")
             .values(next_seq=bindparam("next"), chain_head=bindparam("chain"),
                     bytes=_STREAMS.c.bytes + bindparam("size"),
                     last_activity=bindparam("now")))
@@ -83,7 +83,7 @@ _STREAM_AND_DEVICE = (select(Stream, Device).join(Device, Device.id == Stream.de
                       .where(Stream.id == bindparam("sid")))
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Open:
     """What a chunk needs of its open stream, kept on this node between chunks.
 
@@ -319,7 +319,8 @@ class Streams:
         # (see bench/streams.py).
         with self.db.engine.begin() as conn:
             moved = conn.execute(_ADVANCE, {
-                "sid": sid, "seq": ch.seq, "next": ch.seq + 1, "chain": ch.chain,
+                "sid": sid, "seq": ch.seq, "prev": st.chain_head, "next": ch.seq + 1,
+                "chain": ch.chain,
                 "size": len(data), "now": now})
             moved_on = moved.rowcount != 1  # closed, or moved on through another node
             if not moved_on:
@@ -334,7 +335,10 @@ class Streams:
             # decide again on what the database says now
             return self.chunk(principal, header_raw, signature_text, data, _stale=True)
         total = st.bytes + len(data)
-        st.next_seq, st.chain_head, st.bytes = ch.seq + 1, ch.chain, total
+        with self._open_lock:  # a new copy, never a half-updated one
+            if self._open.get(sid) is st:
+                self._open[sid] = replace(st, next_seq=ch.seq + 1, chain_head=ch.chain,
+                                          bytes=total)
         ack = self._ack(sid, ch.seq, ch.chain, now)
         seconds = max(0.0, (parse_time(ch.data["at"]) - st.started_at).total_seconds())
         self.on_progress(principal.user_id, {
@@ -383,7 +387,9 @@ class Streams:
                     if key is None:
                         block = s.scalar(select(StreamChunk.data).where(
                             StreamChunk.stream_id == stream.id, StreamChunk.seq == seq))
-                        blocks: Iterable[bytes] = [block or b""]
+                        if block is None:  # emptied: a concurrent stop (or the reaper) won
+                            raise StreamClosed("the stream was finished meanwhile")
+                        blocks: Iterable[bytes] = [block]
                     else:  # staged as an object by an older version
                         blocks = self.store.iter_range(key)
                     for block in blocks:
@@ -397,33 +403,13 @@ class Streams:
             raise
         return spool
 
-    def _drop_staging(self, stream_id: str) -> None:
-        """The recording is stored as a capture: its chunks' bytes are not needed
-        any more (their signed headers stay, for the bundle)."""
-        with self.db.session() as s:
-            keys = s.scalars(select(StreamChunk.object_key).where(
-                StreamChunk.stream_id == stream_id, StreamChunk.object_key.is_not(None))).all()
-            s.execute(update(StreamChunk).where(StreamChunk.stream_id == stream_id)
-                      .values(data=None))
-        for key in keys:
-            try:
-                self.store.delete(str(key))
-            except FieldProofError:
-                log.warning("could not remove staged chunk %s", key)
-
     # -- stop -------------------------------------------------------------------
     def stop(self, principal: Principal, stream_id: str, manifest_raw: str,
              signature_text: str) -> CaptureRecord:
         stream = self._stream(principal, stream_id)
         manifest = parse_manifest(manifest_raw)
         if stream.status == "complete" and stream.capture_id:
-            capture = self.captures.get(principal, stream.capture_id)
-            if manifest.hash != capture.manifest_hash:
-                # Not a resend of the stop that finished it: never answer ok
-                # with a capture that another manifest describes.
-                raise StreamClosed("the stream was already finished with another manifest",
-                                   capture_id=capture.id)
-            return capture
+            return self._finished(principal, stream, manifest)
         if stream.status != "open":
             raise StreamClosed(f"the stream is {stream.status}", capture_id=stream.capture_id)
         header = StreamHeader.parse(stream.header)
@@ -439,7 +425,13 @@ class Streams:
         device = self._device(principal, header.key_id)
         sig = self._verify(device, signature_text, manifest.canonical)
         received_at = utcnow()
-        spool = self._assemble(stream)
+        try:
+            spool = self._assemble(stream)
+        except StreamClosed:  # the same stop, sent twice, finished first elsewhere
+            stream = self._stream(principal, stream_id)
+            if stream.status == "complete" and stream.capture_id:
+                return self._finished(principal, stream, manifest)
+            raise
         try:
             if spool.sha256 != manifest.media_sha256 or spool.size != manifest.media_size:
                 raise BadHash(
@@ -460,6 +452,19 @@ class Streams:
             spool.discard()
         self._close(stream.id, "complete", result.capture.id)
         return result.capture
+
+    def _finished(self, principal: Principal, stream: Stream,
+                  manifest: Manifest) -> CaptureRecord:
+        """A stop of a stream already finished: its capture, if this stop is a
+        resend of the one that finished it."""
+        assert stream.capture_id is not None
+        capture = self.captures.get(principal, stream.capture_id)
+        if manifest.hash != capture.manifest_hash:
+            # Not a resend of the stop that finished it: never answer ok
+            # with a capture that another manifest describes.
+            raise StreamClosed("the stream was already finished with another manifest",
+                               capture_id=capture.id)
+        return capture
 
     def _checks(self, stream: Stream, header: StreamHeader, device: Device,
                 spool: HashingSpool, *, complete: bool, received_at: datetime,
@@ -491,13 +496,24 @@ class Streams:
         return ck.CheckList(identity, tuple(checks))
 
     def _close(self, stream_id: str, status: str, capture_id: str | None) -> None:
+        """The stream is finished and its capture stored: in one transaction, its
+        status and the end of its chunks' bytes (their signed headers stay, for
+        the bundle); then objects an older version staged."""
         self._forget(stream_id)
         with self.db.session() as s:
             stream = s.get(Stream, stream_id)
             assert stream is not None
             stream.status = status
             stream.capture_id = capture_id
-        self._drop_staging(stream_id)
+            keys = s.scalars(select(StreamChunk.object_key).where(
+                StreamChunk.stream_id == stream_id, StreamChunk.object_key.is_not(None))).all()
+            s.execute(update(StreamChunk).where(StreamChunk.stream_id == stream_id)
+                      .values(data=None))
+        for key in keys:
+            try:
+                self.store.delete(str(key))
+            except FieldProofError:
+                log.warning("could not remove staged chunk %s", key)
         log.info("stream %s %s (capture %s)", stream_id[:16], status, capture_id)
 
     # -- interrupted streams ---------------------------------------------------
@@ -522,8 +538,9 @@ class Streams:
                 done += 1
             except Exception:
                 log.exception("could not finalize interrupted stream %s", stream_id[:16])
-                with self.db.session() as s:
-                    s.execute(update(Stream).where(Stream.id == stream_id)
+                with self.db.session() as s:  # ours to give back, unless it finished
+                    s.execute(update(Stream).where(Stream.id == stream_id,
+                                                   Stream.status == "finalizing")
                               .values(status="open"))
         return done
 

@@ -62,6 +62,10 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
             kwargs["pool_pre_ping"] = True
+            # A peer that vanished (a node's host, the sequencer leader's lock
+            # session) is noticed in about a minute, not the kernel's two hours.
+            kwargs["connect_args"] = {"keepalives": 1, "keepalives_idle": 30,
+                                      "keepalives_interval": 10, "keepalives_count": 3}
         self.engine = create_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
@@ -82,12 +86,15 @@ class Database:
         stop = threading.Event()
 
         def run() -> None:
+            failures = 0
             while not stop.wait(interval):
                 try:
-                    with self.engine.connect() as conn:
-                        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                    self.checkpoint()
+                    failures = 0
                 except Exception as exc:  # busy or closing: the next round catches up
-                    log.debug("WAL checkpoint skipped: %s", exc)
+                    failures += 1
+                    (log.warning if failures % 100 == 1 else log.debug)(
+                        "WAL checkpoint failed (%d in a row): %s", failures, exc)
 
         thread = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
         self._checkpointer = (thread, stop)
@@ -135,6 +142,19 @@ class Database:
         """A read-only unit of work (on SQLite: no write lock is taken)."""
         with self._readers() as s, s.begin():
             yield s
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """One PASSIVE WAL checkpoint (SQLite): (busy, WAL frames, frames copied).
+
+        Outside any transaction (the pool's connections open one with BEGIN
+        IMMEDIATE, inside which SQLite refuses a checkpoint): on the raw
+        connection, which pysqlite leaves in autocommit here."""
+        raw = self.engine.raw_connection()
+        try:
+            row = raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            raw.close()
+        return int(row[0]), int(row[1]), int(row[2])
 
     def dispose(self) -> None:
         if self._checkpointer is not None:

@@ -32,8 +32,9 @@ LEADER_LOCK_KEY = 0x46504C454144  # "FPLEAD"; not the sequencer's per-batch key
 class Leadership:
     def __init__(self, db: Database, *, poll: float = 1.0, key: int = LEADER_LOCK_KEY) -> None:
         self.db = db
-        self.poll = poll
+        self.poll = max(0.05, poll)  # FIELDPROOF_SEQUENCER_INTERVAL=0 must not spin
         self.key = key
+        self.attempts = 0  # tries so far (tests wait on it)
         self._conn: Connection | None = None
 
     def acquire(self, stop: threading.Event) -> bool:
@@ -41,6 +42,8 @@ class Leadership:
         if self.db.dialect != "postgresql":
             return True
         while not stop.is_set():
+            self.attempts += 1
+            conn: Connection | None = None
             try:
                 conn = self.db.engine.connect()
                 got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
@@ -49,9 +52,12 @@ class Leadership:
                 if got:
                     self._conn = conn
                     return True
-                conn.close()
             except Exception as exc:  # the database restarting: try again
                 log.warning("leader election: %s", type(exc).__name__)
+                if conn is not None:
+                    conn.invalidate()  # whatever it holds dies with its session
+            if conn is not None:
+                conn.close()
             stop.wait(self.poll)
         return False
 

@@ -44,17 +44,33 @@ class RevocationRelay:
     def _listen(self) -> None:
         delay = 0.5
         while True:
+            listener = redis.Redis.from_url(self._url, socket_connect_timeout=5,
+                                            health_check_interval=30)
+            pubsub = listener.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             try:
-                listener = redis.Redis.from_url(self._url, socket_connect_timeout=5)
-                pubsub = listener.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(CHANNEL)
                 delay = 0.5
                 for message in pubsub.listen():
                     if message.get("type") == "message":
-                        got = json.loads(message["data"])
-                        self._deliver(Revocation(token_id=got.get("token_id"),
-                                                 device_id=got.get("device_id")))
-            except (RedisError, ValueError) as exc:
+                        self._receive(message["data"])
+            except (RedisError, OSError) as exc:
                 log.warning("revocation relay: %s; reconnecting", type(exc).__name__)
+            finally:
+                pubsub.close()
+                listener.close()
             threading.Event().wait(delay)  # a reconnect backoff, not a wait for a condition
             delay = min(10.0, delay * 2)
+
+    def _receive(self, data: bytes) -> None:
+        """One message; whatever it holds, the relay goes on listening."""
+        try:
+            got = json.loads(data)
+            ids = {k: got.get(k) for k in ("token_id", "device_id")} \
+                if isinstance(got, dict) else {}
+            if not ids or not all(v is None or (isinstance(v, int) and not isinstance(v, bool))
+                                  for v in ids.values()):
+                log.warning("revocation relay: ignored a malformed message")
+                return
+            self._deliver(Revocation(**ids))
+        except Exception:
+            log.exception("revocation relay: a message could not be handled")
