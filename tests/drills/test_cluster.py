@@ -201,6 +201,11 @@ def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
                                  "password": "correct horse battery"})
         assert login.status_code == 201, login.text
         cluster.redis.start()  # the same port, empty
+        # Each node's Socket.IO manager and revocation relay subscribe again, by
+        # themselves, with their own backoff: wait for them, not for a time.
+        wait_until("both nodes subscribed to the new Redis again",
+                   lambda: min(cluster.redis.subscribers().values(), default=0) >= 2,
+                   timeout=120)
         for t in threads:
             t.join(180)
         # A recording made now is seen from the other node again: the nodes

@@ -121,6 +121,18 @@ class RedisServer:
             self.proc.send_signal(sig)
             self.proc.wait(15)
 
+    def subscribers(self) -> dict[str, int]:
+        """Subscribers of the nodes' channels (PUBSUB NUMSUB); none while it is down."""
+        import redis
+
+        channels = ("fieldproof-socketio", "fieldproof:revoked")
+        try:
+            with redis.Redis(port=self.port, socket_timeout=5) as r:
+                counts = r.pubsub_numsub(*channels)
+        except redis.RedisError:
+            return {}
+        return {(c.decode() if isinstance(c, bytes) else c): int(n) for c, n in counts}
+
 
 @dataclass
 class Process:
