@@ -35,8 +35,12 @@ _UNREACHABLE = (StorageError, RedisError, OSError)
 
 
 def make_storage(uri: str | None = None) -> storage.Storage:
-    """``memory://`` (one process) or the cluster's ``redis://`` URL."""
-    made = storage.storage_from_string(uri or "memory://")
+    """``memory://`` (one process) or the cluster's ``redis://`` URL (a Redis that
+    hangs costs a sign-in 2 s, then the limit is not enforced)."""
+    if not uri:
+        made = storage.storage_from_string("memory://")
+    else:
+        made = storage.storage_from_string(uri, socket_timeout=2, socket_connect_timeout=2)
     assert isinstance(made, storage.Storage)  # a synchronous one (not limits.aio)
     return made
 

@@ -130,6 +130,9 @@ def guess_mime(path: Path) -> str:
     return sniffed or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
+GATEWAY_ERRORS = (502, 504)
+
+
 class Client:
     def __init__(self, server: str, token: str | None, *, timeout: float = 60.0,
                  retry_for: float = 30.0) -> None:
@@ -155,13 +158,18 @@ class Client:
                 f[1].seek(0)  # a retried upload starts from the first byte again
             try:
                 resp = self.http.request(method, url, **kw)
-                break
+                # 502/504: a proxy in front could not reach the server (a node of a
+                # cluster that just died; the next try goes to another): the same
+                # as not reaching it, and the server itself never answers them.
+                if resp.status_code not in GATEWAY_ERRORS or \
+                        time.monotonic() + delay > deadline:
+                    break
             except httpx.TransportError as exc:
                 if time.monotonic() + delay > deadline:
                     raise ClientError(f"cannot reach {self.server}: {exc}", code="unreachable",
                                       exit_status=2) from exc
-                time.sleep(delay)
-                delay = min(2.0, delay * 2)
+            time.sleep(delay)  # a retry backoff
+            delay = min(2.0, delay * 2)
         if resp.status_code >= 400:
             try:
                 body = resp.json()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
+from socketio import RedisManager
 
 from fieldproof.config import Settings
 from fieldproof.services import Services
@@ -23,6 +25,8 @@ from fieldproof.web.trust_api import make_trust_blueprint
 from fieldproof.web.upload import SpoolingRequest, discard_spools
 from fieldproof.web.verify_api import make_verify_blueprint
 from fieldproof.web.webcaptures_api import make_webcaptures_blueprint
+
+CHANNEL = "fieldproof-socketio"  # Socket.IO's channel on the cluster's Redis
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -66,10 +70,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # In a cluster (FIELDPROOF_MESSAGE_QUEUE), rooms and events go through the nodes'
     # shared Redis: progress from the node a phone streams to reaches the user's
     # other devices on any node.
+    queue: dict[str, Any] = {}
+    if settings.message_queue:
+        # A Redis host that vanishes is noticed: connecting gives up after 5 s, and
+        # the subscriber pings when idle (no read timeout: it waits for messages).
+        queue["client_manager"] = RedisManager(
+            settings.message_queue, channel=CHANNEL,
+            redis_options={"socket_connect_timeout": 5, "socket_keepalive": True,
+                           "health_check_interval": 30})
     socketio = SocketIO(app, async_mode="threading",
                         max_http_buffer_size=2 * settings.stream_max_chunk_bytes + 64 * 1024,
-                        ping_interval=10, ping_timeout=20,
-                        message_queue=settings.message_queue, channel="fieldproof-socketio")
+                        ping_interval=10, ping_timeout=20, **queue)
     install_streams(socketio, services)
     logging.getLogger("fieldproof").setLevel(logging.INFO)
     return app
