@@ -64,6 +64,34 @@ class Watcher:
         self.sio.disconnect()
 
 
+class Recordings:
+    """Files streamed through the front, each by a device of its own in a thread."""
+
+    def __init__(self, url: str, token: str, tmp_path: Path, rate: int) -> None:
+        self.url, self.token, self.tmp_path, self.rate = url, token, tmp_path, rate
+        self.results: dict[int, Any] = {}  # the capture, or what went wrong
+        self.acked: dict[int, list[tuple[int, str]]] = {}  # (seq, chain) per ack
+
+    def start(self, i: int, media: Path) -> threading.Thread:
+        t = threading.Thread(target=self._record, args=(i, media))
+        t.start()
+        return t
+
+    def _record(self, i: int, media: Path) -> None:
+        try:
+            api, key = _device(self.url, self.token, self.tmp_path / f"d{i}.pem")
+            self.acked[i] = []
+            sc = StreamClient(api, key, timeout=10,
+                              on_ack=lambda a: self.acked[i].append((a["seq"], a["chain"])))
+            self.results[i] = sc.stream_file(media, kind="audio", mime="audio/webm",
+                                             chunk_bytes=8192, rate=self.rate)
+        except Exception as exc:  # reported by the test
+            self.results[i] = exc
+
+    def acks(self) -> int:
+        return sum(len(v) for v in list(self.acked.values()))
+
+
 def _wait_anchored(api: Client, ids: list[str], timeout: float = 90) -> None:
     wait_until("every capture is anchored",
                lambda: all(api.capture(i)["status"] == "anchored" for i in ids), timeout)
@@ -80,29 +108,15 @@ def test_kill_9_a_node_during_20_streams(cluster: Cluster, tmp_path: Path) -> No
     front = cluster.node_behind_front()  # every client of this address lands here
     other = next(n for n in cluster.nodes if n != front)
     watcher = Watcher(cluster.nodes[other].url, token)
-    results: dict[int, Any] = {}
-    acked: dict[int, list[tuple[int, str]]] = {}
+    rec = Recordings(cluster.url, token, tmp_path, rate=48_000)
+    results, acked = rec.results, rec.acked
     files = []
     for i in range(20):
         f = tmp_path / f"rec{i}.webm"
         f.write_bytes(os.urandom(96_000 + i * 1000))
         files.append(f)
-
-    def record(i: int) -> None:
-        try:
-            api, key = _device(cluster.url, token, tmp_path / f"d{i}.pem")
-            acked[i] = []
-            sc = StreamClient(api, key, timeout=10,
-                              on_ack=lambda a, i=i: acked[i].append((a["seq"], a["chain"])))
-            results[i] = sc.stream_file(files[i], kind="audio", mime="audio/webm",
-                                        chunk_bytes=8192, rate=48_000)
-        except Exception as exc:  # reported below
-            results[i] = exc
-
-    threads = [threading.Thread(target=record, args=(i,)) for i in range(20)]
     try:
-        for t in threads:
-            t.start()
+        threads = [rec.start(i, f) for i, f in enumerate(files)]
         wait_until("several streams have acknowledged chunks on the first node",
                    lambda: sum(1 for v in acked.values() if v) >= 3, timeout=120)
         # Progress crossed nodes through Redis: the streams are on `front`, the
@@ -167,35 +181,21 @@ def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
     front = cluster.node_behind_front()
     other = next(n for n in cluster.nodes if n != front)
     watcher = Watcher(cluster.nodes[other].url, token)
-    results: dict[int, Any] = {}
-    acked: dict[int, list[int]] = {}
+    rec = Recordings(cluster.url, token, tmp_path, rate=24_000)
+    results = rec.results
     files = []
     for i in range(3):
         f = tmp_path / f"r{i}.webm"
         f.write_bytes(os.urandom(240_000))
         files.append(f)
-
-    def record(i: int) -> None:
-        try:
-            api, key = _device(cluster.url, token, tmp_path / f"r{i}.pem")
-            acked[i] = []
-            sc = StreamClient(api, key, timeout=10,
-                              on_ack=lambda a, i=i: acked[i].append(a["seq"]))
-            results[i] = sc.stream_file(files[i], kind="audio", mime="audio/webm",
-                                        chunk_bytes=8192, rate=24_000)
-        except Exception as exc:  # reported below
-            results[i] = exc
-
-    threads = [threading.Thread(target=record, args=(i,)) for i in range(3)]
     try:
-        for t in threads:
-            t.start()
+        threads = [rec.start(i, f) for i, f in enumerate(files)]
         wait_until("progress crosses nodes", lambda: len(watcher.progress) >= 1, timeout=60)
         cluster.redis.stop()
         before = watcher.streams_seen()  # nothing crosses nodes from now until the restart
-        down_at = sum(len(v) for v in acked.values())
+        down_at = rec.acks()
         wait_until("chunks are acknowledged with Redis down",
-                   lambda: sum(len(v) for v in acked.values()) >= down_at + 3, timeout=60)
+                   lambda: rec.acks() >= down_at + 3, timeout=60)
         login = httpx.post(cluster.url + "/api/v1/auth/login", timeout=20,
                            json={"email": "redis@example.org",
                                  "password": "correct horse battery"})
@@ -212,8 +212,7 @@ def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
         # subscribed to the new Redis by themselves.
         files.append(tmp_path / "after.webm")
         files[-1].write_bytes(os.urandom(64_000))
-        after = threading.Thread(target=record, args=(3,))
-        after.start()
+        after = rec.start(3, files[-1])
         wait_until("progress crosses nodes again",
                    lambda: bool(watcher.streams_seen() - before), timeout=90)
         after.join(120)
