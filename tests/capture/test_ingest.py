@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -173,11 +175,13 @@ def test_der_signature_accepted(user: User) -> None:
 
 
 # ----------------------------------------------------------------- rejections
+@pytest.mark.parametrize("raw", [False, True], ids=["multipart", "raw"])
 def test_rejections_leave_nothing_behind(user: User, make_user: Any,
-                                         services: Services) -> None:
+                                         services: Services, raw: bool) -> None:
     device = user.enroll()
     media = plain_jpeg()
     nonce = user.nonce()
+    user.upload = functools.partial(user.upload, raw=raw)  # type: ignore[method-assign]
 
     # media that is not what was signed
     m = user.manifest(device, media, nonce=nonce)
@@ -208,6 +212,84 @@ def test_rejections_leave_nothing_behind(user: User, make_user: Any,
     assert_nothing_stored(services)
     # none of that consumed the nonce: the honest upload still goes through
     assert user.upload(device, media, m).status_code == 201
+
+
+# ----------------------------------------------------------------- raw uploads
+class CountingBody(io.BytesIO):
+    """A request body that counts what the server read of it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.taken = 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        block = super().read(n)
+        self.taken += len(block)
+        return block
+
+
+def raw_post(user: User, body: io.BytesIO, length: int | None, **headers: str) -> Any:
+    # The WSGI environ's own CONTENT_LENGTH: the test client would compute one.
+    # No length at all is a chunked body.
+    environ = {"CONTENT_LENGTH": str(length)} if length is not None else {
+        "HTTP_TRANSFER_ENCODING": "chunked"}
+    return user.client.post("/api/v1/captures", input_stream=body, headers={
+        **user.auth, **headers}, content_type="application/octet-stream",
+        environ_overrides=environ)
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["multipart", "raw"])
+def test_random_megabytes_are_stored_byte_exact(user: User, client: Any, services: Services,
+                                                raw: bool) -> None:
+    """Several of the server's 1 MiB reads long; random bytes put CR/LF at read
+    edges, which the multipart parser must cope with."""
+    device = user.enroll()
+    media = b"%PDF-1.4\n" + os.urandom(3 * 1024 * 1024 + 17)
+    manifest = user.manifest(device, media, kind="import", mime="application/pdf",
+                             name="工资承诺.pdf")
+    first = user.upload(device, media, manifest, raw=raw)
+    assert first.status_code == 201, first.json
+    assert first.json["media"]["sha256"] == hashlib.sha256(media).hexdigest()
+    again = user.upload(device, media, manifest, raw=raw)
+    assert again.status_code == 200 and again.json["id"] == first.json["id"]
+    original = client.get(f"/api/v1/captures/{first.json['id']}/original", headers=user.auth)
+    assert original.status_code == 200 and original.data == media
+    assert [p for p in (services.settings.data_dir / "store" / "tmp").rglob("*")
+            if p.is_file()] == []
+
+
+def test_raw_upload_refuses_before_reading_the_body(user: User, services: Services) -> None:
+    from fieldproof.core.canonical import canonicalize
+    from fieldproof.core.encoding import b64url_encode
+    device = user.enroll()
+    media = plain_jpeg()
+    m = user.manifest(device, media)
+    header = b64url_encode(canonicalize(m))
+
+    def refused(length: int | None, status: int, code: str, **headers: str) -> None:
+        body = CountingBody(media)
+        assert_problem(raw_post(user, body, length, **headers), status, code)
+        assert body.taken == 0, f"{code}: the server read {body.taken} bytes first"
+
+    good = {"FieldProof-Manifest": header, "FieldProof-Signature": device.sign(
+        canonicalize(m))}
+    refused(len(media), 422, "signature_invalid", **{**good, "FieldProof-Signature":
+                                                     DeviceKey().sign(b"x")})
+    refused(len(media) + 1, 422, "size_mismatch", **good)
+    refused(len(media), 400, "signature_missing", **{"FieldProof-Manifest": header})
+    refused(len(media), 400, "manifest_invalid", **{**good, "FieldProof-Manifest": "a!b"})
+    refused(len(media), 400, "manifest_too_large", **{**good, "FieldProof-Manifest": "A" * 8000})
+    refused(None, 411, "length_required", **good)
+    stranger = DeviceKey()
+    theirs = user.manifest(stranger, media)
+    refused(len(media), 403, "device_unknown", **{
+        "FieldProof-Manifest": b64url_encode(canonicalize(theirs)),
+        "FieldProof-Signature": stranger.sign(canonicalize(theirs))})
+    # a body that ends before its Content-Length: refused, nothing kept
+    short = raw_post(user, io.BytesIO(media[:-100]), len(media), **good)
+    assert_problem(short, 422, "size_mismatch")
+    assert_nothing_stored(services)
+    assert user.upload(device, media, m, raw=True).status_code == 201  # the nonce is unused
 
 
 def test_nonce_single_use_and_expiry(user: User, services: Services) -> None:

@@ -136,7 +136,7 @@ def test_concurrent_resends_make_one_capture(env: dict[str, str], tmp_path: Path
 
 
 def test_multi_megabyte_random_upload(env: dict[str, str], tmp_path: Path) -> None:
-    """Random bytes put CR/LF at read edges: the multipart parser must cope."""
+    """Random bytes, streamed as the body to a real server and kept byte-exact."""
     import os
 
     assert run_cli("client", "enroll", env=env).returncode == 0

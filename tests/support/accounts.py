@@ -75,15 +75,22 @@ class User:
 
     def upload(self, device: DeviceKey, media: bytes, manifest: dict[str, Any] | None = None,
                *, signature: str | None = None, raw_manifest: str | None = None,
-               **kw: Any) -> Any:
-
+               raw: bool = False, **kw: Any) -> Any:
+        """POST /captures as a multipart form, or with ``raw`` as the body with
+        the manifest and signature in headers."""
         manifest = manifest or self.manifest(device, media, **kw)
         canonical = canonicalize(manifest)
-        data = {"manifest": raw_manifest if raw_manifest is not None else canonical.decode(),
-                "signature": signature if signature is not None else device.sign(canonical),
-                "media": (io.BytesIO(media), "media.bin")}
-        r = self.client.post("/api/v1/captures", data=data, headers=self.auth,
-                             content_type="multipart/form-data")
+        text = raw_manifest if raw_manifest is not None else canonical.decode()
+        sig = signature if signature is not None else device.sign(canonical)
+        if raw:
+            r = self.client.post("/api/v1/captures", data=media, headers={
+                **self.auth, "FieldProof-Manifest": b64url_encode(text.encode()),
+                "FieldProof-Signature": sig}, content_type=manifest["media"]["mime"])
+        else:
+            data = {"manifest": text, "signature": sig,
+                    "media": (io.BytesIO(media), "media.bin")}
+            r = self.client.post("/api/v1/captures", data=data, headers=self.auth,
+                                 content_type="multipart/form-data")
         if r.status_code in (200, 201):
             device.head = r.json["manifest_hash"]
         return r

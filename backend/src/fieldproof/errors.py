@@ -121,6 +121,12 @@ class MultipartRequired(BadRequest):
     title = "A multipart form is expected"
 
 
+class LengthRequired(BadRequest):
+    code = "length_required"
+    http_status = 411
+    title = "The request must say its length"
+
+
 class TooManyParts(BadRequest):
     code = "too_many_parts"
     http_status = 400

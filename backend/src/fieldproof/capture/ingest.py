@@ -120,21 +120,46 @@ class Ingest:
         return {"nonce": value, "issued_at": iso(now), "expires_at": iso(expires)}
 
     # -- ingest -----------------------------------------------------------
-    def ingest(self, principal: Principal, manifest_raw: bytes | str, signature_text: str,
-               media: HashingSpool, received_at: datetime | None = None) -> IngestResult:
-        received_at = received_at or utcnow()
+    def precheck(self, principal: Principal, manifest_raw: bytes | str,
+                 signature_text: str) -> Manifest:
+        """What can be refused before the media is read: the manifest, its
+        device and its signature (a raw upload asks this first, so a phone
+        does not send 256 MiB to hear that its key was revoked)."""
+        manifest = self._parse(manifest_raw)
+        signature = decode_signature(signature_text)
+        with self.db.reading() as s:
+            device = s.scalar(select(Device).where(Device.key_id == manifest.key_id))
+            self._check_device(principal, device)
+            assert device is not None
+            jwk = device.jwk
+        DeviceKey.from_jwk(jwk).verify(signature, manifest.canonical)
+        return manifest
+
+    @staticmethod
+    def _parse(manifest_raw: bytes | str) -> Manifest:
         manifest = parse_manifest(manifest_raw)
         if manifest.stream is not None:
             raise InvalidManifest("a streamed recording is finalized with the stream's 'stop' "
                                   "message, not uploaded here")
+        return manifest
+
+    @staticmethod
+    def _check_device(principal: Principal, device: Device | None) -> None:
+        if device is None or device.user_id != principal.user_id or device.server_held:
+            raise DeviceUnknown("the manifest's device key is not enrolled for this account")
+        if device.revoked_at is not None:
+            raise DeviceRevoked("this device key was revoked; enroll a new one")
+
+    def ingest(self, principal: Principal, manifest_raw: bytes | str, signature_text: str,
+               media: HashingSpool, received_at: datetime | None = None) -> IngestResult:
+        received_at = received_at or utcnow()
+        manifest = self._parse(manifest_raw)
         signature = decode_signature(signature_text)
 
         with self.db.session() as s:
             device = s.scalar(select(Device).where(Device.key_id == manifest.key_id))
-            if device is None or device.user_id != principal.user_id or device.server_held:
-                raise DeviceUnknown("the manifest's device key is not enrolled for this account")
-            if device.revoked_at is not None:
-                raise DeviceRevoked("this device key was revoked; enroll a new one")
+            self._check_device(principal, device)
+            assert device is not None
             existing = s.scalar(select(Capture).where(
                 Capture.manifest_hash == manifest.hash))
             nonce = s.get(Nonce, manifest.nonce)

@@ -35,6 +35,8 @@ from fieldproof.errors import FieldProofError
 from fieldproof.storage.keyfiles import create_once
 
 USER_AGENT = f"fieldproof-cli/{__version__} Python/{platform.python_version()}"
+# The server's limit for a manifest sent in a header (web/api.py MAX_MANIFEST_HEADER).
+MAX_MANIFEST_HEADER = 7 * 1024
 
 
 class ClientError(FieldProofError):
@@ -156,6 +158,8 @@ class Client:
         while True:
             for f in (kw.get("files") or {}).values():
                 f[1].seek(0)  # a retried upload starts from the first byte again
+            if hasattr(kw.get("content"), "seek"):
+                kw["content"].seek(0)
             try:
                 resp = self.http.request(method, url, **kw)
                 # 502/504: a proxy in front could not reach the server (a node of a
@@ -330,11 +334,20 @@ class Client:
 
     def upload(self, manifest: bytes, signature: bytes, path: Path,
                mime: str) -> dict[str, Any]:
+        """POST /captures: the media as the body, streamed from disk, with the
+        manifest and signature in headers; a manifest too long for a header
+        goes as a multipart form (shared/PROTOCOL.md, Upload)."""
+        encoded = b64url_encode(manifest)
         with path.open("rb") as fh:
-            resp = self._call("POST", "/captures",
-                              data={"manifest": manifest.decode("utf-8"),
-                                    "signature": b64url_encode(signature)},
-                              files={"media": (path.name, fh, mime)})
+            if len(encoded) <= MAX_MANIFEST_HEADER:
+                resp = self._call("POST", "/captures", content=fh, headers={
+                    "Content-Type": mime, "FieldProof-Manifest": encoded,
+                    "FieldProof-Signature": b64url_encode(signature)})
+            else:
+                resp = self._call("POST", "/captures",
+                                  data={"manifest": manifest.decode("utf-8"),
+                                        "signature": b64url_encode(signature)},
+                                  files={"media": (path.name, fh, mime)})
         return resp.json()  # type: ignore[no-any-return]
 
     def capture_file(self, key: DeviceKeyFile, path: Path, *, kind: str,

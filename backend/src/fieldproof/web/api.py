@@ -12,15 +12,20 @@ from sqlalchemy import text
 from fieldproof.capture.records import CaptureRecord
 from fieldproof.capture.repository import CaptureQuery
 from fieldproof.capture.spool import HashingSpool
+from fieldproof.core.encoding import b64url_strict
 from fieldproof.errors import (
     CustodyUnavailable,
     FieldProofError,
+    InvalidManifest,
+    LengthRequired,
     ManifestMissing,
+    ManifestTooLarge,
     MediaMissing,
     MultipartRequired,
     NotARecording,
     QueryInvalid,
     SignatureMissing,
+    SizeMismatch,
     TooLarge,
     map_storage_error,
 )
@@ -31,8 +36,14 @@ from fieldproof.web.auth import MAX_TEXT_BODY, authenticator, json_body, princip
 from fieldproof.web.openapi import spec
 from fieldproof.web.originals import b64_digest, original_response
 from fieldproof.web.serialize import capture_json, receipt_json
+from fieldproof.web.upload import spool_body
 
 MAX_MANIFEST_PART = 16 * 1024
+# A raw upload's manifest travels base64url in a header: one header line stays
+# under gunicorn's and nginx's 8 KiB default; a larger manifest goes multipart.
+MANIFEST_HEADER = "FieldProof-Manifest"
+SIGNATURE_HEADER = "FieldProof-Signature"
+MAX_MANIFEST_HEADER = 7 * 1024
 MAX_SIGNATURE_PART = 4 * 1024
 MAX_LIST = 200
 
@@ -85,17 +96,23 @@ def make_blueprint(services: Services) -> Blueprint:
     @bp.post("/captures")
     @authenticated
     def upload() -> Any:
-        if not (request.mimetype or "").startswith("multipart/form-data"):
-            raise MultipartRequired("send multipart/form-data with manifest, signature and media")
-        files = request.files  # parsing spools and hashes the media
-        media = files.get("media")
-        if media is None:
-            raise MediaMissing("the 'media' file part is missing")
-        spool = media.stream
-        assert isinstance(spool, HashingSpool)
-        manifest = _text_part("manifest", MAX_MANIFEST_PART, ManifestMissing)
-        # Generous here; decode_signature refuses a long one as 422 signature_invalid.
-        signature = _text_part("signature", MAX_SIGNATURE_PART, SignatureMissing)
+        if MANIFEST_HEADER in request.headers:
+            manifest, signature, spool = _raw_upload()
+        elif (request.mimetype or "").startswith("multipart/form-data"):
+            files = request.files  # parsing spools and hashes the media
+            media = files.get("media")
+            if media is None:
+                raise MediaMissing("the 'media' file part is missing")
+            stream = media.stream
+            assert isinstance(stream, HashingSpool)
+            spool = stream
+            manifest = _text_part("manifest", MAX_MANIFEST_PART, ManifestMissing)
+            # Generous here; decode_signature refuses a long one as 422 signature_invalid.
+            signature = _text_part("signature", MAX_SIGNATURE_PART, SignatureMissing)
+        else:
+            raise MultipartRequired("send multipart/form-data with manifest, signature and "
+                                    f"media, or the media as the body with {MANIFEST_HEADER} "
+                                    f"and {SIGNATURE_HEADER} headers")
         result = services.ingest.ingest(principal(), manifest, signature, spool)
         status = 201 if result.created else 200
         resp = jsonify(capture_json(result.capture))
@@ -206,6 +223,37 @@ def make_blueprint(services: Services) -> Blueprint:
             # a list shows thumbnails again and again; nothing else is cached
             "Cache-Control": "private, max-age=3600" if preview else "private, no-store"})
         return resp
+
+    def _raw_upload() -> tuple[str, str, HashingSpool]:
+        """The media as the body, the manifest and signature in headers: no
+        multipart parsing, and every claim that can be refused before the
+        body is read is refused before it is read."""
+        encoded = request.headers.get(MANIFEST_HEADER, "")
+        if len(encoded) > MAX_MANIFEST_HEADER:
+            raise ManifestTooLarge(f"{MANIFEST_HEADER} is longer than {MAX_MANIFEST_HEADER} "
+                                   "characters; send a multipart form instead")
+        try:
+            manifest = b64url_strict(encoded).decode("utf-8")
+        except ValueError as exc:
+            raise InvalidManifest(f"{MANIFEST_HEADER} is not base64url of UTF-8 JSON") from exc
+        if not manifest:
+            raise ManifestMissing(f"{MANIFEST_HEADER} is empty")
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not signature:
+            raise SignatureMissing(f"the {SIGNATURE_HEADER} header is missing")
+        length = request.content_length
+        if length is None:
+            raise LengthRequired("a raw upload needs a Content-Length (the media's size)")
+        limit = request.max_content_length
+        if limit is not None and length > limit:
+            raise TooLarge(f"uploads are at most {limit} bytes")
+        claim = services.ingest.precheck(principal(), manifest, signature)
+        if length != claim.media_size:
+            raise SizeMismatch(f"the manifest says {claim.media_size} bytes, the body "
+                               f"{length}")
+        # The server's own body stream, read to exactly ``length`` bytes (checked
+        # just above): werkzeug's limiting wrapper would copy every block once more.
+        return manifest, signature, spool_body(request.input_stream, length)
 
     def _text_part(name: str, limit: int, missing: type[FieldProofError]) -> str:
         if name in request.form:

@@ -161,9 +161,21 @@ def spec() -> dict[str, Any]:
                                 "description": "the `next` value of the previous page"},
                                *cases_openapi.CAPTURE_FILTERS]),
                 "post": _op(
-                    "Upload a signed capture (manifest, signature, media in one request)",
+                    "Upload a signed capture (manifest, signature, media in one request): a "
+                    "multipart form, or the media as the body with the headers "
+                    "FieldProof-Manifest (base64url of the manifest JSON, at most 7,168 "
+                    "characters) and FieldProof-Signature, and a Content-Length (411 "
+                    "length_required) equal to the manifest's size; a raw upload's manifest, "
+                    "device and signature are checked before the body is read",
                     {"201": _json("Capture", "Stored, read back and verified"),
                      "200": _json("Capture", "This signed manifest was already stored")},
+                    parameters=[
+                        {"name": "FieldProof-Manifest", "in": "header", "required": False,
+                         "schema": {"type": "string", "maxLength": 7168},
+                         "description": "raw upload: base64url of the manifest JSON"},
+                        {"name": "FieldProof-Signature", "in": "header", "required": False,
+                         "schema": {"type": "string"},
+                         "description": "raw upload: base64url r||s"}],
                     requestBody={"required": True, "content": {"multipart/form-data": {
                         "schema": {"type": "object",
                                    "required": ["manifest", "signature", "media"],
@@ -172,7 +184,9 @@ def spec() -> dict[str, Any]:
                                                     "description": "manifest JSON"},
                                        "signature": {"type": "string",
                                                      "description": "base64url r||s"},
-                                       "media": {"type": "string", "format": "binary"}}}}}}),
+                                       "media": {"type": "string", "format": "binary"}}}},
+                        "*/*": {"schema": {"type": "string", "format": "binary"},
+                                "description": "raw upload: the media, byte-exact"}}}),
             },
             "/captures/{capture_id}": {"get": _op(
                 "One capture with its manifest and checks", {"200": _json("Capture")},

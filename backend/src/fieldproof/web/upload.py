@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import Request, current_app, g
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from fieldproof.capture.spool import HashingSpool
-from fieldproof.errors import FormTooLarge, TooManyParts
+from fieldproof.errors import FormTooLarge, SizeMismatch, TooManyParts
 
 READ_SIZE = 1 << 20
 
@@ -74,3 +74,26 @@ def discard_spools(_exc: Any = None) -> None:
     """Teardown: no spool file outlives its request unless a store took it."""
     for spool in g.pop("spools", []):
         spool.discard()
+
+
+def spool_body(stream: IO[bytes], length: int) -> HashingSpool:
+    """A raw upload's body, spooled and hashed as it arrives, 1 MiB at a time.
+
+    ``length`` is the Content-Length the caller checked against the manifest;
+    a body that ends early (the client went away) is refused, not kept."""
+    tmp_dir: Path = current_app.extensions["fieldproof"].store.tmp_dir
+    spool = HashingSpool(tmp_dir)
+    g.setdefault("spools", []).append(spool)
+    left = length
+    try:
+        while left > 0:
+            block = stream.read(min(READ_SIZE, left))
+            if not block:
+                break
+            spool.write(block)
+            left -= len(block)
+    except ClientDisconnected:  # werkzeug's word for a body shorter than its length
+        pass
+    if left:
+        raise SizeMismatch(f"the body ended after {length - left} of {length} bytes")
+    return spool
