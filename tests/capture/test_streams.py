@@ -22,6 +22,7 @@ from fieldproof.errors import FieldProofError
 from fieldproof.services import Services
 from tests.support.accounts import DeviceKey, User
 from tests.support.streams import NS, HandStream
+from tests.support.waiting import wait_until
 
 
 def emit(sio: Any, event: str, msg: dict[str, Any]) -> dict[str, Any]:
@@ -32,6 +33,19 @@ def emit(sio: Any, event: str, msg: dict[str, Any]) -> dict[str, Any]:
 def err(reply: dict[str, Any]) -> str:
     assert reply["ok"] is False, reply
     return str(reply["error"]["code"])
+
+
+def events(sio: Any, name: str, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The events called ``name`` this client receives, once there are ``count``
+    (they are sent after the acks, from a thread of the server's own)."""
+    seen: list[dict[str, Any]] = []
+
+    def arrived() -> bool:
+        seen.extend(m["args"][0] for m in sio.get_received(NS) if m["name"] == name)
+        return len(seen) >= count
+
+    wait_until(f"{count} {name} events", arrived, timeout=timeout)
+    return seen
 
 
 def started(sio: Any, user: User, device: DeviceKey | None = None, **kw: Any) -> HandStream:
@@ -61,8 +75,7 @@ def test_stream_to_anchored_capture(sio: Any, user: User, client: Any,
         base64.b64decode(ack["server_sig"]),
         ack_statement(stream_id=hs.id, seq=4, chain=ack["chain"], durable_at=ack["durable_at"]))
 
-    progress = [m for m in sio.get_received(NS) if m["name"] == "progress"]
-    assert [p["args"][0]["chunks"] for p in progress] == [1, 2, 3, 4, 5]
+    assert [p["chunks"] for p in events(sio, "progress", 5)] == [1, 2, 3, 4, 5]
 
     resume = emit(sio, "resume", {"stream_id": hs.id})
     assert resume["next_seq"] == 5 and resume["status"] == "open"
@@ -254,9 +267,17 @@ def test_progress_reaches_the_users_other_sessions(app: Flask, user: User,
     for seq in range(3):
         assert emit(recorder, "chunk", hs.chunk_msg(seq, b"x" * 100))["ok"]
     emit(recorder, "stop", hs.stop_msg())
-    seen = [(m["name"], m["args"][0]) for m in dashboard.get_received(NS)]
-    assert [e["bytes"] for n, e in seen if n == "progress"] == [100, 200, 300]
-    assert [e["stream_id"] for n, e in seen if n == "capture"] == [hs.id]
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def all_four() -> bool:
+        seen.extend((m["name"], m["args"][0]) for m in dashboard.get_received(NS))
+        return len(seen) >= 4
+
+    wait_until("three progress events and the capture", all_four, timeout=30)
+    # in order: the capture after its chunks' progress
+    assert [(n, e.get("bytes", e["stream_id"])) for n, e in seen] == [
+        ("progress", 100), ("progress", 200), ("progress", 300), ("capture", hs.id)]
+    # every event is out by now (one thread sends them, in order): none to the stranger
     assert stranger.get_received(NS) == []
 
 

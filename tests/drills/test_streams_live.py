@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -53,6 +54,56 @@ def test_cli_stream_json(tmp_path: Path) -> None:
         assert got == f.read_bytes()
     finally:
         srv.stop()
+
+
+class BlackHole:
+    """A TCP server that accepts connections and never answers: a hung Redis."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_a_message_queue_that_never_answers_does_not_hold_the_acks(tmp_path: Path) -> None:
+    """Progress goes out through the message queue after the ack, from a thread
+    of its own: a Redis that takes connections and then says nothing loses the
+    events, not the recording."""
+    hole = BlackHole()
+    srv = _server(tmp_path, FIELDPROOF_MESSAGE_QUEUE=f"redis://127.0.0.1:{hole.port}/0")
+    try:
+        api, key, _ = _device(srv, tmp_path, "hung")
+        f = tmp_path / "talk.webm"
+        f.write_bytes(os.urandom(40_000))
+        acks: list[int] = []
+        done: list[dict[str, Any]] = []
+        sc = StreamClient(api, key, timeout=10, on_ack=lambda a: acks.append(a["seq"]))
+        # In a thread: held acks would make the client retry for ever, not fail.
+        threading.Thread(target=lambda: done.append(sc.stream_file(
+            f, kind="audio", mime="audio/webm", chunk_bytes=8192, rate=400_000)),
+            daemon=True).start()
+        wait_until("the recording is stored", lambda: bool(done), timeout=60)
+        capture = done[0]
+        assert acks == [0, 1, 2, 3, 4]
+        assert capture["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+        assert hole.held, "the server never tried the message queue"
+    finally:
+        srv.stop()
+        hole.close()
 
 
 def test_kill_9_server_during_20_streams(tmp_path: Path) -> None:

@@ -3,12 +3,14 @@
 Every event is answered through its ack: ``{"ok": true, ...}`` or
 ``{"ok": false, "error": <problem details with a stable code>}``. Progress is
 pushed to every open session of the recording user (room ``user:<id>``), so a
-second device can watch a recording while it is being made.
+second device can watch a recording while it is being made; it is sent after
+the ack, from a thread of its own (Broadcaster).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -44,10 +46,11 @@ def user_room(user_id: int) -> str:
 
 
 class StreamNamespace(Namespace):  # type: ignore[misc]
-    def __init__(self, services: Services, socketio: SocketIO) -> None:
+    def __init__(self, services: Services, socketio: SocketIO, events: Broadcaster) -> None:
         super().__init__(NAMESPACE)
         self.services = services
         self.socketio = socketio
+        self.events = events
         self._principals: dict[str, Principal] = {}
         # Per connection: bytes/s and chunks/s, each a burst of one second's worth.
         self._limits: dict[str, tuple[TokenBucket, TokenBucket]] = {}
@@ -172,11 +175,49 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
         def stop(p: Principal, d: dict[str, Any]) -> dict[str, Any]:
             capture = self.services.streams.stop(p, str(d["stream_id"]), str(d["manifest"]),
                                                  str(d["signature"]))
-            self.socketio.emit("capture", {"id": capture.id, "status": capture.status,
-                                           "stream_id": d["stream_id"]},
-                               to=user_room(p.user_id), namespace=NAMESPACE)
+            self.events.send("capture", {"id": capture.id, "status": capture.status,
+                                         "stream_id": d["stream_id"]}, user_room(p.user_id))
             return {"capture": capture_json(capture)}
         return self._call(data, stop)
+
+
+class Broadcaster:
+    """Sends events to users' rooms from a thread of its own, in order.
+
+    An ack never waits for them: with a message queue, an emit is a Redis
+    publish, and a Redis that accepts connections but does not answer would
+    otherwise hold every chunk's ack. Events are advisory (the acks and
+    ``resume`` carry the truth), so when MAX_PENDING wait, newer ones are
+    dropped and counted, never the chunk path blocked. A queue and a thread,
+    hand-written: Flask-SocketIO's own background tasks would need one thread
+    per event."""
+
+    MAX_PENDING = 10_000
+
+    def __init__(self, socketio: SocketIO) -> None:
+        self.socketio = socketio
+        self._pending: queue.Queue[tuple[str, dict[str, Any], str]] = queue.Queue(
+            self.MAX_PENDING)
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="stream-events", daemon=True)
+        self._thread.start()
+
+    def send(self, event: str, data: dict[str, Any], room: str) -> None:
+        try:
+            self._pending.put_nowait((event, data, room))
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped in (1, 10, 100) or self.dropped % 10_000 == 0:
+                log.warning("stream events are not getting out (message queue slow or down?): "
+                            "%d dropped", self.dropped)
+
+    def _run(self) -> None:
+        while True:
+            event, data, room = self._pending.get()
+            try:
+                self.socketio.emit(event, data, to=room, namespace=NAMESPACE)
+            except Exception:
+                log.exception("could not send a %s event", event)
 
 
 class HandshakeGuard:
@@ -239,10 +280,11 @@ class HandshakeGuard:
 
 
 def install(socketio: SocketIO, services: Services) -> None:
-    socketio.on_namespace(StreamNamespace(services, socketio))
+    events = Broadcaster(socketio)
+    socketio.on_namespace(StreamNamespace(services, socketio, events))
     HandshakeGuard(socketio.server)
 
     def progress(user_id: int, event: dict[str, Any]) -> None:
-        socketio.emit("progress", event, to=user_room(user_id), namespace=NAMESPACE)
+        events.send("progress", event, user_room(user_id))
 
     services.streams.on_progress = progress
