@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from fieldproof.client.audit import Expected, check_receipt
 from fieldproof.core.checkpoint import Verifier
@@ -358,3 +358,59 @@ def test_chunks_staged_as_objects_by_an_older_version_still_assemble(
     assert done["capture"]["media"]["sha256"] == hashlib.sha256(b"".join(hs.data)).hexdigest()
     with pytest.raises(FieldProofError):  # and the old object is removed with the rest
         b"".join(services.store.iter_range(f"streams/{hs.id}/0000000001"))
+
+
+# ----------------------------------------------------------------- stop claims the stream
+def _set(services: Services, stream_id: str, **values: Any) -> None:
+    with services.db.session() as s:
+        s.execute(update(Stream).where(Stream.id == stream_id).values(**values))
+
+
+def test_a_stop_that_fails_gives_the_stream_back(sio: Any, user: User,
+                                                 services: Services) -> None:
+    hs = started(sio, user)
+    for seq in range(3):
+        assert emit(sio, "chunk", hs.chunk_msg(seq, os.urandom(500)))["ok"]
+    hs.data.append(b"not sent")  # the manifest's media now hashes what never arrived
+    assert err(emit(sio, "stop", hs.stop_msg(chunks=3))) == "bad_hash"
+    hs.data.pop()
+    with services.db.session() as s:
+        assert s.get(Stream, hs.id).status == "open"  # type: ignore[union-attr]
+    # still open for chunks, then stopped for good
+    assert emit(sio, "chunk", hs.chunk_msg(3, os.urandom(500)))["ok"]
+    done = emit(sio, "stop", hs.stop_msg())
+    assert done["ok"], done
+    assert done["capture"]["manifest"]["stream"]["chunks"] == 4
+
+
+def test_a_claimed_stream_refuses_chunks_and_other_stops(sio: Any, user: User,
+                                                         services: Services) -> None:
+    hs = started(sio, user)
+    assert emit(sio, "chunk", hs.chunk_msg(0, b"a" * 100))["ok"]
+    stop = hs.stop_msg()
+    _set(services, hs.id, status="finalizing", last_activity=utcnow())  # another stop's claim
+    assert err(emit(sio, "chunk", hs.chunk_msg(1, b"b" * 100))) == "stream_closed"
+    assert err(emit(sio, "stop", stop)) == "stream_closed"
+    # a stop whose manifest missed a chunk that came in meanwhile is told so
+    _set(services, hs.id, status="open")
+    assert emit(sio, "chunk", hs.chunk_msg(1, b"b" * 100))["ok"]
+    assert err(emit(sio, "stop", stop)) == "manifest_mismatch"
+    assert emit(sio, "stop", hs.stop_msg())["ok"]
+
+
+def test_the_reaper_keeps_a_stream_whose_stop_died_finishing(sio: Any, user: User,
+                                                             services: Services) -> None:
+    hs = started(sio, user)
+    for seq in range(2):
+        assert emit(sio, "chunk", hs.chunk_msg(seq, os.urandom(300)))["ok"]
+    claimed_at = utcnow()
+    _set(services, hs.id, status="finalizing", last_activity=claimed_at)  # then the process died
+    stuck = timedelta(seconds=services.streams.STUCK_FINALIZING_SECONDS)
+    # a claim younger than that may still be finishing: left alone
+    assert services.streams.reap(now=claimed_at + stuck - timedelta(seconds=5)) == 0
+    assert services.streams.reap(now=claimed_at + stuck + timedelta(seconds=5)) == 1
+    with services.db.session() as s:
+        stream = s.get(Stream, hs.id)
+        assert stream is not None and stream.status == "interrupted" and stream.capture_id
+        capture = s.scalar(select(Capture).where(Capture.id == stream.capture_id))
+        assert capture is not None and capture.media_size == 600

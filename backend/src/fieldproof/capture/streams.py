@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 
 from fieldproof.accounts.accounts import Principal
 from fieldproof.capture.ingest import Claim, Ingest, decode_signature
@@ -141,6 +141,11 @@ def header_mismatches(header: StreamHeader, manifest: Manifest) -> list[str]:
 
 
 class Streams:
+    # A stop's claim older than this was left by a process that died finishing
+    # (a finish takes seconds: a 4 GiB recording assembles in well under a
+    # minute); the reaper then keeps the recording as interrupted.
+    STUCK_FINALIZING_SECONDS = 1800
+
     def __init__(self, db: Database, store: ObjectStore, settings: Settings, ingest: Ingest,
                  captures: Captures, signer: Signer, *,
                  on_progress: Callable[[int, dict[str, Any]], None] | None = None) -> None:
@@ -426,13 +431,47 @@ class Streams:
         device = self._device(principal, header.key_id)
         sig = self._verify(device, signature_text, manifest.canonical)
         received_at = utcnow()
-        try:
-            spool = self._assemble(stream)
-        except StreamClosed:  # the same stop, sent twice, finished first elsewhere
+        if not self._claim(stream, received_at):
+            # another stop (a resend, maybe on another node) or the reaper took
+            # it first, or a chunk came in since: say what the stream is now
             stream = self._stream(principal, stream_id)
             if stream.status == "complete" and stream.capture_id:
                 return self._finished(principal, stream, manifest)
+            if stream.status == "open":
+                why = (f"a chunk arrived after this manifest was made: {stream.next_seq} "
+                       "are recorded now")
+                raise ManifestMismatch(why, problems=[why])
+            raise StreamClosed(f"the stream is {stream.status}", capture_id=stream.capture_id)
+        try:
+            return self._finish(principal, stream, header, manifest, device, sig, received_at)
+        except BaseException:
+            self._give_back(stream.id)
             raise
+
+    def _claim(self, stream: Stream, now: datetime) -> bool:
+        """Take the stream for finishing: from now on its chunks are refused
+        (stream_closed), and no other stop or the reaper takes it too. Its
+        last_activity becomes the claim's time (see reap: a claim whose
+        holder died is taken back)."""
+        with self.db.session() as s:
+            claimed = s.execute(update(Stream).where(
+                Stream.id == stream.id, Stream.status == "open",
+                Stream.next_seq == stream.next_seq, Stream.chain_head == stream.chain_head)
+                .values(status="finalizing", last_activity=now))
+        self._forget(stream.id)
+        return claimed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def _give_back(self, stream_id: str) -> None:
+        """A claimed stream whose finishing failed is open again (unless it got finished)."""
+        with self.db.session() as s:
+            s.execute(update(Stream).where(Stream.id == stream_id,
+                                           Stream.status == "finalizing")
+                      .values(status="open", last_activity=utcnow()))
+
+    def _finish(self, principal: Principal, stream: Stream, header: StreamHeader,
+                manifest: Manifest, device: Device, sig: bytes,
+                received_at: datetime) -> CaptureRecord:
+        spool = self._assemble(stream)
         try:
             if spool.sha256 != manifest.media_sha256 or spool.size != manifest.media_size:
                 raise BadHash(
@@ -519,19 +558,22 @@ class Streams:
 
     # -- interrupted streams ---------------------------------------------------
     def reap(self, now: datetime | None = None) -> int:
-        """Close every stream silent for longer than the timeout as interrupted."""
-        cutoff = (now or utcnow()) - timedelta(seconds=self.settings.stream_timeout_seconds)
+        """Close as interrupted every stream silent for longer than the timeout,
+        and every one a stop claimed but never finished (its process died)."""
+        now = now or utcnow()
+        silent = and_(Stream.status == "open", Stream.last_activity < now - timedelta(
+            seconds=self.settings.stream_timeout_seconds))
+        stuck = and_(Stream.status == "finalizing", Stream.last_activity < now - timedelta(
+            seconds=self.STUCK_FINALIZING_SECONDS))
         with self.db.session() as s:
-            ids = s.scalars(select(Stream.id).where(Stream.status == "open",
-                                                    Stream.last_activity < cutoff)).all()
+            ids = s.scalars(select(Stream.id).where(or_(silent, stuck))).all()
         done = 0
         for stream_id in ids:
             with self.db.session() as s:
                 # Claim it: a chunk arriving from now on is refused (stream_closed).
                 claimed = s.execute(update(Stream)
-                                    .where(Stream.id == stream_id, Stream.status == "open",
-                                           Stream.last_activity < cutoff)
-                                    .values(status="finalizing"))
+                                    .where(Stream.id == stream_id, or_(silent, stuck))
+                                    .values(status="finalizing", last_activity=now))
                 if claimed.rowcount != 1:  # type: ignore[attr-defined]
                     continue
             try:
