@@ -1,7 +1,7 @@
 // The page side of the outbox: signs what still needs a nonce, uploads
 // single files (XHR, with progress), pumps recordings, retries with backoff,
 // and asks for Background Sync where the browser has it.
-import { ApiError, captureForm, problemFrom, type ServerCapture } from '../shared/api';
+import { ApiError, captureUpload, problemFrom, type ServerCapture } from '../shared/api';
 import { allItems, deleteMedia, type OutboxItem } from '../shared/db';
 import { isDue, isUnsent, type Problem } from '../shared/outbox';
 import { applyEvent, drainSingles, filename, withLock, type Uploader } from '../shared/send';
@@ -17,10 +17,12 @@ export const NO_NONCE: Problem = { code: 'nonce_unavailable', detail: 'no nonce 
 export function xhrUploader(token: string): Uploader {
   return (item, media, onProgress) =>
     new Promise<ServerCapture>((resolve, reject) => {
+      const upload = captureUpload(item.manifest!, item.signature!, media, filename(item));
       const xhr = new XMLHttpRequest();
       xhr.open('POST', '/api/v1/captures');
       xhr.setRequestHeader('Authorization', `Bearer ${token}`);
       xhr.setRequestHeader('Accept', 'application/json');
+      for (const [name, value] of Object.entries(upload.headers)) xhr.setRequestHeader(name, value);
       xhr.upload.onprogress = (e) => onProgress(e.loaded, e.total || media.size);
       xhr.onload = async () => {
         if (xhr.status === 200 || xhr.status === 201) {
@@ -37,7 +39,7 @@ export function xhrUploader(token: string): Uploader {
       xhr.onerror = () => reject(new ApiError(0, 'network', 'network error'));
       xhr.ontimeout = () => reject(new ApiError(0, 'timeout', 'upload timed out'));
       xhr.onabort = () => reject(new ApiError(0, 'network', 'upload aborted'));
-      xhr.send(captureForm(item.manifest!, item.signature!, media, filename(item)));
+      xhr.send(upload.body);
     });
 }
 

@@ -1,4 +1,5 @@
 // Same-origin REST calls under /api/v1 with a bearer token (no cookies: CSRF-safe).
+import { b64url } from './bytes';
 import type { Problem } from './outbox';
 
 export const API = '/api/v1';
@@ -32,9 +33,16 @@ export async function problemFrom(res: Response): Promise<ApiError> {
 
 export async function apiFetch<T>(
   path: string,
-  opts: { method?: string; token?: string | null; json?: unknown; body?: BodyInit; signal?: AbortSignal } = {},
+  opts: {
+    method?: string;
+    token?: string | null;
+    json?: unknown;
+    body?: BodyInit;
+    headers?: Record<string, string>;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   let body = opts.body;
   if (opts.json !== undefined) {
@@ -227,13 +235,36 @@ export interface SignupInfo {
   contact?: string | null;
 }
 
-/** Multipart body for POST /captures: manifest, signature, then the media last. */
-export function captureForm(manifest: string, signature: string, media: Blob, filename: string): FormData {
+/** The server's limit for a manifest sent in a header (backend web/api.py). */
+export const MAX_MANIFEST_HEADER = 7 * 1024;
+
+/**
+ * POST /captures: the media as the body, the manifest (base64url) and signature
+ * in headers, so the server refuses a bad claim before a byte of the media is
+ * sent; a manifest too long for a header goes as a multipart form, media last.
+ */
+export function captureUpload(
+  manifest: string,
+  signature: string,
+  media: Blob,
+  filename: string,
+): { body: Blob | FormData; headers: Record<string, string> } {
+  const encoded = b64url(new TextEncoder().encode(manifest));
+  if (encoded.length <= MAX_MANIFEST_HEADER) {
+    return {
+      body: media,
+      headers: {
+        'Content-Type': media.type || 'application/octet-stream',
+        'FieldProof-Manifest': encoded,
+        'FieldProof-Signature': signature,
+      },
+    };
+  }
   const form = new FormData();
   form.append('manifest', manifest);
   form.append('signature', signature);
   form.append('media', media, filename);
-  return form;
+  return { body: form, headers: {} };
 }
 
 /** Single-file upload with fetch (used by the service worker; no progress). */
@@ -244,9 +275,6 @@ export async function uploadWithFetch(
   media: Blob,
   filename: string,
 ): Promise<ServerCapture> {
-  return apiFetch<ServerCapture>('/captures', {
-    method: 'POST',
-    token,
-    body: captureForm(manifest, signature, media, filename),
-  });
+  const upload = captureUpload(manifest, signature, media, filename);
+  return apiFetch<ServerCapture>('/captures', { method: 'POST', token, ...upload });
 }
