@@ -4,9 +4,7 @@ one S3 store, and `fieldproof worker` as the elected sequencer."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +13,11 @@ import httpx
 import pytest
 import socketio
 
-from fieldproof.client.api import Client, DeviceKeyFile
-from fieldproof.client.stream import StreamClient
+from fieldproof.client.api import Client
 from tests.support.cluster import Cluster
 from tests.support.live import run_cli
 from tests.support.photos import jpeg
+from tests.support.recordings import Recordings, enrolled
 from tests.support.s3server import S3Server
 from tests.support.waiting import wait_until
 
@@ -36,13 +34,6 @@ def cluster(tmp_path: Path, pg_admin: str, s3_server: S3Server,
         yield c.start()
     finally:
         c.stop()
-
-
-def _device(url: str, token: str, key_path: Path) -> tuple[Client, DeviceKeyFile]:
-    api = Client(url, token)
-    key = DeviceKeyFile.load_or_create(key_path, create=True)
-    api.enroll(key)
-    return api, key
 
 
 class Watcher:
@@ -64,34 +55,6 @@ class Watcher:
         self.sio.disconnect()
 
 
-class Recordings:
-    """Files streamed through the front, each by a device of its own in a thread."""
-
-    def __init__(self, url: str, token: str, tmp_path: Path, rate: int) -> None:
-        self.url, self.token, self.tmp_path, self.rate = url, token, tmp_path, rate
-        self.results: dict[int, Any] = {}  # the capture, or what went wrong
-        self.acked: dict[int, list[tuple[int, str]]] = {}  # (seq, chain) per ack
-
-    def start(self, i: int, media: Path) -> threading.Thread:
-        t = threading.Thread(target=self._record, args=(i, media))
-        t.start()
-        return t
-
-    def _record(self, i: int, media: Path) -> None:
-        try:
-            api, key = _device(self.url, self.token, self.tmp_path / f"d{i}.pem")
-            self.acked[i] = []
-            sc = StreamClient(api, key, timeout=10,
-                              on_ack=lambda a: self.acked[i].append((a["seq"], a["chain"])))
-            self.results[i] = sc.stream_file(media, kind="audio", mime="audio/webm",
-                                             chunk_bytes=8192, rate=self.rate)
-        except Exception as exc:  # reported by the test
-            self.results[i] = exc
-
-    def acks(self) -> int:
-        return sum(len(v) for v in list(self.acked.values()))
-
-
 def _wait_anchored(api: Client, ids: list[str], timeout: float = 90) -> None:
     wait_until("every capture is anchored",
                lambda: all(api.capture(i)["status"] == "anchored" for i in ids), timeout)
@@ -109,39 +72,31 @@ def test_kill_9_a_node_during_20_streams(cluster: Cluster, tmp_path: Path) -> No
     other = next(n for n in cluster.nodes if n != front)
     watcher = Watcher(cluster.nodes[other].url, token)
     rec = Recordings(cluster.url, token, tmp_path, rate=48_000)
-    results, acked = rec.results, rec.acked
-    files = []
+    files = {}
     for i in range(20):
-        f = tmp_path / f"rec{i}.webm"
-        f.write_bytes(os.urandom(96_000 + i * 1000))
-        files.append(f)
+        files[i] = tmp_path / f"rec{i}.webm"
+        files[i].write_bytes(os.urandom(96_000 + i * 1000))
     try:
-        threads = [rec.start(i, f) for i, f in enumerate(files)]
+        threads = [rec.start(i, f) for i, f in files.items()]
         wait_until("several streams have acknowledged chunks on the first node",
-                   lambda: sum(1 for v in acked.values() if v) >= 3, timeout=120)
+                   lambda: rec.streams_acked() >= 3, timeout=120)
         # Progress crossed nodes through Redis: the streams are on `front`, the
         # watcher on `other`.
         wait_until("the other node's session sees the progress",
                    lambda: len(watcher.streams_seen()) >= 1, timeout=30)
-        before_kill = sum(len(v) for v in acked.values())
-        unfinished = 20 - len(results)
+        before_kill = rec.acks()
+        unfinished = 20 - len(rec.results)
         cluster.nodes[front].kill()  # SIGKILL, mid-stream
         assert unfinished > 0, "every stream had finished before the kill"
         for t in threads:
             t.join(180)
         assert before_kill > 0
-        for i, f in enumerate(files):
-            res = results.get(i)
-            assert isinstance(res, dict), f"stream {i}: {res!r}"
-            assert res["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
-            chains = {seq: chain for seq, chain in acked[i]}
-            assert max(chains) + 1 == res["manifest"]["stream"]["chunks"]
-            assert chains[max(chains)] == res["manifest"]["stream"]["chain_head"]
+        rec.check(files)
         # Every stream finished on the surviving node (the other is dead), and the
         # original is the same byte for byte.
         assert cluster.node_behind_front() == other
         api = Client(cluster.url, token)
-        ids = [results[i]["id"] for i in range(20)]
+        ids = [rec.results[i]["id"] for i in range(20)]
         assert api.http.get(f"/captures/{ids[0]}/original").content == files[0].read_bytes()
         _wait_anchored(api, ids)
         audit = _audit(cluster.url)
@@ -158,7 +113,7 @@ def test_kill_9_the_sequencer_leader_mid_batch(cluster: Cluster, tmp_path: Path)
     standby = cluster.start_worker("worker-2")
     standby.wait_for_log("waiting to lead the sequencer")
     token = cluster.create_user("leader@example.org")
-    api, key = _device(cluster.url, token, tmp_path / "dev.pem")
+    api, key = enrolled(cluster.url, token, tmp_path / "dev.pem")
     ids = []
     for i in range(4):
         f = tmp_path / f"p{i}.jpg"
@@ -182,14 +137,12 @@ def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
     other = next(n for n in cluster.nodes if n != front)
     watcher = Watcher(cluster.nodes[other].url, token)
     rec = Recordings(cluster.url, token, tmp_path, rate=24_000)
-    results = rec.results
-    files = []
+    files = {}
     for i in range(3):
-        f = tmp_path / f"r{i}.webm"
-        f.write_bytes(os.urandom(240_000))
-        files.append(f)
+        files[i] = tmp_path / f"r{i}.webm"
+        files[i].write_bytes(os.urandom(240_000))
     try:
-        threads = [rec.start(i, f) for i, f in enumerate(files)]
+        threads = [rec.start(i, f) for i, f in files.items()]
         wait_until("progress crosses nodes", lambda: len(watcher.progress) >= 1, timeout=60)
         cluster.redis.stop()
         before = watcher.streams_seen()  # nothing crosses nodes from now until the restart
@@ -210,16 +163,13 @@ def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
             t.join(180)
         # A recording made now is seen from the other node again: the nodes
         # subscribed to the new Redis by themselves.
-        files.append(tmp_path / "after.webm")
-        files[-1].write_bytes(os.urandom(64_000))
-        after = rec.start(3, files[-1])
+        files[3] = tmp_path / "after.webm"
+        files[3].write_bytes(os.urandom(64_000))
+        after = rec.start(3, files[3])
         wait_until("progress crosses nodes again",
                    lambda: bool(watcher.streams_seen() - before), timeout=90)
         after.join(120)
-        for i, f in enumerate(files):
-            res = results.get(i)
-            assert isinstance(res, dict), f"stream {i}: {res!r}"
-            assert res["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+        rec.check(files)
         # Signing out through the front ends the token's socket on the other node
         # too (web/revocations.py): the watcher is disconnected, and stays out.
         assert watcher.sio.connected

@@ -18,6 +18,7 @@ from fieldproof.client.api import Client, DeviceKeyFile
 from fieldproof.client.stream import StreamClient
 from tests.support.live import LiveServer, free_port, run_cli
 from tests.support.netproxy import CuttableProxy
+from tests.support.recordings import Recordings
 from tests.support.waiting import wait_until
 
 
@@ -113,47 +114,24 @@ def test_kill_9_server_during_20_streams(tmp_path: Path) -> None:
     srv.data_dir.mkdir(parents=True)
     srv.start()
     token = srv.create_user("drill@example.org")
-    results: dict[int, Any] = {}
-    acked: dict[int, list[tuple[int, str]]] = {}
-    files = []
+    rec = Recordings(srv.url, token, tmp_path, rate=48_000)
+    files = {}
     for i in range(20):
-        f = tmp_path / f"rec{i}.webm"
-        f.write_bytes(os.urandom(96_000 + i * 1000))
-        files.append(f)
-
-    def record(i: int) -> None:
-        try:
-            api, key, _ = _device(srv, tmp_path, f"d{i}", token=token)
-            acked[i] = []
-            sc = StreamClient(api, key, timeout=10,
-                              on_ack=lambda a, i=i: acked[i].append((a["seq"], a["chain"])))
-            results[i] = sc.stream_file(files[i], kind="audio", mime="audio/webm",
-                                        chunk_bytes=8192, rate=48_000)
-        except Exception as exc:  # reported below
-            results[i] = exc
-
-    threads = [threading.Thread(target=record, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
+        files[i] = tmp_path / f"rec{i}.webm"
+        files[i].write_bytes(os.urandom(96_000 + i * 1000))
+    threads = [rec.start(i, f) for i, f in files.items()]
     # Kill once chunks are being acknowledged, however slow the machine is: the
     # first acknowledgement of a few streams, not a fixed time.
     wait_until("several streams have acknowledged chunks",
-               lambda: sum(1 for v in acked.values() if v) >= 3, timeout=120)
-    before_kill = sum(len(v) for v in acked.values())
+               lambda: rec.streams_acked() >= 3, timeout=120)
+    before_kill = rec.acks()
     srv.stop(sig=9)  # SIGKILL the whole server process group
     srv.start()  # same port, same data dir (start() waits until it answers)
     for t in threads:
         t.join(120)
     srv.stop()
     assert before_kill > 0, "the kill came before any chunk was acknowledged"
-    for i, f in enumerate(files):
-        res = results.get(i)
-        assert isinstance(res, dict), f"stream {i}: {res!r}"
-        assert res["media"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
-        # every acknowledged chunk is in the final capture, chain for chain
-        chains = {seq: chain for seq, chain in acked[i]}
-        assert max(chains) + 1 == res["manifest"]["stream"]["chunks"]
-        assert chains[max(chains)] == res["manifest"]["stream"]["chain_head"]
+    rec.check(files)
 
 
 def test_network_drop_mid_stream(tmp_path: Path) -> None:

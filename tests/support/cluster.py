@@ -17,7 +17,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import psycopg
 import yaml
 
 from tests.support.accounts import wait_for_port
-from tests.support.live import FIELDPROOF, free_port, run_cli
+from tests.support.live import FIELDPROOF, Service, free_port, run_cli
 from tests.support.paths import ROOT
 from tests.support.s3server import S3Server
 
@@ -135,66 +134,22 @@ class RedisServer:
 
 
 @dataclass
-class Process:
+class Process(Service):
     """One FieldProof service of the compose file, as a process."""
 
     name: str
     argv: list[str]
     env: dict[str, str]
-    log_path: Path
+    log_file: Path
     port: int | None = None
     proc: subprocess.Popen[bytes] | None = None
 
+    def command(self) -> list[str]:
+        return self.argv
+
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Process:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **self.env}, start_new_session=True)
-        if self.port is not None:
-            self.wait_healthy()
-        return self
-
-    def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.log()}")
-            try:
-                if httpx.get(self.url + "/api/v1/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.name} did not come up: {self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() \
-            else ""
-
-    def wait_for_log(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log_path.read_text(errors="replace"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{text!r} not in {self.name}'s log: {self.log()}")
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.log()}")
-            time.sleep(0.05)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.alive():
-            assert self.proc is not None
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+    def log_path(self) -> Path:
+        return self.log_file
 
 
 @dataclass
