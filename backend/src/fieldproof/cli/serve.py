@@ -17,9 +17,12 @@ def release_large_buffers() -> None:
     """glibc: buffers over 128 KiB (a stream's large chunks, upload blocks) come
     from mmap and go back to the system when freed. glibc otherwise raises that
     threshold after the first such free, and every thread's arena then keeps
-    its high-water mark: +105 MiB over a 1 GiB stream instead of +60 MiB
-    (bench/streams.py, rss part). mallopt has no Python binding: ctypes, and a
-    no-op off glibc."""
+    its high-water mark: +105 MiB over a 1 GiB stream instead of +66-77 MiB
+    (bench/streams.py, rss part). And at most two arenas: with one per busy
+    thread (glibc allows 8 per core) each keeps its own free memory; the GIL
+    serialises the allocations anyway (+58 MiB, same throughput). mallopt has
+    no Python binding: ctypes, and a no-op off glibc. Call it before threads
+    start."""
     import ctypes
     import ctypes.util
 
@@ -29,6 +32,7 @@ def release_large_buffers() -> None:
     try:
         libc = ctypes.CDLL(name)
         libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD; also stops its adjustment
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
     except (OSError, AttributeError):
         pass  # not glibc
 
