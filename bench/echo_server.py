@@ -19,6 +19,8 @@ from typing import Any
 from flask import Flask
 from flask_socketio import Namespace, SocketIO
 
+from ._gunicorn import serve
+
 NAMESPACE = "/streams"
 # FIELDPROOF_STREAM_MAX_CHUNK's default plus room for the header, as the real app.
 MAX_HTTP_BUFFER = 4 * 1024 * 1024 + 64 * 1024
@@ -56,30 +58,13 @@ def create_app() -> Flask:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from gunicorn.app.base import BaseApplication
-
     p = argparse.ArgumentParser(prog="python -m bench.echo_server", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--threads", type=int, default=32)
     args = p.parse_args(argv)
 
-    class _Server(BaseApplication):  # type: ignore[misc]
-        # The settings of `fieldproof serve` (backend/src/fieldproof/cli/serve.py), minus TLS.
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"127.0.0.1:{args.port}")
-            self.cfg.set("workers", 1)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", args.threads)
-            self.cfg.set("timeout", 120)
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("control_socket_disable", True)
-            self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms')
-
-        def load(self) -> Any:
-            return create_app()
-
-    _Server().run()
+    serve(create_app(), args.port, args.threads)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import tempfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._gunicorn import serve
+
 READ_SIZE = 1 << 20
 
 
@@ -54,28 +56,13 @@ def make_app(directory: str) -> Callable[..., Iterable[bytes]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from gunicorn.app.base import BaseApplication
-
     p = argparse.ArgumentParser(prog="python -m bench.upload_server", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--dir", required=True)
     args = p.parse_args(argv)
 
-    class _Server(BaseApplication):  # type: ignore[misc]
-        # As `fieldproof serve` (backend/src/fieldproof/cli/serve.py), minus TLS.
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"127.0.0.1:{args.port}")
-            self.cfg.set("workers", 1)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 8)
-            self.cfg.set("timeout", 120)
-            self.cfg.set("control_socket_disable", True)
-
-        def load(self) -> Any:
-            return make_app(args.dir)
-
-    _Server().run()
+    serve(make_app(args.dir), args.port, threads=8, accesslog=False)
 
 
 if __name__ == "__main__":

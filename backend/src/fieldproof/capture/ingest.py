@@ -128,10 +128,7 @@ class Ingest:
         manifest = self._parse(manifest_raw)
         signature = decode_signature(signature_text)
         with self.db.reading() as s:
-            device = s.scalar(select(Device).where(Device.key_id == manifest.key_id))
-            self._check_device(principal, device)
-            assert device is not None
-            jwk = device.jwk
+            jwk = self._device(s, principal, manifest).jwk
         DeviceKey.from_jwk(jwk).verify(signature, manifest.canonical)
         return manifest
 
@@ -144,11 +141,14 @@ class Ingest:
         return manifest
 
     @staticmethod
-    def _check_device(principal: Principal, device: Device | None) -> None:
+    def _device(s: Session, principal: Principal, manifest: Manifest) -> Device:
+        """The caller's enrolled, unrevoked device that signed ``manifest``."""
+        device = s.scalar(select(Device).where(Device.key_id == manifest.key_id))
         if device is None or device.user_id != principal.user_id or device.server_held:
             raise DeviceUnknown("the manifest's device key is not enrolled for this account")
         if device.revoked_at is not None:
             raise DeviceRevoked("this device key was revoked; enroll a new one")
+        return device
 
     def ingest(self, principal: Principal, manifest_raw: bytes | str, signature_text: str,
                media: HashingSpool, received_at: datetime | None = None) -> IngestResult:
@@ -157,9 +157,7 @@ class Ingest:
         signature = decode_signature(signature_text)
 
         with self.db.session() as s:
-            device = s.scalar(select(Device).where(Device.key_id == manifest.key_id))
-            self._check_device(principal, device)
-            assert device is not None
+            device = self._device(s, principal, manifest)
             existing = s.scalar(select(Capture).where(
                 Capture.manifest_hash == manifest.hash))
             nonce = s.get(Nonce, manifest.nonce)
