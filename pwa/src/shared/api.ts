@@ -235,7 +235,7 @@ export interface SignupInfo {
   contact?: string | null;
 }
 
-/** The server's limit for a manifest sent in a header (backend web/api.py). */
+/** The server's limit for a manifest sent in a header (backend core/manifest.py MAX_MANIFEST_HEADER). */
 export const MAX_MANIFEST_HEADER = 7 * 1024;
 
 /**

@@ -462,11 +462,12 @@ class Streams:
         return claimed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
     def _give_back(self, stream_id: str) -> None:
-        """A claimed stream whose finishing failed is open again (unless it got finished)."""
+        """A claimed stream whose finishing failed is open again (unless it got
+        finished); its last_activity stays the claim's time."""
         with self.db.session() as s:
             s.execute(update(Stream).where(Stream.id == stream_id,
                                            Stream.status == "finalizing")
-                      .values(status="open", last_activity=utcnow()))
+                      .values(status="open"))
 
     def _finish(self, principal: Principal, stream: Stream, header: StreamHeader,
                 manifest: Manifest, device: Device, sig: bytes,
@@ -581,10 +582,7 @@ class Streams:
                 done += 1
             except Exception:
                 log.exception("could not finalize interrupted stream %s", stream_id[:16])
-                with self.db.session() as s:  # ours to give back, unless it finished
-                    s.execute(update(Stream).where(Stream.id == stream_id,
-                                                   Stream.status == "finalizing")
-                              .values(status="open"))
+                self._give_back(stream_id)
         return done
 
     def finalize_interrupted(self, stream_id: str) -> str | None:

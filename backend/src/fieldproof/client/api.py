@@ -29,14 +29,17 @@ from fieldproof.core.canonical import canonicalize
 from fieldproof.core.encoding import b64url_encode
 from fieldproof.core.files import file_sha256
 from fieldproof.core.keys import jwk_thumbprint
-from fieldproof.core.manifest import new_manifest
+from fieldproof.core.manifest import (
+    MANIFEST_HEADER,
+    MAX_MANIFEST_HEADER,
+    SIGNATURE_HEADER,
+    new_manifest,
+)
 from fieldproof.core.media import sniff_mime
 from fieldproof.errors import FieldProofError
 from fieldproof.storage.keyfiles import create_once
 
 USER_AGENT = f"fieldproof-cli/{__version__} Python/{platform.python_version()}"
-# The server's limit for a manifest sent in a header (web/api.py MAX_MANIFEST_HEADER).
-MAX_MANIFEST_HEADER = 7 * 1024
 
 
 class ClientError(FieldProofError):
@@ -341,8 +344,8 @@ class Client:
         with path.open("rb") as fh:
             if len(encoded) <= MAX_MANIFEST_HEADER:
                 resp = self._call("POST", "/captures", content=fh, headers={
-                    "Content-Type": mime, "FieldProof-Manifest": encoded,
-                    "FieldProof-Signature": b64url_encode(signature)})
+                    "Content-Type": mime, MANIFEST_HEADER: encoded,
+                    SIGNATURE_HEADER: b64url_encode(signature)})
             else:
                 resp = self._call("POST", "/captures",
                                   data={"manifest": manifest.decode("utf-8"),

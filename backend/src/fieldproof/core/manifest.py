@@ -22,6 +22,12 @@ from fieldproof.core.canonical import canonicalize, parse_json, sha256_hex
 from fieldproof.errors import InvalidManifest, ManifestTooLarge
 
 MAX_MANIFEST_BYTES = 16 * 1024
+# An upload with the media as the body carries its manifest (base64url) and
+# signature in these headers; one header line stays under the 8 KiB gunicorn
+# and nginx accept by default, so a longer manifest goes as a form.
+MANIFEST_HEADER = "FieldProof-Manifest"
+SIGNATURE_HEADER = "FieldProof-Signature"
+MAX_MANIFEST_HEADER = 7 * 1024
 KINDS = ("photo", "audio", "video", "screen", "import", "web")
 
 

@@ -13,6 +13,7 @@ from fieldproof.capture.records import CaptureRecord
 from fieldproof.capture.repository import CaptureQuery
 from fieldproof.capture.spool import HashingSpool
 from fieldproof.core.encoding import b64url_strict
+from fieldproof.core.manifest import MANIFEST_HEADER, MAX_MANIFEST_HEADER, SIGNATURE_HEADER
 from fieldproof.errors import (
     CustodyUnavailable,
     FieldProofError,
@@ -39,11 +40,6 @@ from fieldproof.web.serialize import capture_json, receipt_json
 from fieldproof.web.upload import spool_body
 
 MAX_MANIFEST_PART = 16 * 1024
-# A raw upload's manifest travels base64url in a header: one header line stays
-# under gunicorn's and nginx's 8 KiB default; a larger manifest goes multipart.
-MANIFEST_HEADER = "FieldProof-Manifest"
-SIGNATURE_HEADER = "FieldProof-Signature"
-MAX_MANIFEST_HEADER = 7 * 1024
 MAX_SIGNATURE_PART = 4 * 1024
 MAX_LIST = 200
 
@@ -99,16 +95,7 @@ def make_blueprint(services: Services) -> Blueprint:
         if MANIFEST_HEADER in request.headers:
             manifest, signature, spool = _raw_upload()
         elif (request.mimetype or "").startswith("multipart/form-data"):
-            files = request.files  # parsing spools and hashes the media
-            media = files.get("media")
-            if media is None:
-                raise MediaMissing("the 'media' file part is missing")
-            stream = media.stream
-            assert isinstance(stream, HashingSpool)
-            spool = stream
-            manifest = _text_part("manifest", MAX_MANIFEST_PART, ManifestMissing)
-            # Generous here; decode_signature refuses a long one as 422 signature_invalid.
-            signature = _text_part("signature", MAX_SIGNATURE_PART, SignatureMissing)
+            manifest, signature, spool = _form_upload()
         else:
             raise MultipartRequired("send multipart/form-data with manifest, signature and "
                                     f"media, or the media as the body with {MANIFEST_HEADER} "
@@ -223,6 +210,18 @@ def make_blueprint(services: Services) -> Blueprint:
             # a list shows thumbnails again and again; nothing else is cached
             "Cache-Control": "private, max-age=3600" if preview else "private, no-store"})
         return resp
+
+    def _form_upload() -> tuple[str, str, HashingSpool]:
+        """manifest, signature and media as the parts of a multipart form."""
+        media = request.files.get("media")  # parsing spools and hashes the media
+        if media is None:
+            raise MediaMissing("the 'media' file part is missing")
+        spool = media.stream
+        assert isinstance(spool, HashingSpool)
+        manifest = _text_part("manifest", MAX_MANIFEST_PART, ManifestMissing)
+        # Generous here; decode_signature refuses a long one as 422 signature_invalid.
+        signature = _text_part("signature", MAX_SIGNATURE_PART, SignatureMissing)
+        return manifest, signature, spool
 
     def _raw_upload() -> tuple[str, str, HashingSpool]:
         """The media as the body, the manifest and signature in headers: no
