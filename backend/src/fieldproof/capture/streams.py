@@ -1,7 +1,8 @@
 """Live streams (protocol v2): verify each chunk, make it durable, then ack.
 
 A chunk is acknowledged only after its row, with its bytes, is committed (one
-transaction, one fsync), so whatever was acknowledged survives a server crash,
+transaction, shared with the chunks of other recordings that arrive at the same
+moment: one fsync for them all), so whatever was acknowledged survives a server crash,
 and any node of a cluster can continue the stream. On ``stop`` the chunks are
 concatenated (read one by one, never held together in memory) into the
 original, checked against the device's final manifest and stored like any
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, insert, or_, select, update
 
 from fieldproof.accounts.accounts import Principal
 from fieldproof.capture.ingest import Claim, Ingest, decode_signature
@@ -40,6 +41,7 @@ from fieldproof.core.manifest import Manifest, iso, parse_manifest, parse_time
 from fieldproof.core.media import sniff_mime
 from fieldproof.core.stream import ChunkHeader, StreamHeader, ack_statement, next_chain
 from fieldproof.db import Database, Device, Nonce, Stream, StreamChunk
+from fieldproof.db.group import GroupCommit
 from fieldproof.db.models import utcnow
 from fieldproof.errors import (
     BadChain,
@@ -159,6 +161,7 @@ class Streams:
         self._keys: dict[str, DeviceKey] = {}
         self._open: dict[str, _Open] = {}  # stream id -> its state on this node
         self._open_lock = threading.Lock()
+        self._commits = GroupCommit(db.engine)
 
     # A device revoked is refused at once on the node that revoked it and, through
     # the cluster's Redis, on the others (forget_device); should that message be
@@ -319,22 +322,24 @@ class Streams:
         if st.bytes + len(data) > self.settings.max_upload_bytes:
             raise TooLarge("the recording exceeds the upload limit")
         now = utcnow()
+        advance = {"sid": sid, "seq": ch.seq, "prev": st.chain_head, "next": ch.seq + 1,
+                   "chain": ch.chain, "size": len(data), "now": now}
+        row = {"stream_id": sid, "seq": ch.seq, "size": len(data), "sha256": ch.sha256,
+               "chain": ch.chain, "header": ch.canonical.decode("utf-8"),
+               "signature": sig, "data": data, "object_key": None, "received_at": now}
+
+        def write(conn: Connection) -> bool:
+            if conn.execute(_ADVANCE, advance).rowcount != 1:
+                return False  # closed, or moved on through another node
+            conn.execute(_ADD_CHUNK, row)
+            return True
+
         # The bytes go into the row, so one commit makes the chunk durable and
-        # recorded at once (one fsync), before it is acknowledged. Core statements,
-        # not the ORM unit of work: this runs once per chunk per recording phone
-        # (see bench/streams.py).
-        with self.db.engine.begin() as conn:
-            moved = conn.execute(_ADVANCE, {
-                "sid": sid, "seq": ch.seq, "prev": st.chain_head, "next": ch.seq + 1,
-                "chain": ch.chain,
-                "size": len(data), "now": now})
-            moved_on = moved.rowcount != 1  # closed, or moved on through another node
-            if not moved_on:
-                    conn.execute(_ADD_CHUNK, {
-                    "stream_id": sid, "seq": ch.seq, "size": len(data), "sha256": ch.sha256,
-                    "chain": ch.chain, "header": ch.canonical.decode("utf-8"),
-                    "signature": sig, "data": data, "object_key": None, "received_at": now})
-        if moved_on:  # nothing was written
+        # recorded at once, before it is acknowledged; the chunks of other
+        # recordings that arrive meanwhile share that commit (db/group.py). Core
+        # statements, not the ORM unit of work: this runs once per chunk per
+        # recording phone (see bench/streams.py).
+        if not self._commits.run(write):  # nothing was written
             self._forget(sid)
             if _stale:
                 raise Gap("the stream moved on concurrently; resume")
