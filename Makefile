@@ -8,7 +8,7 @@ PWA_SRC := $(shell find pwa/src pwa/public pwa/index.html pwa/vite.config.ts pwa
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test test-fast test-py test-pwa lint bench clean
+.PHONY: install run cluster test test-fast test-py test-pwa lint bench clean
 
 install: $(STAMP) pwa/dist/index.html
 
@@ -32,6 +32,11 @@ pwa/dist/index.html: $(PWA_STAMP) $(PWA_SRC)
 
 run: install
 	$(BIN)/fieldproof serve --host $(HOST) --port $(PORT)
+
+# docker/compose.yml's cluster as processes (two nodes behind nginx, the worker,
+# Redis, PostgreSQL at 127.0.0.1:5432, an S3 server), for development: Ctrl-C stops it.
+cluster: install
+	$(BIN)/python -m tests.support.cluster
 
 # Lint and types first: CI (.ci/run) runs exactly this.
 test: install lint test-pwa test-py

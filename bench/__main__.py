@@ -51,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--senders", type=int, default=4, help="sending threads (one device each)")
     g.add_argument("--deadline", type=float, default=15.0,
                    help="seconds after the last send to wait for anchoring")
+    g.add_argument("--delay-on", choices=["single", "cluster", "both"], default="both",
+                   help="one server (SQLite), the cluster (make cluster), or both in turn")
+    g.add_argument("--cluster-rate", type=float, default=25.0,
+                   help="captures per second sent to the cluster (the 200/s of the goal "
+                        "is beyond what 2 cores carry: offered 200/s, they took 27/s)")
+    g.add_argument("--cluster-senders", type=int, default=8,
+                   help="sending threads for the cluster")
     g.add_argument("--live-sign", action="store_true",
                    help="fetch the nonce and sign each capture while sending "
                         "(default: nonces fetched and manifests signed beforehand)")
@@ -60,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(NAMES)}")
     if min(args.reps, args.size_mib, args.rss_size_mib, args.appends, args.proofs,
-           args.senders) < 1 or args.leaves < 2 or args.rate <= 0 or args.duration <= 0:
+           args.senders, args.cluster_senders) < 1 or args.leaves < 2 \
+            or min(args.rate, args.cluster_rate, args.duration) <= 0:
         p.error("sizes, counts, rate and duration must be positive")
     signal.signal(signal.SIGTERM, _terminate)
     started = time.perf_counter()
@@ -85,9 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "streams":
             rc = 0 if streams.run(args).get("ok") else 1
         else:
-            rc = delay.run(rate=args.rate, duration=args.duration, senders=args.senders,
-                           deadline=args.deadline, presign=not args.live_sign,
-                           tmp_root=args.tmp_dir, keep=args.keep)
+            rc = 0
+            for on in (["single", "cluster"] if args.delay_on == "both" else [args.delay_on]):
+                rc = max(rc, delay.run(
+                    rate=args.cluster_rate if on == "cluster" else args.rate,
+                    duration=args.duration, deadline=args.deadline,
+                    senders=args.cluster_senders if on == "cluster" else args.senders,
+                    presign=not args.live_sign, on_cluster=on == "cluster",
+                    tmp_root=args.tmp_dir, keep=args.keep))
         status = max(status, rc)
     print(f"\nbench total: {time.perf_counter() - started:.0f} s", flush=True)
     return status

