@@ -414,3 +414,54 @@ def test_the_reaper_keeps_a_stream_whose_stop_died_finishing(sio: Any, user: Use
         assert stream is not None and stream.status == "interrupted" and stream.capture_id
         capture = s.scalar(select(Capture).where(Capture.id == stream.capture_id))
         assert capture is not None and capture.media_size == 600
+
+
+def test_chunks_of_many_streams_share_one_commit_and_a_resend_among_them_is_its_own(
+        sio: Any, user: User, services: Services) -> None:
+    """Group commit (db/group.py): 12 streams' chunks that arrive while a commit
+    runs are written in the next round, one executemany per statement; a resend
+    of one of them in the same round makes the round fall back to one chunk at a
+    time, and it is acknowledged as the duplicate it is."""
+    import threading
+
+    streams = services.streams
+    principal = services.accounts.principal(user.token)
+    hands = [started(sio, user) for _ in range(12)]
+    data = {hs.id: os.urandom(2000) for hs in hands}
+    commits = streams._commits
+    real = commits.write_batch
+    calls: list[int] = []
+
+    def first_round_waits(conn: Any, items: Any) -> Any:
+        if not calls:  # the first round stays open until everyone else waits
+            wait_until("13 more chunks wait", lambda: len(commits._waiting) == 13, timeout=30)
+        calls.append(len(items))
+        return real(conn, items)
+
+    commits.write_batch = first_round_waits  # type: ignore[method-assign]
+    acks: dict[int, dict[str, Any]] = {}
+
+    def send(k: int, hs: HandStream) -> None:
+        msg = hs.chunk_msg(0, data[hs.id])
+        acks[k] = streams.chunk(principal, msg["header"], msg["signature"], msg["data"])
+
+    threads = [threading.Thread(target=send, args=(k, hs)) for k, hs in enumerate(hands)]
+    threads += [threading.Thread(target=send, args=(12 + k, hands[k])) for k in (0, 1)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        commits.write_batch = real  # type: ignore[method-assign]
+    assert len(acks) == 14
+    # Of each resent pair, one was written, the other acknowledged as a duplicate.
+    for k in (0, 1):
+        pair = [acks[k], acks[12 + k]]
+        assert sorted(bool(a.get("duplicate")) for a in pair) == [False, True]
+        assert pair[0]["chain"] == pair[1]["chain"] == hands[k].chains[1].hex()
+    assert calls[0] == 1 and calls[1] == 13  # the first alone, then 13 in one call ...
+    assert calls[2:] == [1] * 13  # ... which held a resend: then one by one
+    for hs in hands:
+        reply = emit(sio, "resume", {"stream_id": hs.id})
+        assert reply["next_seq"] == 1 and reply["bytes"] == 2000, reply

@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -83,6 +83,32 @@ _ADVANCE = (update(_STREAMS)
 _ADD_CHUNK = insert(_CHUNKS)
 _STREAM_AND_DEVICE = (select(Stream, Device).join(Device, Device.id == Stream.device_id)
                       .where(Stream.id == bindparam("sid")))
+
+
+@dataclass(frozen=True)
+class _ChunkWrite:
+    advance: dict[str, Any]  # _ADVANCE's parameters
+    row: dict[str, Any]      # the chunk's row
+
+
+class _MovedOn(Exception):
+    """A stream of the round moved on meanwhile: the round is written again, chunk by chunk."""
+
+
+def _write_chunks(conn: Connection, chunks: Sequence[_ChunkWrite]) -> list[bool]:
+    """Commit chunks, each only at its stream's expected seq and chain head
+    (False: closed, or moved on through another node; nothing written for it).
+    Core statements, one executemany each, not the ORM unit of work: this runs
+    once per chunk per recording phone (see bench/streams.py and db/group.py)."""
+    if len(chunks) == 1:
+        if conn.execute(_ADVANCE, chunks[0].advance).rowcount != 1:
+            return [False]
+        conn.execute(_ADD_CHUNK, chunks[0].row)
+        return [True]
+    if conn.execute(_ADVANCE, [c.advance for c in chunks]).rowcount != len(chunks):
+        raise _MovedOn("a stream moved on")
+    conn.execute(_ADD_CHUNK, [c.row for c in chunks])
+    return [True] * len(chunks)
 
 
 @dataclass(frozen=True)
@@ -161,7 +187,7 @@ class Streams:
         self._keys: dict[str, DeviceKey] = {}
         self._open: dict[str, _Open] = {}  # stream id -> its state on this node
         self._open_lock = threading.Lock()
-        self._commits = GroupCommit(db.engine)
+        self._commits: GroupCommit[_ChunkWrite, bool] = GroupCommit(db.engine, _write_chunks)
 
     # A device revoked is refused at once on the node that revoked it and, through
     # the cluster's Redis, on the others (forget_device); should that message be
@@ -322,23 +348,15 @@ class Streams:
         if st.bytes + len(data) > self.settings.max_upload_bytes:
             raise TooLarge("the recording exceeds the upload limit")
         now = utcnow()
-        advance = {"sid": sid, "seq": ch.seq, "prev": st.chain_head, "next": ch.seq + 1,
-                   "chain": ch.chain, "size": len(data), "now": now}
-        row = {"stream_id": sid, "seq": ch.seq, "size": len(data), "sha256": ch.sha256,
-               "chain": ch.chain, "header": ch.canonical.decode("utf-8"),
-               "signature": sig, "data": data, "object_key": None, "received_at": now}
-
-        def write(conn: Connection) -> bool:
-            if conn.execute(_ADVANCE, advance).rowcount != 1:
-                return False  # closed, or moved on through another node
-            conn.execute(_ADD_CHUNK, row)
-            return True
-
+        write = _ChunkWrite(
+            advance={"sid": sid, "seq": ch.seq, "prev": st.chain_head, "next": ch.seq + 1,
+                     "chain": ch.chain, "size": len(data), "now": now},
+            row={"stream_id": sid, "seq": ch.seq, "size": len(data), "sha256": ch.sha256,
+                 "chain": ch.chain, "header": ch.canonical.decode("utf-8"),
+                 "signature": sig, "data": data, "object_key": None, "received_at": now})
         # The bytes go into the row, so one commit makes the chunk durable and
         # recorded at once, before it is acknowledged; the chunks of other
-        # recordings that arrive meanwhile share that commit (db/group.py). Core
-        # statements, not the ORM unit of work: this runs once per chunk per
-        # recording phone (see bench/streams.py).
+        # recordings that arrive meanwhile share that commit (db/group.py).
         if not self._commits.run(write):  # nothing was written
             self._forget(sid)
             if _stale:
