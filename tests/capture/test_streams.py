@@ -427,41 +427,53 @@ def test_chunks_of_many_streams_share_one_commit_and_a_resend_among_them_is_its_
     streams = services.streams
     principal = services.accounts.principal(user.token)
     hands = [started(sio, user) for _ in range(12)]
-    data = {hs.id: os.urandom(2000) for hs in hands}
+    data = {hs.id: [os.urandom(2000), os.urandom(3000)] for hs in hands}
     commits = streams._commits
     real = commits.write_batch
-    calls: list[int] = []
 
-    def first_round_waits(conn: Any, items: Any) -> Any:
-        if not calls:  # the first round stays open until everyone else waits
-            wait_until("13 more chunks wait", lambda: len(commits._waiting) == 13, timeout=30)
-        calls.append(len(items))
-        return real(conn, items)
+    def send_together(sends: list[tuple[HandStream, int]]) -> tuple[list[dict[str, Any]],
+                                                                     list[int]]:
+        """Send each (stream, seq) from a thread of its own; the first round
+        stays open until all the others wait. The acks, and each round's size."""
+        calls: list[int] = []
 
-    commits.write_batch = first_round_waits  # type: ignore[method-assign]
-    acks: dict[int, dict[str, Any]] = {}
+        def first_round_waits(conn: Any, items: Any) -> Any:
+            if not calls:
+                wait_until("the others wait", lambda: len(commits._waiting) == len(sends) - 1,
+                           timeout=30)
+            calls.append(len(items))
+            return real(conn, items)
 
-    def send(k: int, hs: HandStream) -> None:
-        msg = hs.chunk_msg(0, data[hs.id])
-        acks[k] = streams.chunk(principal, msg["header"], msg["signature"], msg["data"])
+        acks: dict[int, dict[str, Any]] = {}
 
-    threads = [threading.Thread(target=send, args=(k, hs)) for k, hs in enumerate(hands)]
-    threads += [threading.Thread(target=send, args=(12 + k, hands[k])) for k in (0, 1)]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-    finally:
-        commits.write_batch = real  # type: ignore[method-assign]
-    assert len(acks) == 14
-    # Of each resent pair, one was written, the other acknowledged as a duplicate.
-    for k in (0, 1):
+        def send(k: int, hs: HandStream, seq: int) -> None:
+            msg = hs.chunk_msg(seq, data[hs.id][seq])
+            acks[k] = streams.chunk(principal, msg["header"], msg["signature"], msg["data"])
+
+        threads = [threading.Thread(target=send, args=(k, hs, seq))
+                   for k, (hs, seq) in enumerate(sends)]
+        commits.write_batch = first_round_waits  # type: ignore[method-assign]
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+        finally:
+            commits.write_batch = real  # type: ignore[method-assign]
+        assert len(acks) == len(sends)
+        return [acks[k] for k in range(len(sends))], calls
+
+    # Every chunk 0, two of them twice: the round of 13 falls back to one by one.
+    acks, calls = send_together([(hs, 0) for hs in hands] + [(hands[0], 0), (hands[1], 0)])
+    assert calls == [1, 13] + [1] * 13
+    for k in (0, 1):  # of each pair, one written, the other acknowledged as a duplicate
         pair = [acks[k], acks[12 + k]]
         assert sorted(bool(a.get("duplicate")) for a in pair) == [False, True]
         assert pair[0]["chain"] == pair[1]["chain"] == hands[k].chains[1].hex()
-    assert calls[0] == 1 and calls[1] == 13  # the first alone, then 13 in one call ...
-    assert calls[2:] == [1] * 13  # ... which held a resend: then one by one
+    # Every chunk 1, once each: 11 in one round, with no fallback.
+    acks, calls = send_together([(hs, 1) for hs in hands])
+    assert calls == [1, 11]
+    assert [a["seq"] for a in acks] == [1] * 12 and not any(a.get("duplicate") for a in acks)
     for hs in hands:
         reply = emit(sio, "resume", {"stream_id": hs.id})
-        assert reply["next_seq"] == 1 and reply["bytes"] == 2000, reply
+        assert reply["next_seq"] == 2 and reply["bytes"] == 5000, reply

@@ -55,6 +55,19 @@ def held(group: GroupCommit[tuple[int, str | None], int]) -> threading.Thread:
     return leader
 
 
+def queue_then_release(group: GroupCommit[tuple[int, str | None], int], writer: Writer,
+                       leader: threading.Thread, callers: list[threading.Thread]) -> None:
+    """Start the callers, wait until all of them queue behind the held round, release
+    it, and wait for everyone."""
+    for t in callers:
+        t.start()
+    wait_until(f"all {len(callers)} callers wait",
+               lambda: len(group._waiting) == len(callers), timeout=10)
+    writer.release.set()
+    for t in [leader, *callers]:
+        t.join(30)
+
+
 def test_a_caller_alone_commits_at_once_and_its_row_is_durable_when_it_returns(
         db: Database) -> None:
     group = GroupCommit(db.engine, Writer())
@@ -101,14 +114,9 @@ def test_one_items_error_is_its_own_and_the_others_commit(db: Database) -> None:
         except Exception as exc:  # the NOT NULL violation
             outcomes[i] = type(exc).__name__
 
-    callers = [threading.Thread(target=call, args=(i, None if i == 3 else "ok"))
-               for i in range(1, 6)]
-    for t in callers:
-        t.start()
-    wait_until("all 5 callers wait", lambda: len(group._waiting) == 5, timeout=10)
-    writer.release.set()
-    for t in [leader, *callers]:
-        t.join(30)
+    queue_then_release(group, writer, leader,
+                       [threading.Thread(target=call, args=(i, None if i == 3 else "ok"))
+                        for i in range(1, 6)])
     assert outcomes == {1: 1, 2: 2, 3: "IntegrityError", 4: 4, 5: 5}
     assert set(rows(db)) == {0, 1, 2, 4, 5}
     # the round of five failed as a whole, then each was written alone
@@ -120,13 +128,9 @@ def test_a_round_holds_at_most_max_batch_and_the_rest_follow(db: Database) -> No
     writer = Writer()
     group = GroupCommit(db.engine, writer, max_batch=4)
     leader = held(group)
-    callers = [threading.Thread(target=group.run, args=((i, "ok"),)) for i in range(1, 11)]
-    for t in callers:
-        t.start()
-    wait_until("all 10 callers wait", lambda: len(group._waiting) == 10, timeout=10)
-    writer.release.set()
-    for t in [leader, *callers]:
-        t.join(30)
+    queue_then_release(group, writer, leader,
+                       [threading.Thread(target=group.run, args=((i, "ok"),))
+                        for i in range(1, 11)])
     assert set(rows(db)) == set(range(11))
     assert (group.rounds, group.items) == (4, 11)
     assert [len(c) for c in writer.calls] == [1, 4, 4, 2]
