@@ -79,6 +79,12 @@ def render_nginx(upstreams: dict[str, int], listen: int, tmp: Path, *,
     conf = conf.replace("listen 443 ssl;", front)
     conf = conf.replace("/etc/fieldproof/tls", str(tls_dir or tmp / "tls"))
     conf = conf.replace("/tmp/nginx-", f"{tmp}/nginx-")
+    if os.geteuid() == 0:
+        # Started as root, nginx's workers would run as nobody, who may not
+        # enter the test's private directories to buffer a request body there
+        # (a body over client_body_buffer_size then got a 500). In the image,
+        # nginx's own user owns /tmp/nginx-*.
+        conf = "user root;\n" + conf
     out = tmp / "nginx.conf"
     out.write_text(conf)
     return out
