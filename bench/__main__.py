@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="one server (SQLite), the cluster (make cluster), or both in turn")
     g.add_argument("--cluster-rate", type=float, default=25.0,
                    help="captures per second sent to the cluster (the 200/s of the goal "
-                        "is beyond what 2 cores carry: offered 200/s, they took 27/s)")
+                        "is beyond what 2 cores carry: offered 200/s, they took 41/s)")
     g.add_argument("--cluster-senders", type=int, default=8,
                    help="sending threads for the cluster")
     g.add_argument("--live-sign", action="store_true",

@@ -219,11 +219,11 @@ def cluster(tmp: Path) -> Iterator[Target]:
     senders go to the two nodes straight, half each; the poller goes through
     nginx."""
     from tests.support.cluster import Cluster
+    from tests.support.postgres import admin_dsn
     from tests.support.s3server import rclone_s3
 
-    pg = os.environ.get("FIELDPROOF_TEST_PG", "host=127.0.0.1 port=5432 user=postgres")
     with rclone_s3(tmp / "s3") as s3:
-        c = Cluster(tmp / "cluster", pg, s3,
+        c = Cluster(tmp / "cluster", admin_dsn(), s3,
                     extra_env={"FIELDPROOF_SEQUENCER_INTERVAL": str(SEQUENCER_INTERVAL_S)})
         try:
             c.start()

@@ -30,7 +30,7 @@ from fieldproof.services import Services
 from fieldproof.web import create_app
 from tests.support.accounts import DeviceKey, User, b64, wait_for_port  # noqa: F401
 from tests.support.paths import ROOT, VECTORS  # noqa: F401
-from tests.support.postgres import fresh_pg_schema
+from tests.support.postgres import admin_dsn, fresh_pg_schema
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -60,7 +60,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # --------------------------------------------------------------------------- postgres
 def _pg_admin_dsn() -> str | None:
-    dsn = os.environ.get("FIELDPROOF_TEST_PG", "host=127.0.0.1 port=5432 user=postgres")
+    dsn = admin_dsn()
     try:
         with psycopg.connect(dsn + " dbname=postgres", connect_timeout=3):
             return dsn

@@ -289,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
     import threading
 
+    from tests.support.postgres import admin_dsn
     from tests.support.s3server import rclone_s3
 
     p = argparse.ArgumentParser(
@@ -299,8 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                     "and drops the database.")
     p.add_argument("--dir", type=Path, help="where logs and data go (default: a new "
                    "temporary directory)")
-    p.add_argument("--pg", default=os.environ.get(
-        "FIELDPROOF_TEST_PG", "host=127.0.0.1 port=5432 user=postgres"),
+    p.add_argument("--pg", default=admin_dsn(),
         help="libpq parameters of a PostgreSQL role that may create databases")
     p.add_argument("--email", default="dev@example.org", help="the first user's email")
     args = p.parse_args(argv)

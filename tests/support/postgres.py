@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import psycopg
+
+
+def admin_dsn() -> str:
+    """libpq parameters of a PostgreSQL role that may create databases: the
+    server at 127.0.0.1:5432 (trust auth) unless FIELDPROOF_TEST_PG says otherwise."""
+    return os.environ.get("FIELDPROOF_TEST_PG", "host=127.0.0.1 port=5432 user=postgres")
 
 
 def fresh_pg_schema(url: str) -> str:

@@ -100,12 +100,9 @@ def _write_chunks(conn: Connection, chunks: Sequence[_ChunkWrite]) -> list[bool]
     (False: closed, or moved on through another node; nothing written for it).
     Core statements, one executemany each, not the ORM unit of work: this runs
     once per chunk per recording phone (see bench/streams.py and db/group.py)."""
-    if len(chunks) == 1:
-        if conn.execute(_ADVANCE, chunks[0].advance).rowcount != 1:
-            return [False]
-        conn.execute(_ADD_CHUNK, chunks[0].row)
-        return [True]
     if conn.execute(_ADVANCE, [c.advance for c in chunks]).rowcount != len(chunks):
+        if len(chunks) == 1:
+            return [False]
         raise _MovedOn("a stream moved on")
     conn.execute(_ADD_CHUNK, [c.row for c in chunks])
     return [True] * len(chunks)

@@ -67,7 +67,7 @@ class GroupCommit(Generic[T, R]):
         self._lock = threading.Lock()
         self._waiting: list[_Waiter] = []
         self._busy = False  # a leader is writing
-        # Counters for benchmarks and tests: rounds committed, items in them.
+        # For tests: rounds committed, and the items in them.
         self.rounds = 0
         self.items = 0
 
