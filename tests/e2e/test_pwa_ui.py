@@ -228,6 +228,11 @@ def test_no_english_in_the_chinese_ui(zh_context: BrowserContext, server: LiveSe
     assert "设备签名" in checks and "服务器一次性随机数" in checks, checks
     assert "UTC+08:00" in page.inner_text('[data-testid="capture-detail"]')
     scan("detail")
+    # what the person opened stays open when the view renders again (here: relabelled)
+    set_lang(page, "en")
+    assert page.is_visible(".checks li") and page.is_visible('[data-testid="custody"] li')
+    set_lang(page, "zh-CN")
+    assert page.is_visible(".checks li")
     page.click('[data-testid="nav-device"]')
     page.wait_for_selector('[data-testid="key-id"]')
     scan("device")

@@ -112,6 +112,12 @@ function mono(text: string | null | undefined): HTMLElement | null {
   return text ? h('code', { class: 'hash', translate: 'no' }, text) : null;
 }
 
+/** The data-testid of every open <details> under `root`. */
+function openSections(root: HTMLElement): Set<string> {
+  return new Set([...root.querySelectorAll<HTMLDetailsElement>('details[data-testid]')]
+    .filter((el) => el.open).map((el) => el.dataset.testid!));
+}
+
 function section(key: Key, testid: string, summaryExtra: string | null, ...body: (Node | null)[]): HTMLElement {
   return h('details', { class: 'expert', 'data-testid': testid },
     h('summary', {}, h('span', { class: 'summary-title' }, t(key)), summaryExtra ? h('span', { class: 'summary-extra' }, summaryExtra) : null),
@@ -254,6 +260,7 @@ export class DetailView implements View {
   private body: HTMLElement;
   private last: DetailData | null = null;
   private mediaKey = '';
+  private bodyKey = ''; // the capture the body shows: its open sections stay open across renders
   private annot: { key: string; el: HTMLElement; dirty: () => boolean; fill: (c: ServerCapture) => void } | null = null;
   /** Counts the owner's saved edits: a read begun before one is older than what is shown. */
   edits = 0;
@@ -379,7 +386,14 @@ export class DetailView implements View {
     // -- for experts ------------------------------------------------------------------
     parts.push(...this.expert(d, fullRow, manifest, kind, tz));
     if (d.offline) parts.push(tx(h('p', { class: 'note' }), 'detail.offline'));
+    // A render (the upload's progress, its anchoring, a language switch) must not
+    // close what the person opened.
+    const open = key === this.bodyKey ? openSections(this.body) : new Set<string>();
+    this.bodyKey = key;
     this.body.replaceChildren(...parts.filter((p): p is Node => p !== null));
+    for (const el of this.body.querySelectorAll<HTMLDetailsElement>('details[data-testid]')) {
+      if (open.has(el.dataset.testid!)) el.open = true;
+    }
   }
 
   relabel(): void {
