@@ -7,6 +7,11 @@ one gunicorn gthread worker with the same settings, namespace ``/streams``)
 but no application logic: ``chunk`` acks ``{"ok": true, "seq": …}`` with the
 seq read from the chunk header, ``start`` acks with the stream id. Nothing
 is verified, stored or committed. Binds 127.0.0.1 only.
+
+With ``--chunks-inline`` it dispatches events as `fieldproof serve` does
+(chunks on the connection's reader thread, fieldproof.web.streams_ns.
+run_chunks_inline) instead of Flask-SocketIO's default of a thread per event:
+the bench reports FieldProof against both.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class EchoNamespace(Namespace):  # type: ignore[misc]
         return {"ok": True, "seq": seq}
 
 
-def create_app() -> Flask:
+def create_app(*, chunks_inline: bool = False) -> Flask:
     app = Flask(__name__)
 
     @app.get("/api/v1/health")
@@ -54,6 +59,10 @@ def create_app() -> Flask:
     socketio = SocketIO(app, async_mode="threading", max_http_buffer_size=MAX_HTTP_BUFFER,
                         ping_interval=10, ping_timeout=20)
     socketio.on_namespace(EchoNamespace(NAMESPACE))
+    if chunks_inline:
+        from fieldproof.web.streams_ns import run_chunks_inline
+
+        run_chunks_inline(socketio.server)
     return app
 
 
@@ -62,9 +71,11 @@ def main(argv: list[str] | None = None) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--threads", type=int, default=32)
+    p.add_argument("--chunks-inline", action="store_true",
+                   help="handle chunks on the connection's reader thread, as fieldproof serve")
     args = p.parse_args(argv)
 
-    serve(create_app(), args.port, args.threads)
+    serve(create_app(chunks_inline=args.chunks_inline), args.port, args.threads)
 
 
 if __name__ == "__main__":

@@ -157,15 +157,17 @@ class RealServer(Server):
 
 
 class EchoServer(Server):
-    """bench/echo_server.py under the same gunicorn settings."""
+    """bench/echo_server.py under the same gunicorn settings (``inline``: with
+    FieldProof's dispatch of chunks instead of Flask-SocketIO's default)."""
 
-    def __init__(self, data_dir: Path, *, threads: int) -> None:
+    def __init__(self, data_dir: Path, *, threads: int, inline: bool = False) -> None:
         super().__init__(data_dir)
         self.threads = threads
+        self.inline = inline
 
     def argv(self) -> list[str]:
         return [sys.executable, "-m", "bench.echo_server", "--port", str(self.port),
-                "--threads", str(self.threads)]
+                "--threads", str(self.threads), *(["--chunks-inline"] if self.inline else [])]
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -529,10 +531,16 @@ def _latency(args: Any, scratch: Path) -> dict[str, Any]:
     echo_threads = threads
     runs: dict[str, list[dict[str, Any]]] = {"fieldproof": [], "echo": []}
     saturate: dict[str, Any] = {}
-    for which in ("fieldproof", "echo"):
+    # The echo twice: as Flask-SocketIO comes (the goal's baseline), and with the
+    # dispatch FieldProof uses (chunks on the connection's reader thread), so that
+    # what the dispatch alone gains shows (closed loop only).
+    for which in ("fieldproof", "echo", "echo_inline"):
+        if which == "echo_inline" and sat_s <= 0:
+            continue
         data_dir = scratch / f"{which}-var"
         srv: Server = (RealServer(data_dir, threads=threads) if which == "fieldproof"
-                       else EchoServer(data_dir, threads=echo_threads))
+                       else EchoServer(data_dir, threads=echo_threads,
+                                       inline=which == "echo_inline"))
         with srv:
             real = which == "fieldproof"
             if real:
@@ -541,7 +549,7 @@ def _latency(args: Any, scratch: Path) -> dict[str, Any]:
                 log(f"{len(tokens)} user(s) with tokens in {time.perf_counter() - t:.1f} s")
             else:
                 tokens = ["fp_echo"]
-            for n in counts:
+            for n in counts if which != "echo_inline" else ():
                 log(f"{which}: {n} stream(s) x {chunk_bytes // 1024} KiB every {interval:g} s, "
                     f"{warmup:g} s + {duration:g} s")
                 r = _drive(srv, real=real, n=n, tokens=tokens, chunk_bytes=chunk_bytes,
@@ -564,6 +572,9 @@ def _latency(args: Any, scratch: Path) -> dict[str, Any]:
     if saturate.get("echo", {}).get("chunks_per_s"):
         saturate["throughput_ratio"] = round(
             saturate["fieldproof"]["chunks_per_s"] / saturate["echo"]["chunks_per_s"], 3)
+    if saturate.get("echo_inline", {}).get("chunks_per_s"):
+        saturate["throughput_ratio_vs_inline_echo"] = round(
+            saturate["fieldproof"]["chunks_per_s"] / saturate["echo_inline"]["chunks_per_s"], 3)
     return {"config": {"chunk_bytes": chunk_bytes, "interval_s": interval,
                        "bytes_per_s_per_stream": chunk_bytes / interval,
                        "warmup_s": warmup, "measured_s": duration, "per_proc": per_proc,
@@ -755,7 +766,7 @@ def _print(res: dict[str, Any]) -> None:
                              _fmt(r["server_cpu_ms_per_chunk"], 2),
                              f"{r['server_cpu_share']:.0%}", f"{r['loadgen_cpu_share']:.0%}"])
         sat = lat.get("saturate") or {}
-        for which in ("fieldproof", "echo"):
+        for which in ("fieldproof", "echo", "echo_inline"):
             r = sat.get(which)
             if r:
                 rows.append([f"{which} closed loop", str(r["streams"]),
@@ -776,6 +787,9 @@ def _print(res: dict[str, Any]) -> None:
         if ratio is not None:
             print(f"goal throughput >= {GOAL_THROUGHPUT_RATIO:g}x bare echo (closed loop): "
                   f"{ratio:.2f}x ({'met' if ratio >= GOAL_THROUGHPUT_RATIO else 'NOT MET'})")
+        inline = sat.get("throughput_ratio_vs_inline_echo")
+        if inline is not None:
+            print(f"against the echo with FieldProof's dispatch (chunks inline): {inline:.2f}x")
     rss = res.get("rss")
     if rss:
         w = rss["worker_rss_mib"]
@@ -817,6 +831,8 @@ def _summary(res: dict[str, Any]) -> dict[str, Any]:
         if ratio is not None:
             out["closed_loop_throughput_ratio"] = {"value": ratio, "goal": GOAL_THROUGHPUT_RATIO,
                                                    "met": ratio >= GOAL_THROUGHPUT_RATIO}
+            out["closed_loop_ratio_vs_inline_echo"] = (
+                lat.get("saturate") or {}).get("throughput_ratio_vs_inline_echo")
     rss = res.get("rss")
     if rss:
         growth = rss["worker_rss_mib"]["growth"]
