@@ -258,13 +258,28 @@ def bench_throughput(tmp: Path, size: int, reps: int) -> dict[str, Any]:
                 client, key = enrolled_client(server, tmp)
                 try:
                     warm_up(client, key, tmp)
-                    # Interleaved, so drift (page cache, neighbours) hits all rows alike.
-                    for rep in range(reps):
+                    def plain_upload() -> None:
                         make_unique(src)
                         t, answer = timed(lambda: plain.upload(src))
                         assert answer["size"] == size
                         Path(answer["path"]).unlink()  # untimed
                         times["plain_upload"].append(t)
+
+                    def upload_only() -> None:
+                        make_unique(src)
+                        signed = sign_for_upload(client, key, src)
+                        t, result = timed(partial(upload_signed, client, key, src, signed))
+                        check_stored(client.capture(result["id"]), size, signed.sha256)
+                        times["upload_only"].append(t)
+                        base_store.delete(media_key(signed.sha256))
+
+                    # Interleaved, so drift (page cache, neighbours) hits all rows alike.
+                    # The goal's pair runs back to back, in turns first (this disk's
+                    # speed wanders over minutes): each rep gives one paired ratio.
+                    for rep in range(reps):
+                        for step in ((plain_upload, upload_only) if rep % 2 == 0
+                                     else (upload_only, plain_upload)):
+                            step()
 
                         baseline_rep(base_store, rep)
 
@@ -274,13 +289,6 @@ def bench_throughput(tmp: Path, size: int, reps: int) -> dict[str, Any]:
                         check_stored(result, size)
                         times["end_to_end"].append(t)
                         base_store.delete(media_key(result["media"]["sha256"]))
-
-                        make_unique(src)
-                        signed = sign_for_upload(client, key, src)
-                        t, result = timed(partial(upload_signed, client, key, src, signed))
-                        check_stored(client.capture(result["id"]), size, signed.sha256)
-                        times["upload_only"].append(t)
-                        base_store.delete(media_key(signed.sha256))
                         log(f"throughput rep {rep + 1}/{reps}: "
                             f"plain upload {times['plain_upload'][-1]:.2f}s"
                             f", copy {times['baseline'][-1]:.2f}s"
@@ -308,7 +316,8 @@ def bench_throughput(tmp: Path, size: int, reps: int) -> dict[str, Any]:
     finally:
         src.unlink(missing_ok=True)
     out: dict[str, Any] = {"size_bytes": size, "reps": reps,
-                           "goal": f"upload_only / plain_upload >= {THROUGHPUT_GOAL}",
+                           "goal": f"median of each rep's plain_upload / upload_only seconds "
+                                   f">= {THROUGHPUT_GOAL}",
                            "store": "the server's own FilesystemStore directory"}
     out.update({name: summary(ts, size) for name, ts in times.items() if ts})
     for name in ROWS:
@@ -318,8 +327,13 @@ def bench_throughput(tmp: Path, size: int, reps: int) -> dict[str, Any]:
         for name in ("end_to_end", "upload_only"):
             if name in out:
                 out[f"ratio_{name}_vs_plain"] = ratio(out[name], out["plain_upload"])
-    if "ratio_upload_only_vs_plain" in out:
-        out["goal_met"] = out["ratio_upload_only_vs_plain"]["median"] >= THROUGHPUT_GOAL
+    pairs = list(zip(times["plain_upload"], times["upload_only"], strict=False))
+    if pairs:
+        # plain seconds / upload-only seconds of the same rep, run back to back
+        paired = [round(p / u, 3) for p, u in pairs]
+        out["paired_upload_only_vs_plain"] = {"each": paired,
+                                              "median": round(statistics.median(paired), 3)}
+        out["goal_met"] = out["paired_upload_only_vs_plain"]["median"] >= THROUGHPUT_GOAL
     if error:
         out["error"] = error
     return out
@@ -413,8 +427,11 @@ def report(results: dict[str, Any]) -> str:
                              (goal + " " if goal else "") + "(failed, see below)"))
                 continue
             vs_plain = tp.get(f"ratio_{name}_vs_plain")
-            if goal and vs_plain:
-                goal += " " + met(vs_plain["median"] >= THROUGHPUT_GOAL)
+            paired = tp.get("paired_upload_only_vs_plain")
+            if goal and paired:
+                goal += (f": paired {paired['median']:.2f} "
+                         f"({', '.join(f'{x:.2f}' for x in paired['each'])}) "
+                         + met(tp["goal_met"]))
             rows.append((label, f"{tp[name]['best_mib_s']} MiB/s",
                          f"{tp[name]['median_mib_s']} MiB/s",
                          _ratio_text(tp.get(f"ratio_{name}")) or "1", _ratio_text(vs_plain),
@@ -428,8 +445,9 @@ def report(results: dict[str, Any]) -> str:
             plain_s, up_s = tp["plain_upload"]["best_s"], tp[GOAL_ROW]["best_s"]
             sha_s = tp.get("sha256_pass", {}).get("best_s", 0.0)
             notes.append(
-                f"GOAL NOT MET: the API upload is {tp['ratio_upload_only_vs_plain']['median']:.2f} "
-                f"of a plain upload written with fsync (best "
+                f"GOAL NOT MET: the API upload is "
+                f"{tp['paired_upload_only_vs_plain']['median']:.2f} of a plain upload written "
+                f"with fsync (the median of each rep's back-to-back pair; best "
                 f"{tp['ratio_upload_only_vs_plain']['best']:.2f}), goal {THROUGHPUT_GOAL}. Of its "
                 f"best {up_s:.2f} s, the plain upload's {plain_s:.2f} s; one SHA-256 pass alone is "
                 f"{sha_s:.2f} s (the server hashes as it spools); `python -m bench.profile_ingest` "
