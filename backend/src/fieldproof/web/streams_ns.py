@@ -213,9 +213,9 @@ class Broadcaster:
     When events pile up while one is sent (chunks arriving faster than they
     can be told, say a backlog sent after a reconnect), a stream's waiting
     ``progress`` events go out as one, the newest (``newest_progress_only``):
-    sending every one cost the server about a seventh of its CPU per chunk
-    under load, for a watcher that only shows the latest. ``coalesced``
-    counts those not sent."""
+    a watcher shows only the latest, and every emit is work for this node, the
+    message queue and every session in the room. ``coalesced`` counts those
+    not sent."""
 
     MAX_PENDING = 10_000
 
