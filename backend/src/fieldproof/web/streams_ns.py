@@ -182,10 +182,10 @@ class StreamNamespace(Namespace):  # type: ignore[misc]
 
 
 # name, data, room, and the session left out (the one that sent the chunk)
-Event = tuple[str, dict[str, Any], str, str | None]
+Outgoing = tuple[str, dict[str, Any], str, str | None]
 
 
-def newest_progress_only(events: list[Event]) -> list[Event]:
+def newest_progress_only(events: list[Outgoing]) -> list[Outgoing]:
     """Of several ``progress`` events of one stream to one room, the newest.
 
     It carries the totals (chunks, bytes, seconds) the others only led up to,
@@ -221,7 +221,7 @@ class Broadcaster:
 
     def __init__(self, socketio: SocketIO) -> None:
         self.socketio = socketio
-        self._pending: queue.Queue[Event] = queue.Queue(self.MAX_PENDING)
+        self._pending: queue.Queue[Outgoing] = queue.Queue(self.MAX_PENDING)
         self.dropped = 0
         self.coalesced = 0
         self._thread = threading.Thread(target=self._run, name="stream-events", daemon=True)
