@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -427,6 +428,58 @@ def test_the_reaper_keeps_a_stream_whose_stop_died_finishing(sio: Any, user: Use
         assert stream is not None and stream.status == "interrupted" and stream.capture_id
         capture = s.scalar(select(Capture).where(Capture.id == stream.capture_id))
         assert capture is not None and capture.media_size == 600
+
+
+def test_a_slow_stop_keeps_its_claim_and_the_reaper_leaves_it(
+        sio: Any, user: User, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop that is alive renews its claim, however long it takes: the
+    reaper takes back only the claims of a stop that died."""
+    hs = started(sio, user)
+    for seq in range(2):
+        assert emit(sio, "chunk", hs.chunk_msg(seq, os.urandom(300)))["ok"]
+    streams = services.streams
+    monkeypatch.setattr(streams, "STUCK_FINALIZING_SECONDS", 0.6)  # renewed every 0.2 s
+    entered, release = threading.Event(), threading.Event()
+    assemble = streams._assemble
+
+    def slow_assemble(stream: Stream) -> Any:  # a store taking its time
+        entered.set()
+        assert release.wait(30)
+        return assemble(stream)
+
+    monkeypatch.setattr(streams, "_assemble", slow_assemble)
+    answer: list[Any] = []
+    msg = hs.stop_msg()
+    principal = services.accounts.principal(user.token)
+    stopper = threading.Thread(target=lambda: answer.append(
+        streams.stop(principal, hs.id, msg["manifest"], msg["signature"])))
+    stopper.start()
+    try:
+        assert entered.wait(30)
+
+        def last_activity() -> datetime:
+            with services.db.reading() as s:
+                stream = s.get(Stream, hs.id)
+                assert stream is not None and stream.status == "finalizing"
+                return stream.last_activity
+
+        claimed_at = last_activity()
+        renewed: list[datetime] = []
+        wait_until("the claim renewed",
+                   lambda: renewed.append(last_activity()) or renewed[-1] > claimed_at,
+                   timeout=30)
+        # A moment when the claim as first made is stale, the renewed one not.
+        now = renewed[-1] + timedelta(seconds=0.45)
+        assert now - timedelta(seconds=0.6) > claimed_at
+        assert streams.reap(now=now) == 0
+    finally:
+        release.set()
+        stopper.join(30)
+    [capture] = answer
+    with services.db.session() as s:
+        stream = s.get(Stream, hs.id)
+        assert stream is not None and stream.status == "complete"
+        assert stream.capture_id == capture.id
 
 
 def test_chunks_of_many_streams_share_one_commit_and_a_resend_among_them_is_its_own(

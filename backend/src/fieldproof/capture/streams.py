@@ -19,7 +19,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -168,7 +169,9 @@ def header_mismatches(header: StreamHeader, manifest: Manifest) -> list[str]:
 class Streams:
     # A stop's claim older than this was left by a process that died finishing
     # (a finish takes seconds: a 4 GiB recording assembles in well under a
-    # minute); the reaper then keeps the recording as interrupted.
+    # minute); the reaper then keeps the recording as interrupted. A finish
+    # that is alive renews its claim every third of this (_holding), however
+    # long a slow store makes it.
     STUCK_FINALIZING_SECONDS = 1800
 
     def __init__(self, db: Database, store: ObjectStore, settings: Settings, ingest: Ingest,
@@ -463,10 +466,40 @@ class Streams:
                 raise ManifestMismatch(why, problems=[why])
             raise StreamClosed(f"the stream is {stream.status}", capture_id=stream.capture_id)
         try:
-            return self._finish(principal, stream, header, manifest, device, sig, received_at)
+            with self._holding(stream.id):
+                return self._finish(principal, stream, header, manifest, device, sig,
+                                    received_at)
         except BaseException:
             self._give_back(stream.id)
             raise
+
+    @contextmanager
+    def _holding(self, stream_id: str) -> Iterator[None]:
+        """While the body runs, renew the claim on a finalizing stream every third
+        of STUCK_FINALIZING_SECONDS, so that the reaper (on any node) takes back
+        only a claim whose holder died, not one held by a slow finish."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.STUCK_FINALIZING_SECONDS / 3):
+                try:
+                    with self.db.session() as s:
+                        held = s.execute(update(Stream).where(
+                            Stream.id == stream_id, Stream.status == "finalizing")
+                            .values(last_activity=utcnow()))
+                except Exception:
+                    log.exception("could not renew the claim on stream %s", stream_id[:16])
+                    continue
+                if held.rowcount != 1:  # type: ignore[attr-defined]
+                    return  # finished (or given back) meanwhile
+
+        renewer = threading.Thread(target=renew, name="stream-claim", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            done.set()
+            renewer.join()
 
     def _claim(self, stream: Stream, now: datetime) -> bool:
         """Take the stream for finishing: from now on its chunks are refused
@@ -598,7 +631,8 @@ class Streams:
                 if claimed.rowcount != 1:  # type: ignore[attr-defined]
                     continue
             try:
-                self.finalize_interrupted(stream_id)
+                with self._holding(stream_id):
+                    self.finalize_interrupted(stream_id)
                 done += 1
             except Exception:
                 log.exception("could not finalize interrupted stream %s", stream_id[:16])
