@@ -112,6 +112,8 @@ def test_a_shared_link_recorded_confirmed_and_verified(
     page.wait_for_function("document.querySelectorAll('[data-testid=web-shot]').length === 2 &&"
                            " [...document.querySelectorAll('[data-testid=web-shot]')]"
                            ".every(i => i.naturalWidth === 1280)")
+    # the hosts list is the last part of the preview to load (after the screenshots)
+    page.wait_for_function("document.querySelectorAll('[data-testid=web-hosts] li').length > 0")
     hosts = page.inner_text('[data-testid="web-hosts"]')
     assert "127.0.0.1" in hosts and "200" in hosts
     assert english_words(page) == [], english_words(page)
