@@ -7,6 +7,7 @@ import en from '../src/i18n/en';
 import zh from '../src/i18n/zh-CN';
 import { fmtTime, pickLang, placeholderNames, t, useLang, utcOffset } from '../src/i18n';
 import server from '../../shared/i18n/server.json';
+import timestampSteps from '../../shared/vectors/verify/timestamp-steps.json';
 
 const PREFIXES = [...new Set(Object.keys(en).map((k) => k.split('.')[0]))].join('|');
 // Every quoted 'prefix.name' literal in the code is a table key.
@@ -69,6 +70,27 @@ describe('i18n tables', () => {
     }
     expect(used.size).toBeGreaterThan(80);
     for (const k of used) expect(Object.keys(en), k).toContain(k);
+  });
+});
+
+describe('the server\'s timestamp steps (shared/vectors/verify/timestamp-steps.json)', () => {
+  it('every step code has a sentence in both languages that uses only its parameters', () => {
+    let n = 0;
+    for (const [step, codes] of Object.entries(timestampSteps.steps as Record<string, Record<string, string[]>>)) {
+      for (const [code, params] of Object.entries(codes)) {
+        const key = `verify.ts.${step}.${code}`;
+        const e = (en as Record<string, string>)[key];
+        expect(e, key).toBeTypeOf('string');
+        // a sentence may leave a parameter out (the digest twice when they agree), never invent one
+        for (const p of placeholders(e)) expect(params, `${key}: {${p}}`).toContain(p);
+        n += 1;
+      }
+    }
+    expect(n).toBeGreaterThan(25);
+    // and no sentence for a code the server does not send
+    const all = Object.entries(timestampSteps.steps as Record<string, Record<string, string[]>>)
+      .flatMap(([step, codes]) => Object.keys(codes).map((c) => `verify.ts.${step}.${c}`));
+    expect(Object.keys(en).filter((k) => k.startsWith('verify.ts.') && k !== 'verify.ts.unknown').sort()).toEqual(all.sort());
   });
 });
 

@@ -90,7 +90,7 @@ describe('verifyBundle on exported bundles', () => {
     const calls: [Uint8Array, string][] = [];
     const explain = async (token: Uint8Array, checkpoint: string): Promise<TimestampExplanation> => {
       calls.push([token, checkpoint]);
-      return { ok: true, tsa: 'CN=FieldProof embedded TSA', embedded: true, gen_time: '2026-11-25T05:00:00.000Z', steps: [{ step: 'parse', ok: true, detail: 'a DER TimeStampResp' }] };
+      return { ok: true, tsa: 'CN=FieldProof embedded TSA', embedded: true, gen_time: '2026-11-25T05:00:00.000Z', steps: [{ step: 'parse', ok: true, code: 'token', params: { bytes: 1310 } }] };
     };
     const report = await verifyBundle(new MemorySource(f), { timestamp: explain });
     const tsr = [...f.keys()].find((n) => n.startsWith('timestamps/'))!;
@@ -104,9 +104,16 @@ describe('verifyBundle on exported bundles', () => {
     expect(ts.steps).toHaveLength(1);
 
     const refused = await verifyBundle(new MemorySource(f), {
-      timestamp: async () => ({ ok: false, tsa: null, embedded: null, gen_time: null, steps: [{ step: 'parse', ok: true, detail: '' }, { step: 'message_imprint', ok: false, detail: 'a token over other data' }] }),
+      timestamp: async (): Promise<TimestampExplanation> => ({ ok: false, tsa: null, embedded: null, gen_time: null, steps: [
+        { step: 'parse', ok: true, code: 'token', params: { bytes: 1310 } },
+        { step: 'message_imprint', ok: false, code: 'other_data', params: { algorithm: 'sha256', bytes: 120, digest: 'ab12', stamped: 'cd34' } }] }),
     });
-    expect(failures(refused)).toEqual([`timestamp: ${tsr}: message_imprint: a token over other data`]);
+    expect(failures(refused)).toEqual([`timestamp: ${tsr}: message_imprint: the token stamps cd34, but the checkpoint (120 bytes) hashes to ab12: the token is for other data`]);
+    // a step code this page does not know is shown as the code, not dropped
+    const newer = await verifyBundle(new MemorySource(f), {
+      timestamp: async () => ({ ok: false, tsa: null, embedded: null, gen_time: null, steps: [{ step: 'signature', ok: false, code: 'quantum_broken', params: {} }] }),
+    });
+    expect(failures(newer)).toEqual([`timestamp: ${tsr}: signature: the server answered “quantum_broken” for this step, which this page does not know yet`]);
     const down = await verifyBundle(new MemorySource(f), { timestamp: async () => Promise.reject(new Error('network down')) });
     expect(down.checks.find((c) => c.name === 'timestamp')!.status).toBe('skip');
   });

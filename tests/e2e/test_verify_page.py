@@ -143,6 +143,11 @@ def test_verify_page_checks_bundles_and_files_without_uploading_them(
     assert steps == ["parse", "status", "tsa", "gen_time", "policy", "hash_algorithm",
                      "message_imprint", "signer_certificate", "chain", "signature",
                      "independence"]
+    # each step is worded by the page, in the reader's language (the server sends codes)
+    independence = '[data-name="timestamp"] [data-step="independence"] .check-detail'
+    imprint = '[data-name="timestamp"] [data-step="message_imprint"] .check-detail'
+    assert page.text_content(independence) == "this server's own TSA, not an independent witness"
+    assert "as the token says" in (page.text_content(imprint) or "")
     assert page.inner_text('[data-testid="media-sha256"]') == sha
     speed = page.query_selector('[data-testid="hash-speed"]')
     assert speed is not None and speed.get_attribute("data-bytes") == str(MEDIA_BYTES)
@@ -153,6 +158,13 @@ def test_verify_page_checks_bundles_and_files_without_uploading_them(
     set_lang(page, "zh-CN")  # waits for the language to load: the relabel follows it
     page.wait_for_function("document.querySelector('[data-testid=\"verify-result\"]')"
                            "?.innerText.includes('项检查通过')")
+    assert page.text_content(independence) == "本服务器自己的时间戳机构，不是独立见证方"
+    assert "与令牌一致" in (page.text_content(imprint) or "")
+    page.click('[data-name="timestamp"] details.steps summary')
+    page.locator(independence).scroll_into_view_if_needed()
+    shots = Path(__file__).parents[2] / "screenshots" / "verify"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "timestamp-steps-zh.png"))
     set_lang(page, "en")
 
     # 2. One flipped byte of the media: the precise failures.

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from fieldproof.core.timestamp import make_rejection
+from fieldproof.public.timestamps import STEP_CODES
 from fieldproof.services import Services
 from fieldproof.tsa import EmbeddedTSA
 from fieldproof.web.verify_api import LIMITER_KEY
@@ -20,6 +21,7 @@ from tests.support.problems import assert_problem
 
 STEPS = ["parse", "status", "tsa", "gen_time", "policy", "hash_algorithm", "message_imprint",
          "signer_certificate", "chain", "signature", "independence"]
+STEPS_JSON = Path(__file__).parents[2] / "shared" / "vectors" / "verify" / "timestamp-steps.json"
 MATCH_KEYS = {"matched", "kind", "partial", "received_at", "anchored", "leaf_index",
               "checkpoint"}
 
@@ -44,8 +46,18 @@ def _explain(client: Any, token: bytes, checkpoint: str) -> dict[str, Any]:
     return body
 
 
-def _steps(body: dict[str, Any]) -> dict[str, tuple[bool, str]]:
-    return {s["step"]: (s["ok"], s["detail"]) for s in body["steps"]}
+def test_the_pages_step_table_is_the_servers() -> None:
+    """The page words every code the server can send (pwa/tests/i18n.test.ts reads this file)."""
+    assert list(STEP_CODES) == STEPS
+    doc = json.loads(STEPS_JSON.read_text())
+    assert doc["steps"] == {step: {code: list(params) for code, params in codes.items()}
+                            for step, codes in STEP_CODES.items()}
+
+
+def _steps(body: dict[str, Any]) -> dict[str, tuple[bool, str, dict[str, Any]]]:
+    """step -> (ok, code, params): codes and data only, never a sentence."""
+    assert all(set(s) == {"step", "ok", "code", "params"} for s in body["steps"]), body
+    return {s["step"]: (s["ok"], s["code"], s["params"]) for s in body["steps"]}
 
 
 # --------------------------------------------------------------------------- lookup
@@ -161,14 +173,20 @@ def test_timestamp_explained_step_by_step(user: User, client: Any, services: Ser
     assert body["embedded"] is True
     assert body["gen_time"] == stamp["gen_time"]
     steps = _steps(body)
-    assert "embedded: this server's own TSA, not an independent witness" in \
-        steps["independence"][1]
+    assert steps["independence"] == (True, "embedded", {})
     digest = hashlib.sha256(receipt["checkpoint"].encode()).hexdigest()
-    assert digest in steps["message_imprint"][1]
-    assert steps["hash_algorithm"][1] == "sha256"
-    assert "FieldProof embedded TSA" in steps["tsa"][1]
+    assert steps["message_imprint"] == (True, "matches", {
+        "algorithm": "sha256", "bytes": len(receipt["checkpoint"].encode()),
+        "digest": digest, "stamped": digest})
+    assert steps["hash_algorithm"][:2] == (True, "accepted")
+    assert steps["hash_algorithm"][2]["algorithm"] == "sha256"
+    assert steps["tsa"][1] == "named" and "FieldProof embedded TSA" in steps["tsa"][2]["name"]
+    assert steps["gen_time"][2]["time"] == stamp["gen_time"]
+    assert steps["policy"][1] == "embedded"
     info = client.get("/api/v1/log").json
-    assert info["tsa"][0]["name"] in steps["chain"][1]
+    assert steps["chain"][:2] == (True, "to_root")
+    assert steps["chain"][2]["tsa"] == info["tsa"][0]["name"]
+    assert steps["signature"] == (True, "verified", {})
 
 
 def test_timestamp_over_another_checkpoint_fails_at_the_imprint(
@@ -182,10 +200,11 @@ def test_timestamp_over_another_checkpoint_fails_at_the_imprint(
     steps = _steps(body)
     assert body["ok"] is False
     assert steps["parse"][0] and steps["chain"][0]
-    ok, detail = steps["message_imprint"]
-    assert not ok and "other data" in detail
-    assert steps["signature"] == (False, "not checked: the token does not time-stamp this "
-                                         "checkpoint")
+    ok, code, params = steps["message_imprint"]
+    assert not ok and code == "other_data"
+    assert params["stamped"] != params["digest"]
+    assert params["digest"] == hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    assert steps["signature"] == (False, "not_checked_imprint", {})
 
 
 def test_timestamp_with_a_broken_signature(user: User, client: Any,
@@ -197,8 +216,8 @@ def test_timestamp_with_a_broken_signature(user: User, client: Any,
     steps = _steps(body)
     assert body["ok"] is False
     assert steps["message_imprint"][0] and steps["chain"][0]
-    ok, detail = steps["signature"]
-    assert not ok and detail
+    ok, code, params = steps["signature"]
+    assert not ok and code == "rejected" and params["reason"]
 
 
 def test_timestamp_from_an_unknown_tsa(user: User, client: Any, services: Services,
@@ -210,21 +229,24 @@ def test_timestamp_from_an_unknown_tsa(user: User, client: Any, services: Servic
     steps = _steps(body)
     assert body["ok"] is False and body["embedded"] is None
     assert steps["message_imprint"][0] and steps["signer_certificate"][0]
-    assert not steps["chain"][0] and "Stranger TSA" in steps["chain"][1]
-    assert steps["signature"] == (False, "not checked: no trusted root for this token's TSA")
-    assert not steps["independence"][0]
-    assert "another FieldProof server's own TSA" in steps["independence"][1]
+    assert steps["chain"][:2] == (False, "unknown_issuer")
+    assert "Stranger TSA" in steps["chain"][2]["issuer"]
+    assert steps["signature"] == (False, "not_checked_root", {})
+    # its policy is the embedded TSA's: another FieldProof server's own
+    assert steps["independence"] == (False, "unknown_fieldproof", {})
 
 
 def test_timestamp_that_is_not_a_token(client: Any) -> None:
     body = _explain(client, b"not DER at all", "x\n")
     assert body["ok"] is False
-    assert [s["step"] for s in body["steps"]] == ["parse"]
-    assert not body["steps"][0]["ok"]
+    [(ok, code, params)] = _steps(body).values()
+    assert (ok, code, params["bytes"]) == (False, "unreadable", 14) and params["reason"]
     refused = _explain(client, make_rejection(text="busy"), "x\n")
-    assert [(s["step"], s["ok"]) for s in refused["steps"]] == [("parse", True),
-                                                                ("status", False)]
-    assert "busy" in refused["steps"][1]["detail"]
+    steps = _steps(refused)
+    assert list(steps) == ["parse", "status"]
+    assert steps["parse"][:2] == (True, "response")
+    assert steps["status"][:2] == (False, "not_granted")
+    assert steps["status"][2]["status"] == "rejection" and steps["status"][2]["text"] == "busy"
 
 
 def test_timestamp_request_validation(client: Any) -> None:

@@ -17,7 +17,7 @@ import { b64, fromB64, utf8 } from '../shared/bytes';
 import { leafHash, verifyInclusion } from '../shared/merkle';
 import { NoteError, openCheckpoint, parseCheckpointBody, parseVkey, type Checkpoint } from '../shared/note';
 import { explainTimestamp, lookupHash, serverVkey, type LookupMatch } from '../verify/api';
-import { BundleUnusable, openBundleZip, verifyBundle, ZipSource, type BundleReport, type Check, type MsgParam } from '../verify/bundle';
+import { BundleUnusable, openBundleZip, stepMsg, verifyBundle, ZipSource, type BundleReport, type Check, type Msg, type MsgParam } from '../verify/bundle';
 import { hashBlob } from '../verify/hash';
 import { colon, h, type View } from './dom';
 import { errorText, problemText } from './problems';
@@ -97,6 +97,11 @@ function localize(params: Record<string, MsgParam> | undefined): Params | undefi
     else out[k] = { raw: v };
   }
   return out;
+}
+
+/** A verifier message in the reader's language (relabelled on a language switch). */
+function msgSpan(msg: Msg, attrs: Record<string, string> = {}): HTMLElement {
+  return tx(h('span', { class: 'check-detail', ...attrs }), msg.key, localize(msg.params));
 }
 
 export class VerifyView implements View {
@@ -264,7 +269,7 @@ export class VerifyView implements View {
       h('span', { class: 'check-mark', 'aria-hidden': 'true' }, MARK[check.status]),
       tx(h('span', { class: 'vh' }), STATUS_LABEL[check.status]),
       tx(h('strong', {}), CHECK_LABEL[check.name] ?? 'verify.check.other'), colon(),
-      tx(h('span', { class: 'check-detail', 'data-testid': 'check-detail' }), check.msg.key, localize(check.msg.params)));
+      msgSpan(check.msg, { 'data-testid': 'check-detail' }));
     if (check.embedded) li.append(tx(h('p', { class: 'embedded-note' }), 'verify.embedded'));
     if (check.steps?.length) {
       li.append(h('details', { class: 'steps' },
@@ -272,7 +277,7 @@ export class VerifyView implements View {
         h('ol', {}, ...check.steps.map((s) => h('li', { class: s.ok ? 'ok' : 'flag', 'data-step': s.step },
           h('span', { class: 'check-mark', 'aria-hidden': 'true' }, s.ok ? MARK.pass : MARK.fail),
           STEP_LABEL[s.step] ? tx(h('strong', {}), STEP_LABEL[s.step]) : h('strong', {}, s.step), colon(),
-          h('span', { class: 'check-detail', lang: 'en', translate: 'no' }, s.detail))))));
+          msgSpan(stepMsg(s)))))));
     }
     return li;
   }

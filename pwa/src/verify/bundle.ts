@@ -29,10 +29,13 @@ import { thumbprint } from '../shared/keys';
 import { consistencyError, leafHash, verifyInclusion } from '../shared/merkle';
 import { nextChain } from '../shared/protocol';
 import LAYOUT from '../../../shared/vectors/bundle/layout.json';
+import TIMESTAMP_STEPS from '../../../shared/vectors/verify/timestamp-steps.json';
 import { ChainError, OID_EC_PUBLIC_KEY, OID_P256, parseCertificate, parsePemChain, pemDer, publicKeyInfo, splitPem, type CertSummary, type PublicKeyInfo } from './der';
 import { hashBlob, type MediaDigest } from './hash';
 import { b64Strict, NoteError, openCheckpoint, parseVkey, type Checkpoint, type VerifierKey } from '../shared/note';
 import { ZipError, ZipReader } from './zip';
+
+const STEP_CODES: Record<string, Record<string, string[]> | undefined> = TIMESTAMP_STEPS.steps;
 
 // Names, limits and events: the shared layout (bundle/layout.py, via layout.json).
 const F = LAYOUT.files;
@@ -105,10 +108,12 @@ export type MsgParam = string | number | Msg[];
  * browser at all, by design (NOT_IN_BROWSER: its message says who checks it).
  */
 export type Status = 'pass' | 'fail' | 'skip' | 'info';
+/** One step of the server's explanation: a code and its data, worded by the page (stepMsg). */
 export interface TimestampStep {
   step: string;
   ok: boolean;
-  detail: string;
+  code: string;
+  params: Record<string, string | number>;
 }
 /** What POST /api/v1/verify/timestamp answers. */
 export interface TimestampExplanation {
@@ -223,6 +228,17 @@ class Bad extends Error {
   constructor(readonly msg: Msg) {
     super(msg.key);
   }
+}
+
+/**
+ * A timestamp step said in the reader's language: `verify.ts.<step>.<code>`
+ * (the codes: shared/vectors/verify/timestamp-steps.json). A code this page
+ * does not know yet is shown as data, not dropped.
+ */
+export function stepMsg(s: TimestampStep): Msg {
+  const known = STEP_CODES[s.step]?.[s.code];
+  if (!known) return { key: 'verify.ts.unknown', params: { code: s.code } };
+  return { key: `verify.ts.${s.step}.${s.code}` as Key, params: { ...s.params } };
 }
 
 function bad(key: Key, params?: Record<string, MsgParam>): Bad {
@@ -931,7 +947,7 @@ class Verify {
         this.add('timestamp', 'pass', { key: ex.embedded ? 'vb.timestamp.okEmbedded' : 'vb.timestamp.ok', params: { file, tsa: ex.tsa ?? '?', genTime: ex.gen_time ?? '?' } },
           { steps: ex.steps, embedded: ex.embedded });
       } else {
-        this.add('timestamp', 'fail', { key: 'vb.timestamp.failed', params: { file, step: failed?.step ?? '?', detail: failed?.detail ?? '' } },
+        this.add('timestamp', 'fail', { key: 'vb.timestamp.failed', params: { file, step: failed?.step ?? '?', detail: failed ? [stepMsg(failed)] : [] } },
           { steps: ex.steps, embedded: ex.embedded });
       }
     }

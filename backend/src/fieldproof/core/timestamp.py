@@ -259,7 +259,8 @@ def parse_token(resp_der: bytes) -> TokenInfo:
         raise TimestampInvalid(
             f"TSA answered {status}"
             + (f" ({', '.join(sorted(fail))})" if fail else "")
-            + (f": {'; '.join(texts)}" if texts else ""))
+            + (f": {'; '.join(texts)}" if texts else ""),
+            tsa_status=status, fail_info=sorted(fail or []), status_text=list(texts))
     try:
         return _token_info(resp, status)
     except Exception as exc:

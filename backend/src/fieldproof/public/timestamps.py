@@ -34,12 +34,44 @@ MAX_MATCHES = 20
 
 
 # --------------------------------------------------------------------------- timestamps
+# Every step's codes and each code's parameters, in step order. The page has a
+# sentence in English and Chinese for each (shared/vectors/verify/timestamp-steps.json
+# is this table; tests/public/test_verify_api.py keeps the two equal).
+STEP_CODES: dict[str, dict[str, tuple[str, ...]]] = {
+    "parse": {"token": ("bytes",), "response": ("bytes",), "unreadable": ("bytes", "reason")},
+    "status": {"granted": (), "not_granted": ("status", "fail_info", "text")},
+    "tsa": {"named": ("name", "serial"), "unnamed": ()},
+    "gen_time": {"accuracy": ("time", "seconds"), "no_accuracy": ("time",)},
+    "policy": {"embedded": ("oid",), "other": ("oid",)},
+    "hash_algorithm": {"accepted": ("algorithm", "accepted"),
+                       "not_accepted": ("algorithm", "accepted")},
+    "message_imprint": {"matches": ("algorithm", "bytes", "digest", "stamped"),
+                        "other_data": ("algorithm", "bytes", "digest", "stamped"),
+                        "not_checked_algorithm": ()},
+    "signer_certificate": {
+        "valid": ("subject", "issuer", "fingerprint", "not_before", "not_after"),
+        "not_valid_then": ("subject", "issuer", "fingerprint", "not_before", "not_after"),
+        "missing": ()},
+    "chain": {"to_root": ("certificates", "root", "fingerprint", "tsa"),
+              "unknown_issuer": ("issuer", "known"), "not_checked_signer": ()},
+    "signature": {"verified": (), "rejected": ("reason",), "not_checked_root": (),
+                  "not_checked_imprint": ()},
+    "independence": {"embedded": (), "external": ("tsa",), "unknown": (),
+                     "unknown_fieldproof": ()},
+}
+
+
 @dataclass
 class _Steps:
+    """Each step as a code and its parameters: the page says it in the reader's language."""
+
     steps: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, step: str, ok: bool, detail: str) -> bool:
-        self.steps.append({"step": step, "ok": ok, "detail": detail})
+    def add(self, step: str, ok: bool, code: str, **params: Any) -> bool:
+        if tuple(params) != STEP_CODES[step][code]:
+            raise AssertionError(f"{step}.{code} takes {STEP_CODES[step][code]}, not "
+                                 f"{tuple(params)}")
+        self.steps.append({"step": step, "ok": ok, "code": code, "params": params})
         return ok
 
 
@@ -96,61 +128,65 @@ def _chain_to(signer: x509.Certificate, tsa: _KnownTsa,
 
 def explain_timestamp(token: bytes, checkpoint: bytes,
                       tsas: Sequence[TimestampAuthority]) -> dict[str, Any]:
-    """Check ``token`` over ``checkpoint`` step by step; every step says why."""
+    """Check ``token`` over ``checkpoint`` step by step; every step says why.
+
+    Steps carry a ``code`` and ``params`` (shared/PROTOCOL.md lists them), never
+    a sentence: the /verify page words them in English or Chinese. ``reason`` is
+    the one free text, a library's own words about bytes it could not read.
+    """
     out = _Steps()
     result: dict[str, Any] = {"ok": False, "tsa": None, "embedded": None, "gen_time": None,
                               "steps": out.steps}
     try:
         info: TokenInfo = parse_token(token)
     except TimestampInvalid as exc:
-        if exc.detail.startswith("TSA answered"):  # well formed, but not granted
-            out.add("parse", True, f"a DER TimeStampResp ({len(token)} bytes)")
-            out.add("status", False, exc.detail)
+        if "tsa_status" in exc.extra:  # well formed, but not granted
+            out.add("parse", True, "response", bytes=len(token))
+            out.add("status", False, "not_granted", status=exc.extra["tsa_status"],
+                    fail_info=", ".join(exc.extra["fail_info"]),
+                    text="; ".join(exc.extra["status_text"]))
         else:
-            out.add("parse", False, exc.detail)
+            out.add("parse", False, "unreadable", bytes=len(token), reason=exc.detail)
         return result
-    out.add("parse", True, f"a DER TimeStampResp ({len(token)} bytes) holding a CMS "
-                           "SignedData TSTInfo")
-    out.add("status", True, "PKIStatus granted")
+    out.add("parse", True, "token", bytes=len(token))
+    out.add("status", True, "granted")
     result["gen_time"] = iso(info.gen_time)
     result["tsa"] = info.tsa_name
-    out.add("tsa", info.tsa_name is not None,
-            f"{info.tsa_name}, serial {info.serial:#x}" if info.tsa_name else
-            "the token names no signer certificate")
-    acc = (f"accuracy ±{info.accuracy.total_seconds():g} s" if info.accuracy is not None
-           else "no accuracy stated (unknown)")
-    out.add("gen_time", True, f"{info.gen_time.isoformat()} ({acc})")
-    out.add("policy", True, info.policy + (" (the FieldProof embedded TSA's policy)"
-                                           if info.policy == EMBEDDED_POLICY_OID else ""))
+    if info.tsa_name:
+        out.add("tsa", True, "named", name=info.tsa_name, serial=f"{info.serial:#x}")
+    else:
+        out.add("tsa", False, "unnamed")
+    if info.accuracy is not None:
+        out.add("gen_time", True, "accuracy", time=iso(info.gen_time),
+                seconds=info.accuracy.total_seconds())
+    else:
+        out.add("gen_time", True, "no_accuracy", time=iso(info.gen_time))
+    out.add("policy", True, "embedded" if info.policy == EMBEDDED_POLICY_OID else "other",
+            oid=info.policy)
     alg_ok = out.add("hash_algorithm", info.hash_alg in ACCEPTED_HASHES,
-                     f"{info.hash_alg}" + ("" if info.hash_alg in ACCEPTED_HASHES else
-                                           f" is not accepted (only "
-                                           f"{', '.join(ACCEPTED_HASHES)})"))
+                     "accepted" if info.hash_alg in ACCEPTED_HASHES else "not_accepted",
+                     algorithm=info.hash_alg, accepted=", ".join(ACCEPTED_HASHES))
     imprint_ok = False
     if alg_ok:
         mine = hashlib.new(info.hash_alg, checkpoint).digest()
-        imprint_ok = out.add(
-            "message_imprint", mine == info.message_imprint,
-            f"{info.hash_alg} of the checkpoint ({len(checkpoint)} bytes) is {mine.hex()}, "
-            "as the token says" if mine == info.message_imprint else
-            f"the token time-stamps {info.message_imprint.hex()}, the checkpoint "
-            f"({len(checkpoint)} bytes) hashes to {mine.hex()}: it is a token over "
-            "other data")
+        imprint_ok = mine == info.message_imprint
+        out.add("message_imprint", imprint_ok, "matches" if imprint_ok else "other_data",
+                algorithm=info.hash_alg, bytes=len(checkpoint), digest=mine.hex(),
+                stamped=info.message_imprint.hex())
     else:
-        out.add("message_imprint", False, "not checked: hash algorithm not accepted")
+        out.add("message_imprint", False, "not_checked_algorithm")
 
     signer: x509.Certificate | None = None
     if info.signer_cert_der is None:
-        out.add("signer_certificate", False, "the token carries no signer certificate")
+        out.add("signer_certificate", False, "missing")
     else:
         signer = x509.load_der_x509_certificate(info.signer_cert_der)
         valid = _valid_at(signer, info.gen_time)
-        out.add("signer_certificate", valid,
-                f"{signer.subject.rfc4514_string()}, issued by "
-                f"{signer.issuer.rfc4514_string()}, {_fingerprint(signer)}; "
-                + ("valid at genTime" if valid else
-                   f"NOT valid at genTime (valid {signer.not_valid_before_utc.isoformat()} "
-                   f"to {signer.not_valid_after_utc.isoformat()})"))
+        out.add("signer_certificate", valid, "valid" if valid else "not_valid_then",
+                subject=signer.subject.rfc4514_string(),
+                issuer=signer.issuer.rfc4514_string(), fingerprint=_fingerprint(signer),
+                not_before=iso(signer.not_valid_before_utc),
+                not_after=iso(signer.not_valid_after_utc))
 
     known = _known(tsas)
     match: _KnownTsa | None = None
@@ -160,49 +196,39 @@ def explain_timestamp(token: bytes, checkpoint: bytes,
             if path is not None:
                 match = tsa
                 root = path[-1]
-                out.add("chain", True,
-                        f"{len(path)} certificates to the root {root.subject.rfc4514_string()} "
-                        f"({_fingerprint(root)}) of '{tsa.name}', a TSA this server is "
-                        "configured with")
+                out.add("chain", True, "to_root", certificates=len(path),
+                        root=root.subject.rfc4514_string(), fingerprint=_fingerprint(root),
+                        tsa=tsa.name)
                 break
         else:
-            names = ", ".join(f"'{t.name}'" for t in known) or "none"
-            out.add("chain", False,
-                    f"the signer's issuer {signer.issuer.rfc4514_string()} does not chain to "
-                    f"a TSA this server knows ({names})")
+            out.add("chain", False, "unknown_issuer", issuer=signer.issuer.rfc4514_string(),
+                    known=", ".join(t.name for t in known))
     else:
-        out.add("chain", False, "not checked: no signer certificate")
+        out.add("chain", False, "not_checked_signer")
 
     if match is None:
-        out.add("signature", False, "not checked: no trusted root for this token's TSA")
+        out.add("signature", False, "not_checked_root")
     elif not imprint_ok:
-        out.add("signature", False, "not checked: the token does not time-stamp this "
-                                    "checkpoint")
+        out.add("signature", False, "not_checked_imprint")
     else:
         try:
             verify_token(token, checkpoint, roots_pem=match.chain[-1:],
                          intermediates_pem=match.chain[:-1])
         except TimestampInvalid as exc:
-            out.add("signature", False, exc.detail)
+            out.add("signature", False, "rejected", reason=exc.detail)
         else:
-            out.add("signature", True,
-                    "the CMS signature over the TSTInfo verifies with the signer "
-                    "certificate, which the signed ESSCertIDv2 names and which is "
-                    "authorised for timeStamping (rfc3161-client)")
+            # the CMS signature over the TSTInfo verifies with the signer certificate,
+            # which the signed ESSCertIDv2 names and which may stamp time (rfc3161-client)
+            out.add("signature", True, "verified")
 
     if match is None:
-        out.add("independence", False, "unknown TSA: neither this server's own nor one it "
-                                       "is configured to trust"
-                + ("; its policy is the FieldProof embedded TSA's, so it is another "
-                   "FieldProof server's own TSA" if info.policy == EMBEDDED_POLICY_OID
-                   else ""))
+        out.add("independence", False, "unknown_fieldproof" if info.policy == EMBEDDED_POLICY_OID
+                else "unknown")
     elif match.embedded:
         result["embedded"] = True
-        out.add("independence", True, "embedded: this server's own TSA, not an independent "
-                                      "witness")
+        out.add("independence", True, "embedded")
     else:
         result["embedded"] = False
-        out.add("independence", True, f"external TSA '{match.name}': a witness independent "
-                                      "of this server")
+        out.add("independence", True, "external", tsa=match.name)
     result["ok"] = all(s["ok"] for s in out.steps)
     return result

@@ -423,9 +423,12 @@ def spec() -> dict[str, Any]:
                     "embedded": {"type": ["boolean", "null"]},
                     "gen_time": {"type": ["string", "null"]},
                     "steps": {"type": "array", "items": {
-                        "type": "object", "required": ["step", "ok", "detail"],
+                        "type": "object", "required": ["step", "ok", "code", "params"],
+                        "description": "codes and params: shared/vectors/verify/"
+                                       "timestamp-steps.json",
                         "properties": {"step": {"type": "string"}, "ok": {"type": "boolean"},
-                                       "detail": {"type": "string"}}}}}},
+                                       "code": {"type": "string"},
+                                       "params": {"type": "object"}}}}}},
                 "Check": {"type": "object", "required": ["name", "ok", "detail"],
                           "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"},
                                          "detail": {"type": "string"}}},
