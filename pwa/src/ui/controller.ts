@@ -103,6 +103,7 @@ export class Controller {
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private serverPoll: ReturnType<typeof setTimeout> | null = null;
   private detailKey: string | null = null;
+  private savedToast: { id: number; item: string } | null = null;
   private storageText: { key: Key; params?: Params } = { key: 'list.storageUnknown' };
   private remote = new Map<string, { event: ProgressEvent; at: number }>();
 
@@ -246,9 +247,10 @@ export class Controller {
     });
     window.addEventListener('hashchange', () => this.route());
     logWatch.onFork(() => void this.showFork());
-    onChanged(() => {
+    onChanged((id) => {
       this.scheduleRefresh();
       void this.tracker.ensure();
+      if (this.savedToast && (id === null || id === this.savedToast.item)) void this.retireSavedToast();
     });
     onLang(() => {
       relabel(document.body);
@@ -392,10 +394,21 @@ export class Controller {
 
   private queued(item: OutboxItem, elapsedMs?: number): void {
     if (elapsedMs !== undefined && window.fieldproofDebug) window.fieldproofDebug.lastShutterMs = elapsedMs;
-    this.shell.toast(t('capture.saved'));
+    // "queued for sending" is stale once the item is sent: retireSavedToast
+    this.savedToast = { id: this.shell.toast(t('capture.saved')), item: item.id };
     this.navigate('list');
     void this.sender.drain();
     if (!navigator.onLine || !item.manifest) void this.sender.registerSync();
+  }
+
+  /** The "saved, queued for sending" toast goes once its item is sent (or gone). */
+  private async retireSavedToast(): Promise<void> {
+    const shown = this.savedToast;
+    if (!shown) return;
+    const item = (await allItems()).find((i) => i.id === shown.item);
+    if (item && isUnsent(item.state)) return;
+    this.shell.dismiss(shown.id);
+    if (this.savedToast === shown) this.savedToast = null;
   }
 
   /** A fork this phone witnessed, now or before: shown on every screen. */

@@ -17,6 +17,7 @@ export class Shell {
   private navButtons = new Map<Route, HTMLButtonElement>();
   private langSelect: HTMLSelectElement;
   private toastTimer: ReturnType<typeof setTimeout> | null = null;
+  private toastSeq = 0;
 
   constructor(onNavigate: (r: Route) => void) {
     this.net = h('span', { class: 'net', 'data-testid': 'net', role: 'status' });
@@ -32,7 +33,7 @@ export class Shell {
       this.navButtons.set(r, b);
       this.nav.append(b);
     }
-    this.toastEl = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite', hidden: true });
+    this.toastEl = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite', hidden: true, 'data-testid': 'toast' });
     this.alarm = h('div', { class: 'alarm', role: 'alert', hidden: true, 'data-testid': 'fork-alarm' });
     this.el = h('div', { class: 'shell' },
       tx(h('a', { class: 'skip', href: '#main' }), 'app.skip'),
@@ -81,11 +82,22 @@ export class Shell {
     this.alarm.hidden = false;
   }
 
-  toast(text: string): void {
+  /** A short message for 4 s; the number it returns lets its sender take it back sooner. */
+  toast(text: string): number {
     this.toastEl.textContent = text;
     this.toastEl.hidden = false;
     if (this.toastTimer) clearTimeout(this.toastTimer);
-    this.toastTimer = setTimeout(() => (this.toastEl.hidden = true), 4000);
+    const id = ++this.toastSeq;
+    this.toastTimer = setTimeout(() => this.dismiss(id), 4000);
+    return id;
+  }
+
+  /** Hide toast `id` if it is still the one shown. */
+  dismiss(id: number): void {
+    if (id !== this.toastSeq || this.toastEl.hidden) return;
+    this.toastEl.hidden = true;
+    if (this.toastTimer) clearTimeout(this.toastTimer);
+    this.toastTimer = null;
   }
 
   relabel(): void {
