@@ -128,6 +128,22 @@ def test_kill_9_the_sequencer_leader_mid_batch(cluster: Cluster, tmp_path: Path)
     assert audit.returncode == 0, audit.stdout
 
 
+def test_public_limits_are_one_window_for_all_nodes(cluster: Cluster) -> None:
+    """An address that used up its public requests on one node (30 a minute) is
+    refused by the other too: the window is in the shared Redis."""
+    one, other = (f"http://127.0.0.1:{n.port}" for n in cluster.nodes.values())
+    # each node trusts one proxy in front: the address is X-Forwarded-For's
+    who = {"X-Forwarded-For": "198.51.100.23"}
+    codes = [httpx.get(f"{one}/api/v1/trust", headers=who, timeout=10).status_code
+             for _ in range(30)]
+    assert codes == [200] * 30
+    r = httpx.get(f"{other}/api/v1/trust", headers=who, timeout=10)
+    assert r.status_code == 429, r.text
+    assert r.json()["code"] == "rate_limited" and int(r.headers["Retry-After"]) >= 1
+    elsewhere = {"X-Forwarded-For": "198.51.100.24"}
+    assert httpx.get(f"{other}/api/v1/trust", headers=elsewhere, timeout=10).status_code == 200
+
+
 def test_redis_restart(cluster: Cluster, tmp_path: Path) -> None:
     """Streams go on while Redis is down and after it is back; sign-in works
     without it; progress crosses nodes again once it is back."""

@@ -109,7 +109,8 @@ class Settings:
     # `fieldproof admin invite`) or "closed" (only `fieldproof admin create-user`).
     signup: str = "invite"
     operator_contact: str | None = None  # who runs this server, shown on the sign-in page
-    # The public verification endpoints, per client address: a burst, then a rate.
+    # The public endpoints, per client address: `burst` requests in any window of
+    # burst / per_second seconds (ratelimit.public_limit).
     public_burst: int = 30
     public_per_second: float = 0.5
     # Web captures (webcap/): who records ("thread": a queue in the server

@@ -6,10 +6,13 @@
   (FIELDPROOF_MESSAGE_QUEUE), so a guesser gets no more tries by reaching
   another node. While that Redis is unreachable the limit is not enforced
   (logged): sign-in keeps working through a Redis restart.
-- :class:`TokenBucket`: a burst, then a steady rate (the public verification
-  endpoints per address; a stream connection's bytes and chunks per second).
-  Written here because it must answer in microseconds on every stream chunk
-  and take an injected clock in tests; ``limits`` has no token bucket.
+  :func:`public_limit` makes the public endpoints' limits per address
+  (verification, share links, trust) the same way, shared by the nodes.
+- :class:`TokenBucket`: a burst, then a steady rate, in process memory (a
+  stream connection's bytes and chunks per second: the connection lives on
+  one node). Written here because it must answer in microseconds on every
+  stream chunk and take an injected clock in tests; ``limits`` has no token
+  bucket.
 
 Both answer ``429 rate_limited`` with ``retry_after``.
 """
@@ -46,20 +49,27 @@ def make_storage(uri: str | None = None) -> storage.Storage:
 
 
 class RateLimit:
-    """At most ``spec`` (e.g. ``"10/5 minutes"``) events per key."""
+    """At most ``spec`` (e.g. ``"10/5 minutes"``) events per key.
+
+    ``scope`` keeps limits with the same spec apart in a shared storage.
+    """
 
     def __init__(self, spec: str, store: storage.Storage | None = None, *,
-                 message: str = "too many requests; try again later") -> None:
+                 message: str = "too many requests; try again later", scope: str = "") -> None:
         self.item: RateLimitItem = parse(spec)
         self._limiter = strategies.MovingWindowRateLimiter(store or make_storage())
         self.message = message
+        self.scope = scope
+
+    def _ids(self, key: tuple[str, ...]) -> tuple[str, ...]:
+        return (self.scope, *key) if self.scope else key
 
     def retry_after(self, *key: str) -> int:
         """Seconds until one more event is allowed (0: allowed now)."""
         try:
-            if self._limiter.test(self.item, *key):
+            if self._limiter.test(self.item, *self._ids(key)):
                 return 0
-            reset = self._limiter.get_window_stats(self.item, *key).reset_time
+            reset = self._limiter.get_window_stats(self.item, *self._ids(key)).reset_time
         except _UNREACHABLE as exc:
             log.warning("rate limit storage unreachable (%s): not enforced", type(exc).__name__)
             return 0
@@ -74,10 +84,32 @@ class RateLimit:
     def hit(self, *key: str) -> bool:
         """Count one event; False if it was over the limit."""
         try:
-            return bool(self._limiter.hit(self.item, *key))
+            return bool(self._limiter.hit(self.item, *self._ids(key)))
         except _UNREACHABLE as exc:
             log.warning("rate limit storage unreachable (%s): not counted", type(exc).__name__)
             return True
+
+    def take(self, *key: str) -> None:
+        """Count one event, or raise :class:`RateLimited` if ``key`` has none left."""
+        if not self.hit(*key):
+            wait = max(1, self.retry_after(*key))
+            raise RateLimited(f"{self.message}; try again in {wait} s", retry_after=wait)
+
+    def clear(self, *key: str) -> None:
+        """Forget ``key``'s events (tests; an operator lifting a block)."""
+        self._limiter.clear(self.item, *self._ids(key))
+
+
+def public_limit(burst: int, per_second: float, shared: str | None, *, scope: str,
+                 message: str) -> RateLimit:
+    """A public endpoint's limit per client address: ``burst`` requests in any
+    window of ``burst / per_second`` seconds (30 a minute by default), so the
+    long-run rate is ``per_second``. ``shared`` is the cluster's Redis URL
+    (FIELDPROOF_MESSAGE_QUEUE): every node counts against the same window;
+    without one, this process keeps it."""
+    window = max(1, math.ceil(burst / per_second))
+    return RateLimit(f"{burst}/{window} seconds", make_storage(shared), message=message,
+                     scope=scope)
 
 
 @dataclass

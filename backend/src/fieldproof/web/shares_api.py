@@ -18,7 +18,7 @@ from fieldproof.capture.records import CaptureRecord
 from fieldproof.cases.shares import ShareRecord
 from fieldproof.errors import CustodyUnavailable, DownloadNotAllowed, NotFound, map_storage_error
 from fieldproof.evidence.derived import THUMBNAIL_VARIANT
-from fieldproof.ratelimit import TokenBucket
+from fieldproof.ratelimit import public_limit
 from fieldproof.services import Services
 from fieldproof.web.cases_api import origin, pdf_response, zip_response
 from fieldproof.web.originals import original_response
@@ -29,9 +29,9 @@ LIMITER_KEY = "fieldproof.share_limiter"
 
 def make_shares_blueprint(services: Services) -> Blueprint:
     bp = Blueprint("shares_v1", __name__)
-    limiter = TokenBucket(capacity=float(services.settings.public_burst),
-                          per_second=services.settings.public_per_second,
-                          message="too many share link requests from this address")
+    limiter = public_limit(services.settings.public_burst, services.settings.public_per_second,
+                           services.settings.message_queue, scope="shares",
+                           message="too many share link requests from this address")
 
     @bp.record_once
     def _expose(state: BlueprintSetupState) -> None:

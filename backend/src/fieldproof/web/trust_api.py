@@ -1,7 +1,7 @@
 """``GET /api/v1/trust``: every trust anchor a verifier pins, in one public document.
 
 Public, no account, rate-limited per address like the verification endpoints
-(a burst of ``FIELDPROOF_PUBLIC_BURST``, then ``FIELDPROOF_PUBLIC_PER_SECOND``).
+(ratelimit.public_limit, a window of its own).
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from fieldproof.public.trust import trust
-from fieldproof.ratelimit import TokenBucket
+from fieldproof.ratelimit import public_limit
 from fieldproof.services import Services
 
 
 def make_trust_blueprint(services: Services) -> Blueprint:
     bp = Blueprint("trust_v1", __name__)
-    limiter = TokenBucket(capacity=float(services.settings.public_burst),
-                          per_second=services.settings.public_per_second,
-                          message="too many requests from this address")
+    limiter = public_limit(services.settings.public_burst, services.settings.public_per_second,
+                           services.settings.message_queue, scope="trust",
+                           message="too many requests from this address")
 
     @bp.after_request
     def _headers(resp: Response) -> Response:

@@ -6,8 +6,8 @@
 - ``POST /verify/timestamp {"token_b64", "checkpoint"}``: explain an RFC 3161
   token over a checkpoint, step by step, against this server's TSAs.
 
-Both are rate-limited per client address (a token bucket: 30 requests at
-once, then one every 2 seconds), answering ``429 rate_limited`` with
+Both are rate-limited per client address (30 requests in any minute, shared
+by the nodes: ratelimit.public_limit), answering ``429 rate_limited`` with
 ``retry_after`` and a ``Retry-After`` header.
 """
 
@@ -24,7 +24,7 @@ from flask.blueprints import BlueprintSetupState
 from fieldproof.errors import BadRequest, JsonInvalid, RateLimited, TooLarge
 from fieldproof.public.lookup import Lookup
 from fieldproof.public.timestamps import explain_timestamp
-from fieldproof.ratelimit import TokenBucket
+from fieldproof.ratelimit import public_limit
 from fieldproof.services import Services
 from fieldproof.web.problems import problem_response
 
@@ -59,9 +59,9 @@ def _field(body: dict[str, Any], name: str) -> str:
 def make_verify_blueprint(services: Services) -> Blueprint:
     bp = Blueprint("verify_v1", __name__)
     lookup = Lookup(services.db)
-    limiter = TokenBucket(capacity=float(services.settings.public_burst),
-                          per_second=services.settings.public_per_second,
-                          message="too many verification requests from this address")
+    limiter = public_limit(services.settings.public_burst, services.settings.public_per_second,
+                           services.settings.message_queue, scope="verify",
+                           message="too many verification requests from this address")
 
     @bp.record_once
     def _expose(state: BlueprintSetupState) -> None:
