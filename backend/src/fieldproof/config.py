@@ -109,8 +109,7 @@ class Settings:
     # `fieldproof admin invite`) or "closed" (only `fieldproof admin create-user`).
     signup: str = "invite"
     operator_contact: str | None = None  # who runs this server, shown on the sign-in page
-    # The public endpoints, per client address: `burst` requests in any window of
-    # burst / per_second seconds (ratelimit.public_limit).
+    # The public endpoints, per client address: a burst, then a rate (ratelimit.public_limit).
     public_burst: int = 30
     public_per_second: float = 0.5
     # Web captures (webcap/): who records ("thread": a queue in the server
@@ -238,6 +237,9 @@ class Settings:
                 "redis", "rediss"):
             # Valkey speaks the same protocol: redis://valkey-host:6379/0
             raise ValueError("FIELDPROOF_MESSAGE_QUEUE is a redis:// or rediss:// URL")
+        if settings.public_burst < 1 or not settings.public_per_second > 0:
+            raise ValueError("FIELDPROOF_PUBLIC_BURST is at least 1 and "
+                             "FIELDPROOF_PUBLIC_PER_SECOND more than 0")
         if not settings.embedded_tsa and not settings.tsa_urls:
             raise ValueError("with the embedded TSA off, set FIELDPROOF_TSA_URLS")
         settings.external_tsas  # noqa: B018 - refuse a malformed list at start

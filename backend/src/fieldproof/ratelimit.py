@@ -6,15 +6,16 @@
   (FIELDPROOF_MESSAGE_QUEUE), so a guesser gets no more tries by reaching
   another node. While that Redis is unreachable the limit is not enforced
   (logged): sign-in keeps working through a Redis restart.
-  :func:`public_limit` makes the public endpoints' limits per address
-  (verification, share links, trust) the same way, shared by the nodes.
 - :class:`TokenBucket`: a burst, then a steady rate, in process memory (a
-  stream connection's bytes and chunks per second: the connection lives on
-  one node). Written here because it must answer in microseconds on every
-  stream chunk and take an injected clock in tests; ``limits`` has no token
-  bucket.
+  stream connection's bytes and chunks per second; the public endpoints per
+  address on a single node). Written here because it must answer in
+  microseconds on every stream chunk and take an injected clock in tests;
+  ``limits`` has no token bucket.
+- :class:`SharedTokenBucket`: the same rule on the cluster's Redis, so every
+  node spends the same bucket (the public endpoints per address);
+  :func:`public_limit` picks one of the two.
 
-Both answer ``429 rate_limited`` with ``retry_after``.
+All answer ``429 rate_limited`` with ``retry_after``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse, storage, strategies
 from limits.errors import StorageError
+from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from fieldproof.errors import RateLimited
 
@@ -49,27 +53,20 @@ def make_storage(uri: str | None = None) -> storage.Storage:
 
 
 class RateLimit:
-    """At most ``spec`` (e.g. ``"10/5 minutes"``) events per key.
-
-    ``scope`` keeps limits with the same spec apart in a shared storage.
-    """
+    """At most ``spec`` (e.g. ``"10/5 minutes"``) events per key."""
 
     def __init__(self, spec: str, store: storage.Storage | None = None, *,
-                 message: str = "too many requests; try again later", scope: str = "") -> None:
+                 message: str = "too many requests; try again later") -> None:
         self.item: RateLimitItem = parse(spec)
         self._limiter = strategies.MovingWindowRateLimiter(store or make_storage())
         self.message = message
-        self.scope = scope
-
-    def _ids(self, key: tuple[str, ...]) -> tuple[str, ...]:
-        return (self.scope, *key) if self.scope else key
 
     def retry_after(self, *key: str) -> int:
         """Seconds until one more event is allowed (0: allowed now)."""
         try:
-            if self._limiter.test(self.item, *self._ids(key)):
+            if self._limiter.test(self.item, *key):
                 return 0
-            reset = self._limiter.get_window_stats(self.item, *self._ids(key)).reset_time
+            reset = self._limiter.get_window_stats(self.item, *key).reset_time
         except _UNREACHABLE as exc:
             log.warning("rate limit storage unreachable (%s): not enforced", type(exc).__name__)
             return 0
@@ -84,32 +81,10 @@ class RateLimit:
     def hit(self, *key: str) -> bool:
         """Count one event; False if it was over the limit."""
         try:
-            return bool(self._limiter.hit(self.item, *self._ids(key)))
+            return bool(self._limiter.hit(self.item, *key))
         except _UNREACHABLE as exc:
             log.warning("rate limit storage unreachable (%s): not counted", type(exc).__name__)
             return True
-
-    def take(self, *key: str) -> None:
-        """Count one event, or raise :class:`RateLimited` if ``key`` has none left."""
-        if not self.hit(*key):
-            wait = max(1, self.retry_after(*key))
-            raise RateLimited(f"{self.message}; try again in {wait} s", retry_after=wait)
-
-    def clear(self, *key: str) -> None:
-        """Forget ``key``'s events (tests; an operator lifting a block)."""
-        self._limiter.clear(self.item, *self._ids(key))
-
-
-def public_limit(burst: int, per_second: float, shared: str | None, *, scope: str,
-                 message: str) -> RateLimit:
-    """A public endpoint's limit per client address: ``burst`` requests in any
-    window of ``burst / per_second`` seconds (30 a minute by default), so the
-    long-run rate is ``per_second``. ``shared`` is the cluster's Redis URL
-    (FIELDPROOF_MESSAGE_QUEUE): every node counts against the same window;
-    without one, this process keeps it."""
-    window = max(1, math.ceil(burst / per_second))
-    return RateLimit(f"{burst}/{window} seconds", make_storage(shared), message=message,
-                     scope=scope)
 
 
 @dataclass
@@ -160,3 +135,84 @@ class TokenBucket:
         for k, (tokens, at) in list(self._buckets.items()):
             if tokens + (now - at) * self.per_second >= self.capacity:
                 del self._buckets[k]
+
+
+# GCRA, the token bucket kept as one number per key: the time at which the
+# bucket is full again ("theoretical arrival time"). One script, so a take is
+# atomic across nodes, on Redis's own clock, so the nodes' clocks do not matter.
+# Written here: `limits` has no token bucket (see TokenBucket).
+_GCRA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new_tat = tat + interval
+local wait = new_tat - capacity * interval - now
+if wait > 0 then return tostring(wait) end
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
+return '0'
+"""
+
+
+class SharedTokenBucket:
+    """A :class:`TokenBucket` (``capacity`` at once, then ``per_second``) that
+    every node spends together, in the cluster's Redis.
+
+    While that Redis cannot be reached, this process keeps a bucket of its own
+    (logged) and asks Redis again after ``RETRY_SECONDS``: the limit holds per
+    node meanwhile, and a Redis that hangs costs one request a short timeout,
+    not every request.
+    """
+
+    RETRY_SECONDS = 5.0
+    TIMEOUT_SECONDS = 0.5
+
+    def __init__(self, capacity: float, per_second: float, url: str, *, scope: str,
+                 message: str = "too many requests from this address") -> None:
+        self.capacity = capacity
+        self.per_second = per_second
+        self.message = message
+        self.prefix = f"fieldproof:limit:{scope}:"
+        # no retries (redis-py's default backs off for seconds): this process's
+        # own bucket is the fallback
+        self._redis = Redis.from_url(url, socket_timeout=self.TIMEOUT_SECONDS,
+                                     socket_connect_timeout=self.TIMEOUT_SECONDS,
+                                     retry=Retry(NoBackoff(), 0))
+        self._script = self._redis.register_script(_GCRA)
+        self.local = TokenBucket(capacity=capacity, per_second=per_second, message=message)
+        self._down_until = 0.0
+
+    def take(self, key: str, cost: float = 1.0) -> None:
+        """Spend one token of ``key``'s bucket or raise :class:`RateLimited`."""
+        if time.monotonic() < self._down_until:
+            return self.local.take(key, cost)
+        try:
+            wait = float(self._script(keys=[self.prefix + key],
+                                      args=[cost / self.per_second, self.capacity / cost]))
+        except _UNREACHABLE as exc:
+            log.warning("rate limit storage unreachable (%s): this node counts alone for "
+                        "%g s", type(exc).__name__, self.RETRY_SECONDS)
+            self._down_until = time.monotonic() + self.RETRY_SECONDS
+            return self.local.take(key, cost)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise RateLimited(f"{self.message}; try again in {seconds} s", retry_after=seconds)
+        return None
+
+    def forget(self, key: str) -> None:
+        """Give ``key`` a full bucket again (tests; an operator lifting a block)."""
+        self._redis.delete(self.prefix + key)
+        self.local.forget(key)
+
+
+def public_limit(burst: int, per_second: float, shared: str | None, *, scope: str,
+                 message: str) -> TokenBucket | SharedTokenBucket:
+    """A public endpoint's limit per client address: ``burst`` requests at once,
+    then ``per_second``. ``shared`` is the cluster's Redis URL
+    (FIELDPROOF_MESSAGE_QUEUE): every node spends the same bucket. Without one,
+    this process keeps it."""
+    if shared:
+        return SharedTokenBucket(float(burst), per_second, shared, scope=scope, message=message)
+    return TokenBucket(capacity=float(burst), per_second=per_second, message=message)

@@ -1,7 +1,7 @@
 """``GET /api/v1/trust``: every trust anchor a verifier pins, in one public document.
 
 Public, no account, rate-limited per address like the verification endpoints
-(ratelimit.public_limit, a window of its own).
+(ratelimit.public_limit, a bucket of its own).
 """
 
 from __future__ import annotations

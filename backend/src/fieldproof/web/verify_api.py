@@ -6,9 +6,9 @@
 - ``POST /verify/timestamp {"token_b64", "checkpoint"}``: explain an RFC 3161
   token over a checkpoint, step by step, against this server's TSAs.
 
-Both are rate-limited per client address (30 requests in any minute, shared
-by the nodes: ratelimit.public_limit), answering ``429 rate_limited`` with
-``retry_after`` and a ``Retry-After`` header.
+Both are rate-limited per client address (a token bucket: 30 requests at
+once, then one every 2 seconds; one for all nodes: ratelimit.public_limit),
+answering ``429 rate_limited`` with ``retry_after`` and a ``Retry-After`` header.
 """
 
 from __future__ import annotations
