@@ -13,6 +13,7 @@ import {
   BundleUnusable,
   MemorySource,
   openBundleZip,
+  stepMsg,
   verifyBundle,
   ZipSource,
   type BundleReport,
@@ -114,6 +115,16 @@ describe('verifyBundle on exported bundles', () => {
       timestamp: async () => ({ ok: false, tsa: null, embedded: null, gen_time: null, steps: [{ step: 'signature', ok: false, code: 'quantum_broken', params: {} }] }),
     });
     expect(failures(newer)).toEqual([`timestamp: ${tsr}: signature: the server answered “quantum_broken” for this step, which this page does not know yet`]);
+    // nor is a code that happens to be an object's property name
+    expect(stepMsg({ step: 'constructor', ok: false, code: 'toString', params: {} }).key).toBe('verify.ts.unknown');
+    // an empty value reads "none"; one certificate is singular
+    const stranger = await verifyBundle(new MemorySource(f), {
+      timestamp: async (): Promise<TimestampExplanation> => ({ ok: false, tsa: null, embedded: null, gen_time: null, steps: [
+        { step: 'chain', ok: false, code: 'unknown_issuer', params: { issuer: 'CN=Stranger', known: '' } }] }),
+    });
+    expect(failures(stranger)).toEqual([`timestamp: ${tsr}: chain: the signer's issuer CN=Stranger does not lead to a TSA this server knows (it knows: none)`]);
+    expect(msgText(stepMsg({ step: 'chain', ok: true, code: 'to_root', params: { certificates: 1, root: 'CN=R', fingerprint: 'sha256:ab', tsa: 'T' } })))
+      .toBe('1 certificate up to the root CN=R (sha256:ab) of “T”, a TSA this server is configured with');
     const down = await verifyBundle(new MemorySource(f), { timestamp: async () => Promise.reject(new Error('network down')) });
     expect(down.checks.find((c) => c.name === 'timestamp')!.status).toBe('skip');
   });

@@ -405,6 +405,10 @@ export class Controller {
   private async retireSavedToast(): Promise<void> {
     const shown = this.savedToast;
     if (!shown) return;
+    if (!this.shell.showing(shown.id)) {
+      this.savedToast = null; // gone already (its 4 s, or another message)
+      return;
+    }
     const item = (await allItems()).find((i) => i.id === shown.item);
     if (item && isUnsent(item.state)) return;
     this.shell.dismiss(shown.id);

@@ -92,6 +92,11 @@ export class Shell {
     return id;
   }
 
+  /** Is toast `id` on screen? */
+  showing(id: number): boolean {
+    return id === this.toastSeq && !this.toastEl.hidden;
+  }
+
   /** Hide toast `id` if it is still the one shown. */
   dismiss(id: number): void {
     if (id !== this.toastSeq || this.toastEl.hidden) return;

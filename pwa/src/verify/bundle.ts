@@ -236,9 +236,12 @@ class Bad extends Error {
  * does not know yet is shown as data, not dropped.
  */
 export function stepMsg(s: TimestampStep): Msg {
-  const known = STEP_CODES[s.step]?.[s.code];
-  if (!known) return { key: 'verify.ts.unknown', params: { code: s.code } };
-  return { key: `verify.ts.${s.step}.${s.code}` as Key, params: { ...s.params } };
+  const codes = Object.hasOwn(STEP_CODES, s.step) ? STEP_CODES[s.step] : undefined;
+  if (!codes || !Object.hasOwn(codes, s.code)) return { key: 'verify.ts.unknown', params: { code: s.code } };
+  const params: Record<string, MsgParam> = {};
+  // an empty value (a TSA that gave no failure text, no TSA configured) reads "none"
+  for (const [k, v] of Object.entries(s.params)) params[k] = v === '' ? [{ key: 'verify.ts.none' }] : v;
+  return { key: `verify.ts.${s.step}.${s.code}` as Key, params };
 }
 
 function bad(key: Key, params?: Record<string, MsgParam>): Bad {

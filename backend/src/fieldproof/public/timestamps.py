@@ -131,8 +131,8 @@ def explain_timestamp(token: bytes, checkpoint: bytes,
     """Check ``token`` over ``checkpoint`` step by step; every step says why.
 
     Steps carry a ``code`` and ``params`` (shared/PROTOCOL.md lists them), never
-    a sentence: the /verify page words them in English or Chinese. ``reason`` is
-    the one free text, a library's own words about bytes it could not read.
+    a sentence: the /verify page words them in English or Chinese. The free
+    texts are ``reason`` (a library's words) and the TSA's own status text.
     """
     out = _Steps()
     result: dict[str, Any] = {"ok": False, "tsa": None, "embedded": None, "gen_time": None,
