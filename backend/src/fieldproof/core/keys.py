@@ -74,9 +74,9 @@ class DeviceKey:
     def verify_fast(self, signature: bytes, message: bytes) -> None:
         """The same check through `cryptography` (OpenSSL), ~10x faster.
 
-        Used for stream chunks, where a live recording sends one signature per
-        second per phone and python-ecdsa's ~1 ms per verify held the GIL long
-        enough to cap a server below its streaming goal (bench/streams.py).
+        Used for stream chunks and uploads, where python-ecdsa's ~1 ms per verify
+        held the GIL long enough to cap a server below its goals (bench/streams.py,
+        bench/delay.py).
         Both paths pass the same Wycheproof vectors (tests/unit/test_wycheproof.py).
         """
         if len(signature) == 64:
