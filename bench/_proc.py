@@ -140,8 +140,9 @@ class Server:
 
     def __init__(self, data_dir: Path, *, profile_dir: Path | None = None,
                  extra_env: dict[str, str] | None = None,
-                 startup_timeout: float = 60.0) -> None:
+                 startup_timeout: float = 60.0, cpus: str | None = None) -> None:
         self.data_dir = data_dir
+        self.cpus = cpus  # taskset's list: the server and its workers run only there
         self.profile_dir = profile_dir
         self.extra_env = dict(extra_env or {})
         self.port = free_port()
@@ -162,7 +163,7 @@ class Server:
         log = self.log_path.open("wb")
         try:
             self.proc = subprocess.Popen(
-                self.argv(),
+                (["taskset", "-c", self.cpus] if self.cpus else []) + self.argv(),
                 stdout=log, stderr=subprocess.STDOUT, env=self.env(), cwd=REPO,
                 start_new_session=True)
         finally:
