@@ -184,18 +184,18 @@ class SharedTokenBucket:
         self.local = TokenBucket(capacity=capacity, per_second=per_second, message=message)
         self._down_until = 0.0
 
-    def take(self, key: str, cost: float = 1.0) -> None:
+    def take(self, key: str) -> None:
         """Spend one token of ``key``'s bucket or raise :class:`RateLimited`."""
         if time.monotonic() < self._down_until:
-            return self.local.take(key, cost)
+            return self.local.take(key)
         try:
             wait = float(self._script(keys=[self.prefix + key],
-                                      args=[cost / self.per_second, self.capacity / cost]))
+                                      args=[1 / self.per_second, self.capacity]))
         except _UNREACHABLE as exc:
             log.warning("rate limit storage unreachable (%s): this node counts alone for "
                         "%g s", type(exc).__name__, self.RETRY_SECONDS)
             self._down_until = time.monotonic() + self.RETRY_SECONDS
-            return self.local.take(key, cost)
+            return self.local.take(key)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             raise RateLimited(f"{self.message}; try again in {seconds} s", retry_after=seconds)
