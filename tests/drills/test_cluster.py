@@ -131,7 +131,7 @@ def test_kill_9_the_sequencer_leader_mid_batch(cluster: Cluster, tmp_path: Path)
     assert audit.returncode == 0, audit.stdout
 
 
-def test_public_limits_are_one_window_for_all_nodes(cluster: Cluster) -> None:
+def test_public_limits_are_one_bucket_for_all_nodes(cluster: Cluster) -> None:
     """An address that used up its public requests on one node (a burst of 30) is
     refused by the other too: the bucket is in the shared Redis."""
     one, other = (f"http://127.0.0.1:{n.port}" for n in cluster.nodes.values())
