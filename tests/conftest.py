@@ -29,6 +29,7 @@ from fieldproof.config import Settings
 from fieldproof.services import Services
 from fieldproof.web import create_app
 from tests.support.accounts import DeviceKey, User, b64, wait_for_port  # noqa: F401
+from tests.support.cluster import RedisServer
 from tests.support.paths import ROOT, VECTORS  # noqa: F401
 from tests.support.postgres import admin_dsn, fresh_pg_schema
 
@@ -183,3 +184,12 @@ def sio(app: Flask, user: User) -> Any:
 
 # The real S3 server fixture, shared by the storage contract and API tests.
 from tests.support.s3server import s3_server  # noqa: E402, F401
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own (the one at :6379 is shared): a test may
+    stop and restart it."""
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()

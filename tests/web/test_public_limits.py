@@ -4,27 +4,16 @@ is down."""
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from fieldproof.config import Settings
 from fieldproof.errors import RateLimited
 from fieldproof.ratelimit import SharedTokenBucket, TokenBucket, public_limit
+from tests.support.blackhole import black_hole
 from tests.support.cluster import RedisServer
 from tests.support.waiting import wait_until
 
 ADDR = "198.51.100.1"
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 def _refused(bucket: SharedTokenBucket | TokenBucket, key: str = ADDR) -> int:
@@ -35,24 +24,24 @@ def _refused(bucket: SharedTokenBucket | TokenBucket, key: str = ADDR) -> int:
     return retry
 
 
-def test_two_nodes_spend_one_bucket(redis: RedisServer) -> None:
-    node_a = public_limit(3, 0.01, redis.url, scope="verify", message="slow down")
-    node_b = public_limit(3, 0.01, redis.url, scope="verify", message="slow down")
+def test_two_nodes_spend_one_bucket(redis_server: RedisServer) -> None:
+    node_a = public_limit(3, 0.01, redis_server.url, scope="verify", message="slow down")
+    node_b = public_limit(3, 0.01, redis_server.url, scope="verify", message="slow down")
     assert isinstance(node_a, SharedTokenBucket)
     node_a.take(ADDR)
     node_b.take(ADDR)
     node_a.take(ADDR)
     assert 90 <= _refused(node_b) <= 100  # the fourth, on the other node: a token per 100 s
     node_b.take("198.51.100.2")  # another address has its own bucket
-    public_limit(3, 0.01, redis.url, scope="trust", message="x").take(ADDR)  # another scope
+    public_limit(3, 0.01, redis_server.url, scope="trust", message="x").take(ADDR)  # another scope
     node_a.forget(ADDR)
     for _ in range(3):
         node_b.take(ADDR)
     _refused(node_a)
 
 
-def test_the_shared_bucket_refills_at_its_rate(redis: RedisServer) -> None:
-    node = public_limit(1, 2.0, redis.url, scope="verify", message="x")
+def test_the_shared_bucket_refills_at_its_rate(redis_server: RedisServer) -> None:
+    node = public_limit(1, 2.0, redis_server.url, scope="verify", message="x")
     assert isinstance(node, SharedTokenBucket)
     node.take(ADDR)
     wait_until("a token is back (one per 0.5 s)", lambda: _took(node), timeout=10)
@@ -76,55 +65,32 @@ def test_without_a_queue_each_process_keeps_its_own() -> None:
 
 
 def test_while_redis_is_down_each_node_counts_alone(
-        redis: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
-    node = public_limit(2, 0.001, redis.url, scope="verify", message="x")
+        redis_server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    node = public_limit(2, 0.001, redis_server.url, scope="verify", message="x")
     assert isinstance(node, SharedTokenBucket)
     node.RETRY_SECONDS = 0.0  # ask Redis again at once: it is back below
     node.take(ADDR)
-    redis.stop()
+    redis_server.stop()
     node.take(ADDR)  # its own bucket now: still a limit, not none
     node.take(ADDR)
     _refused(node)
     assert "this node counts alone" in caplog.text
-    redis.start()  # same port, empty
+    redis_server.start()  # same port, empty
     wait_until("Redis is used again", lambda: _took(node), timeout=10)
 
 
 def test_a_redis_that_never_answers_costs_one_short_wait(
         caplog: pytest.LogCaptureFixture) -> None:
-    hole = socket.socket()
-    hole.bind(("127.0.0.1", 0))
-    hole.listen(16)  # accepts connections, never answers
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        hole.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(hole.accept()[0])
-            except OSError:
-                continue
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    try:
-        node = public_limit(2, 0.001, f"redis://127.0.0.1:{hole.getsockname()[1]}/0",
-                            scope="verify", message="x")
+    with black_hole() as hole:
+        node = public_limit(2, 0.001, hole.redis_url, scope="verify", message="x")
         assert isinstance(node, SharedTokenBucket)
         node.RETRY_SECONDS = 3600.0
         node.take(ADDR)  # times out (TIMEOUT_SECONDS), then counts alone
         assert "this node counts alone" in caplog.text
-        connections = len(accepted)
+        connections = len(hole.accepted)
         node.take(ADDR)  # within RETRY_SECONDS: Redis is not asked again
         _refused(node)
-        assert len(accepted) == connections
-    finally:
-        stop.set()
-        t.join()
-        hole.close()
-        for c in accepted:
-            c.close()
+        assert len(hole.accepted) == connections
 
 
 def test_settings_refuse_a_limit_that_is_none() -> None:

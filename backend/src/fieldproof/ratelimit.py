@@ -4,8 +4,9 @@
   maintained ``limits`` library (sign-in failures, sign-ups). Its storage is in
   memory by default; in a cluster it is the nodes' shared Redis
   (FIELDPROOF_MESSAGE_QUEUE), so a guesser gets no more tries by reaching
-  another node. While that Redis is unreachable the limit is not enforced
-  (logged): sign-in keeps working through a Redis restart.
+  another node. While that Redis is unreachable each node counts in its own
+  memory (logged): sign-in keeps working through a Redis restart, and a
+  guesser still meets a limit on every node.
 - :class:`TokenBucket`: a burst, then a steady rate, in process memory (a
   stream connection's bytes and chunks per second; the public endpoints per
   address on a single node). Written here because it must answer in
@@ -26,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from limits import RateLimitItem, parse, storage, strategies
 from limits.errors import StorageError
@@ -39,38 +41,68 @@ from fieldproof.errors import RateLimited
 log = logging.getLogger(__name__)
 # What a shared storage raises while it is down or restarting.
 _UNREACHABLE = (StorageError, RedisError, OSError)
+_T = TypeVar("_T")
+
+
+# A shared limit's storage: how long one call may wait for it, and how long this
+# process counts alone after a call failed before it asks the storage again.
+SHARED_TIMEOUT_SECONDS = 0.5
+SHARED_RETRY_SECONDS = 5.0
 
 
 def make_storage(uri: str | None = None) -> storage.Storage:
-    """``memory://`` (one process) or the cluster's ``redis://`` URL (a Redis that
-    hangs costs a sign-in 2 s, then the limit is not enforced)."""
+    """``memory://`` (one process) or the cluster's ``redis://`` URL. A Redis
+    that hangs costs one request a short timeout, with no retries (redis-py's
+    default backs off for seconds): :class:`RateLimit` then counts in memory."""
     if not uri:
         made = storage.storage_from_string("memory://")
     else:
-        made = storage.storage_from_string(uri, socket_timeout=2, socket_connect_timeout=2)
+        made = storage.storage_from_string(
+            uri, socket_timeout=SHARED_TIMEOUT_SECONDS,
+            socket_connect_timeout=SHARED_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0))  # type: ignore[arg-type]  # handed on to redis.Redis
     assert isinstance(made, storage.Storage)  # a synchronous one (not limits.aio)
     return made
 
 
 class RateLimit:
-    """At most ``spec`` (e.g. ``"10/5 minutes"``) events per key."""
+    """At most ``spec`` (e.g. ``"10/5 minutes"``) events per key.
+
+    With a shared ``store`` that cannot be reached, this process keeps the
+    count in its own memory (logged) and asks the store again after
+    ``RETRY_SECONDS``: the limit holds per node meanwhile, and a store
+    that hangs costs one request a short timeout, not every request."""
+
+    RETRY_SECONDS = SHARED_RETRY_SECONDS
 
     def __init__(self, spec: str, store: storage.Storage | None = None, *,
                  message: str = "too many requests; try again later") -> None:
         self.item: RateLimitItem = parse(spec)
         self._limiter = strategies.MovingWindowRateLimiter(store or make_storage())
+        self._local = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+        self._down_until = 0.0
         self.message = message
+
+    def _counted(self, use: Callable[[strategies.MovingWindowRateLimiter], _T]) -> _T:
+        """``use`` the shared limiter, or this process's own while it is down."""
+        if time.monotonic() >= self._down_until:
+            try:
+                return use(self._limiter)
+            except _UNREACHABLE as exc:
+                log.warning("rate limit storage unreachable (%s): this node counts alone "
+                            "for %g s", type(exc).__name__, self.RETRY_SECONDS)
+                self._down_until = time.monotonic() + self.RETRY_SECONDS
+        return use(self._local)
 
     def retry_after(self, *key: str) -> int:
         """Seconds until one more event is allowed (0: allowed now)."""
-        try:
-            if self._limiter.test(self.item, *key):
-                return 0
-            reset = self._limiter.get_window_stats(self.item, *key).reset_time
-        except _UNREACHABLE as exc:
-            log.warning("rate limit storage unreachable (%s): not enforced", type(exc).__name__)
-            return 0
-        return max(1, math.ceil(reset - time.time()))
+        def ask(limiter: strategies.MovingWindowRateLimiter) -> float | None:
+            if limiter.test(self.item, *key):
+                return None
+            return float(limiter.get_window_stats(self.item, *key).reset_time)
+
+        reset = self._counted(ask)
+        return 0 if reset is None else max(1, math.ceil(reset - time.time()))
 
     def check(self, *key: str) -> None:
         """Raise :class:`RateLimited` if ``key`` has used up its events."""
@@ -80,11 +112,7 @@ class RateLimit:
 
     def hit(self, *key: str) -> bool:
         """Count one event; False if it was over the limit."""
-        try:
-            return bool(self._limiter.hit(self.item, *key))
-        except _UNREACHABLE as exc:
-            log.warning("rate limit storage unreachable (%s): not counted", type(exc).__name__)
-            return True
+        return self._counted(lambda limiter: bool(limiter.hit(self.item, *key)))
 
 
 @dataclass
@@ -166,8 +194,8 @@ class SharedTokenBucket:
     not every request.
     """
 
-    RETRY_SECONDS = 5.0
-    TIMEOUT_SECONDS = 0.5
+    RETRY_SECONDS = SHARED_RETRY_SECONDS
+    TIMEOUT_SECONDS = SHARED_TIMEOUT_SECONDS
 
     def __init__(self, capacity: float, per_second: float, url: str, *, scope: str,
                  message: str = "too many requests from this address") -> None:
