@@ -396,6 +396,29 @@ def test_a_worker_that_lost_its_job_stores_nothing(
     assert (job["state"], job["code"]) == ("failed", "asr_failed")
 
 
+def test_a_job_read_as_done_always_comes_with_its_version(
+        user: User, services: Services, sio: Any, spoken: tuple[bytes, float],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cid = stream_file(sio, user.enroll(), user.nonce(), spoken[0])
+    user.client.post(f"/api/v1/captures/{cid}/transcript", headers=user.auth, json={})
+    job, capture = services.transcripts.claim("worker")
+    read_versions = services.transcripts.versions
+
+    def worker_finishes_meanwhile(capture_id: str) -> Any:
+        versions = read_versions(capture_id)
+        monkeypatch.undo()  # once (add_machine reads the versions too)
+        # the worker commits its version and "done" right after this read
+        services.transcripts.add_machine(job["id"], "worker", capture, segments=SEGMENT,
+                                         language="en", engine=ENGINE)
+        return versions
+
+    monkeypatch.setattr(services.transcripts, "versions", worker_finishes_meanwhile)
+    state = transcript(user, cid)
+    assert state["job"]["state"] == "running" and state["latest"] is None  # before it
+    state = transcript(user, cid)
+    assert state["job"]["state"] == "done" and state["latest"]["version"] == 1
+
+
 def test_a_machine_draft_never_buries_a_checked_version(
         user: User, services: Services, sio: Any, spoken: tuple[bytes, float]) -> None:
     from fieldproof.errors import TranscriptConflict

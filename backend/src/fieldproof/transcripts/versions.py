@@ -116,11 +116,14 @@ class Transcripts:
     def state(self, principal: Principal, capture_id: str) -> dict[str, Any]:
         """GET .../transcript: the newest job, the latest version and every version."""
         self.captures.get(principal, capture_id)  # 404 unless the caller's
-        versions = self.versions(capture_id)
         with self.db.reading() as s:
             job = s.scalar(select(TranscriptJob).where(TranscriptJob.capture_id == capture_id)
                            .order_by(TranscriptJob.created_at.desc()).limit(1))
             job_out = job_json(job) if job is not None else None
+        # The job first, the versions after: a job's version commits with its
+        # "done" (_store), so a job read as done always finds its version. In the
+        # other order a worker finishing in between gave "done" with no version.
+        versions = self.versions(capture_id)
         return {"job": job_out, "latest": versions[-1].full() if versions else None,
                 "versions": [v.summary() for v in versions]}
 
