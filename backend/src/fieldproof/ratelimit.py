@@ -78,8 +78,12 @@ class RateLimit:
     def __init__(self, spec: str, store: storage.Storage | None = None, *,
                  message: str = "too many requests; try again later") -> None:
         self.item: RateLimitItem = parse(spec)
-        self._limiter = strategies.MovingWindowRateLimiter(store or make_storage())
-        self._local = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+        counts = store or make_storage()
+        self._limiter = strategies.MovingWindowRateLimiter(counts)
+        # The stand-in while a shared store is down; a memory store needs none
+        # (each MemoryStorage runs a timer thread of its own).
+        self._local = (self._limiter if isinstance(counts, storage.MemoryStorage)
+                       else strategies.MovingWindowRateLimiter(storage.MemoryStorage()))
         self._down_until = 0.0
         self.message = message
 
